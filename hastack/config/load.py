@@ -1,0 +1,85 @@
+"""Load and validate `Pulumi.<stack>.yaml` into a StackConfig, naming field, value and fix."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+from pydantic import ValidationError
+
+from hastack.config.models import StackConfig
+from hastack.reports import ConfigError
+
+NAMESPACE = "hastack"
+KEYS = ("hypervisor", "vms", "guest")
+# What a secret reads as when the stack's passphrase is not at hand (offline render, tests).
+MASKED = "********"
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def stack_file(stack: str, root: Path = PROJECT_ROOT) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def raw_config(path: Path) -> dict[str, Any]:
+    """The `hastack:*` keys of a stack file, exactly as written (secure values still encrypted)."""
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError("CONFIG_MISSING", f"no stack file {path.name}; create it or pick another --stack")
+    except yaml.YAMLError as error:
+        raise ConfigError("CONFIG_YAML", f"{path.name} is not valid YAML: {error}")
+    config = document.get("config") or {}
+    return {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(NAMESPACE + ":")}
+
+
+def unseal(value: Any, decrypt: Callable[[str], str] | None = None) -> Any:
+    """Replace every `{secure: ...}` with its plaintext (decrypt given) or with MASKED."""
+    if isinstance(value, Mapping):
+        if set(value) == {"secure"}:
+            return decrypt(value["secure"]) if decrypt else MASKED
+        return {k: unseal(v, decrypt) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unseal(v, decrypt) for v in value]
+    return value
+
+
+def validate(raw: Mapping[str, Any], source: str = "config") -> StackConfig:
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        raise ConfigError(
+            "CONFIG_UNKNOWN_KEY",
+            f"{source}: unknown key(s) {', '.join(NAMESPACE + ':' + k for k in unknown)}; "
+            f"hastack reads {', '.join(NAMESPACE + ':' + k for k in KEYS)}",
+        )
+    try:
+        return StackConfig.model_validate(dict(raw))
+    except ValidationError as error:
+        raise ConfigError("CONFIG_INVALID", format_validation_error(error, source)) from None
+
+
+def load_stack(stack: str, root: Path = PROJECT_ROOT, decrypt: Callable[[str], str] | None = None) -> StackConfig:
+    path = stack_file(stack, root)
+    return validate(unseal(raw_config(path), decrypt), path.name)
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: {error.error_count()} problem(s)"]
+    for item in error.errors(include_url=False):
+        where = _location(item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        value = item.get("input")
+        shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {value!r})"
+        lines.append(f"  {NAMESPACE}:{where}: {message}{shown}" if where else f"  {message}")
+    return "\n".join(lines)
+
+
+def _location(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not str(part).startswith(("function-", "tagged-union")):
+            out += ("." if out else "") + str(part)
+    return out

@@ -1,0 +1,415 @@
+"""The stack's configuration as typed, frozen models.
+
+Every cross-field rule lives here so that a bad `Pulumi.<stack>.yaml` fails before any host is
+touched, with an error that names the field, the value and the fix.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    model_validator,
+)
+
+_IDENT = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+_SIZE = re.compile(r"^[1-9][0-9]*[MGT]$")
+_DURATION = re.compile(r"^[0-9]+(ms|s|m|min|h)?$")
+
+
+def _identifier(value: str) -> str:
+    if not _IDENT.match(value):
+        raise ValueError(
+            f"{value!r} is not a safe identifier: use 2-32 lower-case letters, digits and '-', "
+            "starting with a letter (it becomes a file, device, libvirt and Pacemaker name)"
+        )
+    return value
+
+
+def _size(value: str) -> str:
+    if not _SIZE.match(value):
+        raise ValueError(f"{value!r} is not a size: write a whole number with M, G or T, e.g. 40G")
+    return value
+
+
+def _duration(value: str) -> str:
+    if not _DURATION.match(value):
+        raise ValueError(f"{value!r} is not a Pacemaker duration: write e.g. 15s, 500ms or 2min")
+    return value
+
+
+def duration_ms(value: str) -> int:
+    """Pacemaker's duration syntax, to milliseconds (a bare number is seconds)."""
+    match = re.match(r"^([0-9]+)(ms|s|m|min|h)?$", value)
+    if not match:
+        raise ValueError(value)
+    number, unit = int(match.group(1)), match.group(2) or "s"
+    return number * {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000}[unit]
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
+Size = Annotated[str, AfterValidator(_size)]
+Duration = Annotated[str, AfterValidator(_duration)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+IPv4 = ipaddress.IPv4Address
+Subnet = ipaddress.IPv4Network
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DrbdDialect(str, Enum):
+    """DRBD 9 renders `connection { path ... }` (multi-path); 8.4 has one address pair per host."""
+
+    V9 = "9"
+    V84 = "8.4"
+
+
+class Failback(str, Enum):
+    """Whether a VM returns to its preferred node when that node comes back.
+
+    The seed set resource-stickiness=1 against a location preference of 100, which lets VMs fail
+    back; its author then chose to keep that behaviour.  hastack makes the choice explicit.
+    """
+
+    ALLOWED = "allowed"
+    PREVENTED = "prevented"
+
+
+class Ssh(Model):
+    """How hastack reaches a host, and the host keys it must present (never accepted blindly)."""
+
+    host: str = Field(description="address or name to connect to")
+    port: Port = 22
+    user: str = "root"
+    host_keys: tuple[str, ...] = Field(
+        default=(), description="public host keys, e.g. 'ssh-ed25519 AAAA...'"
+    )
+    known_hosts_file: str | None = Field(
+        default=None, description="known_hosts file, relative to the project root"
+    )
+    key_file: str | None = Field(
+        default=None, description="client private key file, relative to the project root"
+    )
+    private_key: SecretStr | None = Field(default=None, description="client private key (secret)")
+
+    @model_validator(mode="after")
+    def _host_key_pinned(self) -> "Ssh":
+        if not self.host_keys and not self.known_hosts_file:
+            raise ValueError(
+                f"no host key pinned for {self.host}:{self.port}: set ssh.host_keys "
+                "(ssh-keyscan output checked out of band) or ssh.known_hosts_file"
+            )
+        for key in self.host_keys:
+            if len(key.split()) < 2:
+                raise ValueError(f"host key {key!r} is not '<type> <base64>'")
+        return self
+
+
+class Bmc(Model):
+    address: IPv4
+    username: str
+    password: SecretStr
+    lanplus: bool = True
+    port: Port = 623
+
+
+class Ring(Model):
+    """A corosync link and DRBD path: a point-to-point storage network."""
+
+    name: Identifier
+    subnet: Subnet
+    bridge: str | None = Field(default=None, description="host bridge guests attach to")
+
+
+class Alert(Model):
+    id: Identifier
+    path: str
+    recipients: tuple[tuple[Identifier, str], ...] = Field(
+        description="(recipient id, value) pairs, e.g. [[nsca-recipient, nagios]]"
+    )
+
+
+class Tiebreaker(Model):
+    """In a partition, the survivor's fence device waits, so the survivor shoots first."""
+
+    survivor: Identifier
+    delay_base: Duration = "15s"
+    delay_max: Duration = "30s"
+
+
+class SelinuxModule(Model):
+    name: Identifier
+    source: str = Field(description=".te file, relative to the project root")
+    priority: int = Field(default=300, ge=1, le=999)
+
+
+class ClusterNode(Model):
+    name: Identifier
+    fqdn: str
+    mgmt_address: IPv4 = Field(description="where pcsd and SSH listen (eno1 in the seed)")
+    ring_addresses: tuple[IPv4, ...]
+    ssh: Ssh
+
+
+class HypervisorNode(ClusterNode):
+    vm_bridge_address: IPv4 | None = Field(default=None, description="br-internal address")
+    bmc: Bmc | None = None
+
+
+class DrbdOptions(Model):
+    dialect: DrbdDialect
+    resync_rate: str = "100M"
+    verify_alg: str = "sha256"
+    fencing: Literal["resource-and-stonith", "resource-only", "dont-care"] = "resource-and-stonith"
+    wfc_timeout: int = 30
+    degr_wfc_timeout: int = 15
+    port_range: tuple[Port, Port] = (7789, 7838)
+
+
+class VmBoot(Model):
+    """A protected VM boots from its DRBD disk, or (tiny lab VMs) from a kernel on the host."""
+
+    kernel: str | None = None
+    initrd: str | None = None
+    cmdline: str = "console=ttyS0"
+
+
+class ProtectedVm(Model):
+    name: Identifier
+    preferred_node: Identifier
+    location_score: int = Field(default=100, ge=-1_000_000, le=1_000_000)
+    lv_size: Size
+    drbd_minor: int = Field(ge=0, le=1_048_575)
+    drbd_ports: tuple[Port, Port] = Field(description="one per ring: path 1, path 2")
+    vcpus: int = Field(default=2, ge=1, le=64)
+    memory_mib: int = Field(default=2048, ge=64)
+    address: ipaddress.IPv4Interface | None = Field(default=None, description="VM network address")
+    storage_addresses: tuple[IPv4, ...] = ()
+    networks: tuple[str, ...] = Field(default=("br-internal",), description="host bridges, in NIC order")
+    boot: VmBoot = VmBoot()
+    image: str | None = Field(default=None, description="qcow2 written once into a new DRBD disk")
+
+
+class HypervisorCluster(Model):
+    name: Identifier
+    domain: str
+    rings: tuple[Ring, ...]
+    token_ms: int = Field(default=3000, ge=1000)
+    nodes: tuple[HypervisorNode, ...]
+    fence_agent: Literal["fence_ipmilan"] = "fence_ipmilan"
+    fence_monitor_interval: Duration = "60s"
+    tiebreaker: Tiebreaker
+    properties: dict[str, str] = {"stonith-enabled": "true"}
+    resource_defaults: dict[str, str]
+    failback: Failback
+    alerts: tuple[Alert, ...] = ()
+    selinux_modules: tuple[SelinuxModule, ...] = ()
+    drbd: DrbdOptions
+    volume_group: str = "vg-data"
+    drbd_agent_patch: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "HypervisorCluster":
+        _check_two_nodes(self.nodes, "hypervisor")
+        _check_rings(self.rings, self.nodes, "hypervisor")
+        _check_survivor(self.tiebreaker, self.nodes, "hypervisor")
+        for i, node in enumerate(self.nodes):
+            if node.bmc is None:
+                raise ValueError(
+                    f"hypervisor.nodes[{i}] ({node.name}) has no bmc: every node needs a fence "
+                    "device; add bmc: {address, username, password}"
+                )
+        bmcs = [str(n.bmc.address) for n in self.nodes if n.bmc]
+        if len(set(bmcs)) != len(bmcs):
+            raise ValueError(f"hypervisor nodes share a BMC address {bmcs}: a node could fence itself")
+        return self
+
+
+class GuestNode(ClusterNode):
+    vm: Identifier = Field(description="the protected VM this guest runs in")
+
+
+class GuestDrbd(Model):
+    resource: Identifier = "pgdata"
+    minor: int = Field(default=0, ge=0)
+    port: Port = 7801
+    disk: str = "/dev/vda5"
+
+
+class GuestFencing(Model):
+    agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]+$")] = "fence_pgrestart"
+    account: Identifier = "fence-agent"
+    private_key: SecretStr = Field(description="the guests' key for the fence account (secret)")
+    public_key: str
+    hypervisor_addresses: tuple[IPv4, ...] = Field(
+        description="where the guests reach the hypervisors' fence account (br-internal)"
+    )
+    hypervisor_host_keys: tuple[str, ...] = Field(
+        default=(), description="host keys of those addresses, for the guests' known_hosts"
+    )
+    tiebreaker: Tiebreaker
+    monitor_interval: Duration = "60s"
+    timeout: Duration = Field(default="120s", description="pcmk_off_timeout/pcmk_reboot_timeout")
+
+
+class GuestPgCluster(Model):
+    name: Identifier
+    rings: tuple[Ring, ...]
+    token_ms: int = Field(default=3000, ge=1000)
+    nodes: tuple[GuestNode, ...]
+    properties: dict[str, str] = {"stonith-enabled": "true"}
+    resource_defaults: dict[str, str]
+    failback: Failback
+    alerts: tuple[Alert, ...] = ()
+    selinux_modules: tuple[SelinuxModule, ...] = ()
+    drbd: GuestDrbd = GuestDrbd()
+    drbd_options: DrbdOptions
+    fs_id: Identifier = "pgdata-fs"
+    mountpoint: str = "/mnt/pgdata"
+    fstype: Literal["xfs", "ext4"] = "xfs"
+    pgsql_id: Identifier = "pgsql"
+    pgctl: str = "/usr/bin/pg_ctl"
+    pgdata: str = "/mnt/pgdata/data"
+    vip_id: Identifier = "pgvip"
+    vip: IPv4
+    vip_cidr_netmask: int = Field(default=24, ge=1, le=32)
+    fencing: GuestFencing
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "GuestPgCluster":
+        _check_two_nodes(self.nodes, "guest")
+        _check_rings(self.rings, self.nodes, "guest")
+        _check_survivor(self.fencing.tiebreaker, self.nodes, "guest.fencing")
+        if not self.pgdata.startswith(self.mountpoint.rstrip("/") + "/"):
+            raise ValueError(
+                f"guest.pgdata {self.pgdata!r} is not under guest.mountpoint {self.mountpoint!r}: "
+                "PostgreSQL's data must live on the replicated filesystem"
+            )
+        return self
+
+
+class StackConfig(Model):
+    hypervisor: HypervisorCluster
+    vms: tuple[ProtectedVm, ...]
+    guest: GuestPgCluster | None = None
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "StackConfig":
+        hv = self.hypervisor
+        node_names = [n.name for n in hv.nodes]
+        _unique([v.name for v in self.vms], "vms[].name", "each VM needs its own name")
+        _unique([v.drbd_minor for v in self.vms], "vms[].drbd_minor", "give each VM its own minor")
+        ports = [p for v in self.vms for p in v.drbd_ports[: _paths(hv.drbd.dialect)]]
+        _unique(ports, "vms[].drbd_ports", "allocate each VM its own port pair")
+        low, high = hv.drbd.port_range
+        for i, vm in enumerate(self.vms):
+            if vm.preferred_node not in node_names:
+                raise ValueError(
+                    f"vms[{i}].preferred_node {vm.preferred_node!r} is not a hypervisor node; "
+                    f"use one of {node_names}"
+                )
+            for port in vm.drbd_ports:
+                if not low <= port <= high:
+                    raise ValueError(
+                        f"vms[{i}].drbd_ports has {port}, outside hypervisor.drbd.port_range "
+                        f"{low}-{high} (the firewall opens only that range)"
+                    )
+            if vm.drbd_ports[0] == vm.drbd_ports[1] and hv.drbd.dialect == DrbdDialect.V9:
+                raise ValueError(
+                    f"vms[{i}].drbd_ports uses {vm.drbd_ports[0]} for both paths; give each path its own"
+                )
+            if (vm.boot.kernel is None) != (vm.boot.initrd is None):
+                raise ValueError(f"vms[{i}].boot needs both kernel and initrd, or neither")
+        if hv.failback == Failback.PREVENTED:
+            stickiness = int(hv.resource_defaults.get("resource-stickiness", "0"))
+            worst = max((v.location_score for v in self.vms), default=0)
+            if stickiness <= worst:
+                raise ValueError(
+                    f"hypervisor.failback is 'prevented' but resource-stickiness={stickiness} does not "
+                    f"exceed the location preference {worst}: set resource-stickiness to {worst + 1} "
+                    "or more, or declare failback: allowed"
+                )
+        if self.guest is not None:
+            vm_names = [v.name for v in self.vms]
+            for i, node in enumerate(self.guest.nodes):
+                if node.vm not in vm_names:
+                    raise ValueError(
+                        f"guest.nodes[{i}].vm {node.vm!r} is not a protected VM; use one of {vm_names}"
+                    )
+            if len({n.vm for n in self.guest.nodes}) != len(self.guest.nodes):
+                raise ValueError("guest.nodes[].vm: both guests run in the same VM; one VM each")
+            hv_addresses = {str(n.vm_bridge_address) for n in hv.nodes if n.vm_bridge_address}
+            hv_addresses |= {str(n.mgmt_address) for n in hv.nodes}
+            for address in self.guest.fencing.hypervisor_addresses:
+                if str(address) not in hv_addresses:
+                    raise ValueError(
+                        f"guest.fencing.hypervisor_addresses has {address}, which is no hypervisor's "
+                        f"address ({sorted(hv_addresses)}): the fence agent would miss a hypervisor"
+                    )
+            if len(self.guest.fencing.hypervisor_addresses) != len(hv.nodes):
+                raise ValueError(
+                    "guest.fencing.hypervisor_addresses must name every hypervisor: a VM can run on "
+                    "either, and the agent may only report 'absent' after asking all of them"
+                )
+        return self
+
+    def vm(self, name: str) -> ProtectedVm:
+        return next(v for v in self.vms if v.name == name)
+
+
+def _paths(dialect: DrbdDialect) -> int:
+    return 2 if dialect == DrbdDialect.V9 else 1
+
+
+def _unique(values: list, field: str, fix: str) -> None:
+    seen: set = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{field}: {value!r} is used twice; {fix}")
+        seen.add(value)
+
+
+def _check_two_nodes(nodes, layer: str) -> None:
+    if len(nodes) != 2:
+        raise ValueError(f"{layer}.nodes has {len(nodes)} nodes; hastack builds two-node clusters")
+    _unique([n.name for n in nodes], f"{layer}.nodes[].name", "name each node once")
+
+
+def _check_rings(rings, nodes, layer: str) -> None:
+    if not 1 <= len(rings) <= 8:
+        raise ValueError(f"{layer}.rings: knet takes 1 to 8 links, got {len(rings)}")
+    for i, node in enumerate(nodes):
+        if len(node.ring_addresses) != len(rings):
+            raise ValueError(
+                f"{layer}.nodes[{i}].ring_addresses has {len(node.ring_addresses)} addresses for "
+                f"{len(rings)} rings; give one address per ring"
+            )
+        for ring, address in zip(rings, node.ring_addresses):
+            if address not in ring.subnet:
+                raise ValueError(
+                    f"{layer}.nodes[{i}].ring_addresses: {address} is outside ring {ring.name!r} "
+                    f"({ring.subnet}); use an address in that subnet"
+                )
+    for ring_index in range(len(rings)):
+        _unique(
+            [n.ring_addresses[ring_index] for n in nodes],
+            f"{layer}.nodes[].ring_addresses[{ring_index}]",
+            "each node needs its own ring address",
+        )
+
+
+def _check_survivor(tiebreaker: Tiebreaker, nodes, where: str) -> None:
+    names = [n.name for n in nodes]
+    if tiebreaker.survivor not in names:
+        raise ValueError(
+            f"{where}.tiebreaker.survivor {tiebreaker.survivor!r} is not a node; use one of {names}"
+        )
