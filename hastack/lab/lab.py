@@ -1,0 +1,294 @@
+"""Bring the lab up, take it down, report on it. Orchestration only: the pieces live in
+netns (namespace, bridges, taps), qemu (VMs), bmc (ipmi_sim), relay (guest power), seed
+(identity), inventory (what the rest of hastack reads) and image (the cached disk image)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hastack.lab import bmc, image, inventory, netns, qemu, relay, seed
+from hastack.lab.paths import REPO_ROOT, lab_dir
+from hastack.lab.topology import BMC_PASSWORD, HOSTS, NETWORKS, Host, hypervisors, tap_name
+from hastack.lab.topology import host as find_host
+
+SSH_WAIT_SECONDS = 600
+
+
+def log(msg: str) -> None:
+    print(f"[lab {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---- state -------------------------------------------------------------------------------
+
+def state_path(lab: Path) -> Path:
+    return lab / "state.json"
+
+
+def load_state(lab: Path) -> dict:
+    try:
+        return json.loads(state_path(lab).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def save_state(lab: Path, state: dict) -> None:
+    state_path(lab).write_text(json.dumps(state, indent=1))
+
+
+def host_files(lab: Path, h: Host) -> qemu.HostFiles:
+    return qemu.HostFiles(lab / "hosts" / h.name)
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        return [a.decode(errors="replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def owned(pid: int | None, lab: Path) -> bool:
+    """True only if PID is alive and its command line names this lab's directory."""
+    return bool(pid) and any(str(lab) in a for a in cmdline(pid))
+
+
+def anchor_alive(state: dict) -> bool:
+    pid = state.get("anchor")
+    try:
+        return bool(pid) and netns.netns_inode(pid) == state.get("netns_ino")
+    except OSError:
+        return False
+
+
+def is_running(lab: Path, state: dict) -> bool:
+    return (anchor_alive(state) and owned(state.get("relay"), lab)
+            and all(owned(p, lab) for p in state.get("bmc", {}).values())
+            and len(state.get("bmc", {})) == len(hypervisors())
+            and all(qemu.pid(host_files(lab, h)) for h in HOSTS))
+
+
+# ---- ssh ---------------------------------------------------------------------------------
+
+def ssh_argv(lab: Path, h: Host, command: list[str], batch: bool = True, connect_timeout: int = 10) -> list[str]:
+    argv = ["ssh", "-i", str(lab / "id_ed25519"), "-p", str(h.ssh_port),
+            "-o", f"UserKnownHostsFile={lab / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes",
+            "-o", f"ConnectTimeout={connect_timeout}", "-o", "LogLevel=ERROR"]
+    if batch:
+        argv += ["-o", "BatchMode=yes"]
+    return argv + ["root@127.0.0.1", *command]
+
+
+def ssh_ok(lab: Path, h: Host) -> bool:
+    try:
+        return subprocess.run(ssh_argv(lab, h, ["true"], connect_timeout=5), capture_output=True,
+                              timeout=30).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def wait_ssh(lab: Path, hosts: list[Host], t0: float, timeout: float = SSH_WAIT_SECONDS) -> dict[str, float]:
+    pending = {h.name: h for h in hosts}
+    ready: dict[str, float] = {}
+    last_note = 0.0
+    while pending and time.monotonic() - t0 < timeout:
+        for name, h in list(pending.items()):
+            if ssh_ok(lab, h):
+                ready[name] = time.monotonic() - t0
+                del pending[name]
+                log(f"{name}: answers SSH on 127.0.0.1:{h.ssh_port} after {ready[name]:.0f} s")
+        if pending and time.monotonic() - last_note > 20:
+            last_note = time.monotonic()
+            log(f"waiting for SSH: {', '.join(sorted(pending))} ({time.monotonic() - t0:.0f} s)")
+        if pending:
+            time.sleep(2)
+    if pending:
+        raise RuntimeError(f"no SSH from {', '.join(sorted(pending))} after {timeout:.0f} s "
+                           f"(consoles: {lab}/hosts/*/console.log)")
+    return ready
+
+
+# ---- up ----------------------------------------------------------------------------------
+
+def check_socket_paths(lab: Path) -> None:
+    longest = max(len(str(lab / "hosts" / h.name / "qmp.sock")) for h in HOSTS)
+    if longest > 100:  # unix socket paths are limited to 108 bytes
+        raise RuntimeError(f"lab directory path too long for unix sockets: {lab}")
+
+
+def start_daemon(argv: list[str], logfile: Path) -> int:
+    with open(logfile, "ab") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=REPO_ROOT,
+                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, start_new_session=True)
+    return proc.pid
+
+
+def up() -> int:
+    lab = lab_dir()
+    state = load_state(lab)
+    if state and is_running(lab, state):
+        log(f"lab already running ({lab}); checking SSH")
+        wait_ssh(lab, list(HOSTS), time.monotonic())
+        print_status(lab)
+        return 0
+    if lab.exists():
+        log("found a partial lab: taking it down first")
+        down(quiet=True)
+    img = image.ensure_image(log=lambda m: log(m))
+    t0 = time.monotonic()
+    lab.mkdir(parents=True)
+    check_socket_paths(lab)
+    operator_pub = seed.ensure_key(lab / "id_ed25519", "hastack-lab operator")
+
+    anchor = netns.start_anchor(lab / "anchor.log")
+    state = {"anchor": anchor, "netns_ino": netns.netns_inode(anchor), "bmc": {}}
+    save_state(lab, state)
+    netns.run_in_ns(anchor, netns.setup_commands())
+    log("lab namespace, bridges and taps ready")
+
+    relay.relay_dir(lab).mkdir()
+    relay.write_placement(lab, {h.name: h.preferred_hypervisor for h in HOSTS if h.preferred_hypervisor})
+    state["relay"] = start_daemon([sys.executable, "-m", "hastack.lab.relay", str(lab)], relay.relay_dir(lab) / "daemon.log")
+    save_state(lab, state)
+    for _ in range(100):
+        if all(relay.socket_path(lab, hv.name).exists() for hv in hypervisors()):
+            break
+        time.sleep(0.05)
+
+    pubkeys = {}
+    for h in HOSTS:
+        files = host_files(lab, h)
+        files.dir.mkdir(parents=True)
+        subprocess.run(qemu.overlay_argv(img.disk, files.root), check=True)
+        subprocess.run(qemu.blank_disk_argv(files.data, h.data_disk_gib), check=True)
+        key = files.dir / "ssh_host_ed25519_key"
+        pubkeys[h.name] = seed.ensure_key(key, f"hastack-lab {h.name}")
+        seed.write_seed(h, files.seed_dir, key, operator_pub)
+        seed.build_seed_image(files.seed_dir, files.seed)
+        fds = {net: netns.open_tap(anchor, tap_name(h, net)) for net in NETWORKS}
+        try:
+            relay_sock = relay.socket_path(lab, h.name) if h.is_hypervisor else None
+            argv = qemu.qemu_argv(h, files, img.kernel, img.initrd, seed.machine_id(files.machine_id), fds, relay_sock)
+            qemu.start(argv, fds, files.log)
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+        log(f"{h.name}: started ({h.role}, {h.memory_mib} MiB, ssh 127.0.0.1:{h.ssh_port})")
+    inventory.write(lab, pubkeys)
+
+    for h in hypervisors():
+        d = bmc.write_config(lab, h)
+        state["bmc"][h.name] = start_daemon(netns.in_ns(anchor, bmc.ipmi_sim_argv(lab, h)), d / "ipmi_sim.log")
+        save_state(lab, state)
+    log(f"BMCs started: {', '.join(f'{h.name} {h.bmc_address}' for h in hypervisors())}")
+    times = wait_ssh(lab, list(HOSTS), t0)
+    state["boot_seconds"] = times
+    save_state(lab, state)
+    log(f"lab up in {time.monotonic() - t0:.0f} s (inventory {lab / 'inventory.json'})")
+    return 0
+
+
+# ---- down --------------------------------------------------------------------------------
+
+def stop_pid(pid: int, timeout: float = 5.0) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        if qemu.wait_gone(pid, timeout):
+            return
+
+
+def lab_processes(lab: Path) -> list[int]:
+    """Every process whose command line names this lab's directory (never matched by name)."""
+    me = os.getpid()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != me and owned(int(entry.name), lab):
+            pids.append(int(entry.name))
+    return pids
+
+
+def down(quiet: bool = False) -> int:
+    lab = lab_dir()
+    state = load_state(lab)
+    for h in HOSTS:
+        p = qemu.pid(host_files(lab, h))
+        if p:
+            stop_pid(p)
+    for p in [*state.get("bmc", {}).values(), state.get("relay")]:
+        if owned(p, lab):
+            stop_pid(p)
+    for p in lab_processes(lab):  # anything left over from an interrupted up
+        stop_pid(p)
+    if anchor_alive(state):
+        netns.run_in_ns(state["anchor"], netns.teardown_commands(), check=False)
+        stop_pid(state["anchor"])
+    if lab.exists():
+        shutil.rmtree(lab)
+    if not quiet:
+        log("lab down: processes stopped, namespace gone, state removed")
+    return 0
+
+
+# ---- status, power -----------------------------------------------------------------------
+
+def print_status(lab: Path) -> None:
+    state = load_state(lab)
+    if not state:
+        print("lab: not running")
+        return
+    print(f"lab: {lab}  namespace {'up' if anchor_alive(state) else 'GONE'}  "
+          f"relay {'up' if owned(state.get('relay'), lab) else 'DOWN'}")
+    print(f"{'host':<6} {'role':<10} {'ssh':<16} {'power':<7} bmc")
+    for h in HOSTS:
+        power = qemu.status(host_files(lab, h))
+        b = "-"
+        if h.bmc_address:
+            b = f"{h.bmc_address} ({'up' if owned(state.get('bmc', {}).get(h.name), lab) else 'DOWN'})"
+        print(f"{h.name:<6} {h.role:<10} 127.0.0.1:{h.ssh_port:<6} {power:<7} {b}")
+
+
+def status() -> int:
+    print_status(lab_dir())
+    return 0
+
+
+def power(name: str, action: str) -> int:
+    lab = lab_dir()
+    state = load_state(lab)
+    h = find_host(name)
+    if h.is_hypervisor:
+        if not anchor_alive(state):
+            print("lab: not running", file=sys.stderr)
+            return 1
+        # ipmitool runs inside the lab namespace: the host namespace has no route to the BMC.
+        argv = netns.in_ns(state["anchor"], bmc.ipmitool_argv(h, "chassis", "power", action))
+        return subprocess.run(argv, env={**os.environ, "IPMI_PASSWORD": BMC_PASSWORD}).returncode
+    # Guests have no BMC (their power follows their libvirt domain); act on qemu directly.
+    files = host_files(lab, h)
+    if action == "status":
+        print(f"Chassis Power is {qemu.status(files)}")
+    elif action == "on":
+        qemu.power_on(files)
+    elif action == "off":
+        qemu.power_off(files)
+    elif action == "cycle":
+        qemu.power_off(files)
+        qemu.power_on(files)
+    return 0
+
+
+def ssh(name: str, command: list[str]) -> int:
+    lab = lab_dir()
+    argv = ssh_argv(lab, find_host(name), command, batch=bool(command))
+    if not command:
+        argv.insert(1, "-t")
+    os.execvp(argv[0], argv)
+    return 1
