@@ -54,7 +54,8 @@ if (cd "$scratch" && GOFLAGS="-mod=mod -buildvcs=false" go build -trimpath \
         >"$scratch/log" 2>&1; then
     command_status="built $PULUMI_COMMAND_VERSION from github.com/pulumi/pulumi-command/provider@$PULUMI_COMMAND_MODULE_VERSION"
 else
-    command_status="UNAVAILABLE: $(grep -m1 -E 'not available|error|cannot' "$scratch/log" || tail -n1 "$scratch/log")"
+    reason=$(grep -m1 -E 'not available|not found|error|cannot' "$scratch/log" || tail -n1 "$scratch/log")
+    command_status="UNAVAILABLE (Go module proxy: github.com/pulumi/pulumi-command/provider@$PULUMI_COMMAND_MODULE_VERSION: $(echo $reason))"
     echo "[$(ts)] WARNING: pulumi-resource-command not built: the Go module proxy does not serve" >&2
     echo "    github.com/pulumi/pulumi-command/provider@$PULUMI_COMMAND_MODULE_VERSION:" >&2
     sed 's/^/    /' "$scratch/log" | tail -n 3 >&2
