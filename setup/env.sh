@@ -16,7 +16,16 @@ elif [ -n "${ZSH_VERSION:-}" ]; then
 else
     _hastack_env_file=$0
 fi
-HASTACK_ROOT=$(cd "$(dirname "$_hastack_env_file")/.." && pwd -P)
+HASTACK_ROOT=$(cd "$(dirname "$_hastack_env_file")/.." 2>/dev/null && pwd -P)
+if [ ! -f "$HASTACK_ROOT/setup/env.sh" ]; then
+    # A shell that does not tell a sourced file its own path (dash, ksh): try the working directory.
+    if [ -f "$PWD/setup/env.sh" ]; then
+        HASTACK_ROOT=$(pwd -P)
+    else
+        echo "setup/env.sh: cannot find the hastack checkout; source it from bash or zsh" >&2
+        return 1 2>/dev/null || exit 1
+    fi
+fi
 export HASTACK_ROOT
 unset _hastack_env_file
 
