@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from hastack.reports import HastackError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,6 +17,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hastack")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("lab", help="start, stop and inspect the local lab (see: lab --help)")
+    render = sub.add_parser("render", help="write every artefact a stack puts on its hosts, offline")
+    render.add_argument("--stack", required=True)
+    render.add_argument("--out", required=True, type=Path)
+    check = sub.add_parser("check", help="validate a stack's config and print it as hastack reads it")
+    check.add_argument("--stack", required=True)
     args = parser.parse_args(argv)
-    parser.error(f"unknown command {args.command}")
-    return 2
+    try:
+        return COMMANDS[args.command](args)
+    except HastackError as error:
+        print(f"ERROR {error}", file=sys.stderr)
+        return 2
+
+
+def cmd_render(args) -> int:
+    from components.render import render
+    from hastack.config.load import load_stack
+
+    config = load_stack(args.stack)
+    done = render(config, args.stack, args.out)
+    print(f"rendered {len(done)} resources of stack {args.stack} into {args.out} (secrets masked)")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from hastack.config.load import load_stack
+
+    config = load_stack(args.stack)
+    print(f"{args.stack}: valid; hypervisor cluster {config.hypervisor.name}, {len(config.vms)} VMs"
+          + (f", guest cluster {config.guest.name}" if config.guest else ""))
+    return 0
+
+
+COMMANDS = {"render": cmd_render, "check": cmd_check}

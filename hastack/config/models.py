@@ -216,6 +216,9 @@ class HypervisorCluster(Model):
     drbd: DrbdOptions
     volume_group: str = "vg-data"
     drbd_agent_patch: bool = True
+    libvirt_domain_type: Literal["kvm", "qemu"] = Field(
+        default="kvm", description="qemu = software emulation, for hosts without KVM (the lab)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "HypervisorCluster":

@@ -1,0 +1,1 @@
+"""hastack's components: HypervisorCluster, ProtectedVM, GuestPgCluster, and the stack that joins them."""

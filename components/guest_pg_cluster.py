@@ -1,0 +1,169 @@
+"""GuestPgCluster: PostgreSQL on DRBD inside two protected VMs, fenced through the hypervisors.
+
+Hypervisor side: the locked-down fence account (forced command, exact sudoers, root-owned keys).
+Guest side: corosync/Pacemaker, the fence agent with its key and the hypervisors' host keys, DRBD
+pgdata (filesystem and initdb on its first primary only), and the promote -> fs -> pgsql -> VIP
+chain with its colocations.
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.connection import child, node_refs
+from hastack.config.models import StackConfig
+from hastack.layout import (
+    alert_specs,
+    drbd_device,
+    guest_fence_specs,
+    guest_node_to_vm,
+    guest_objects,
+    initdb_path,
+    pgdata_init_script,
+)
+from hastack.render.drbd import render_global_common
+from hastack.render.guest_fence import (
+    AGENT_DIR,
+    KEY_PATH,
+    KNOWN_HOSTS_PATH,
+    SUDOERS_PATH_TEMPLATE,
+    WRAPPER_PATH,
+    account_home,
+    render_authorized_keys,
+    render_fence_agent,
+    render_fence_vm_wrapper,
+    render_known_hosts,
+    render_sudoers,
+)
+from hastack.config.load import PROJECT_ROOT
+from providers.corosync_cluster import CorosyncCluster
+from providers.drbd_agent_patch import DrbdAgentPatch
+from providers.drbd_resource import DrbdResource
+from providers.pcs_cluster_config import PcsClusterConfig
+from providers.pcs_constraint import PcsConstraint
+from providers.pcs_resource import PcsResource
+from providers.pcs_resource_enable import PcsResourceEnable
+from providers.remote_file import RemoteFile
+from providers.selinux_module import SelinuxModule
+from providers.stonith_device import StonithDevice
+from providers.system_account import SystemAccount
+
+LAYER = "guest"
+
+
+@dataclass(frozen=True)
+class GuestPgClusterArgs:
+    stack: StackConfig
+    guest_vms_ready: list = field(default_factory=list)  # the ProtectedVMs the guests run in
+
+
+def hypervisor_host_keys(stack: StackConfig) -> list[str]:
+    """The keys the guests must expect from the hypervisors: configured, or the pinned ones."""
+    fencing = stack.guest.fencing
+    if fencing.hypervisor_host_keys:
+        return list(fencing.hypervisor_host_keys)
+    keys: list[str] = []
+    for node in stack.hypervisor.nodes:
+        keys += list(node.ssh.host_keys)
+        if node.ssh.known_hosts_file:
+            alias = node.ssh.host if node.ssh.port == 22 else f"[{node.ssh.host}]:{node.ssh.port}"
+            for line in (PROJECT_ROOT / node.ssh.known_hosts_file).read_text().splitlines():
+                parts = line.split()
+                if len(parts) >= 3 and not line.startswith("#") and alias in parts[0].split(","):
+                    keys.append(" ".join(parts[1:3]))
+    return sorted(set(keys))
+
+
+class GuestPgCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GuestPgClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("hastack:index:GuestPgCluster", name, None, opts)
+        stack = args.stack
+        guest, hv, fencing = stack.guest, stack.hypervisor, stack.guest.fencing
+        node_to_vm = guest_node_to_vm(stack)
+        domains = sorted(node_to_vm.values())
+        hv_base = {"layer": "hypervisor", "nodes": node_refs(hv.nodes)}
+        base = {"layer": LAYER, "nodes": node_refs(guest.nodes)}
+        home = account_home(fencing.account)
+
+        # -- the hypervisors' side of guest fencing
+        account = SystemAccount(f"{name}-fence-account", {**hv_base, "account": fencing.account, "home": home}, child(self))
+        hv_files = [
+            RemoteFile(f"{name}-fence-wrapper", {**hv_base, "path": WRAPPER_PATH,
+                                                 "content": render_fence_vm_wrapper(domains), "mode": 0o755}, child(self)),
+            RemoteFile(f"{name}-fence-sudoers", {**hv_base, "path": SUDOERS_PATH_TEMPLATE.format(account=fencing.account),
+                                                 "content": render_sudoers(fencing.account, domains), "mode": 0o440,
+                                                 "validate_argv": ["visudo", "-c", "-q", "-f"]}, child(self)),
+            RemoteFile(f"{name}-fence-authorized-keys", {**hv_base, "path": f"{home}/.ssh/authorized_keys",
+                                                         "content": render_authorized_keys(fencing.public_key),
+                                                         "mode": 0o644}, child(self, [account])),
+        ]
+
+        # -- the guests
+        guests_up = list(args.guest_vms_ready)
+        cluster = CorosyncCluster(f"{name}-corosync", {
+            **base, "cluster_name": guest.name, "token_ms": guest.token_ms,
+            "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in guest.nodes},
+        }, child(self, guests_up))
+        config = PcsClusterConfig(f"{name}-cluster-config", {
+            **base, "properties": guest.properties, "resource_defaults": guest.resource_defaults,
+            "alerts": [a.model_dump() for a in alert_specs(guest.alerts)],
+        }, child(self, [cluster]))
+        hv_addresses = [str(a) for a in fencing.hypervisor_addresses]
+        guest_files = [
+            RemoteFile(f"{name}-fence-key", {**base, "path": KEY_PATH, "mode": 0o600, "secret": True,
+                                             "content": pulumi.Output.secret(fencing.private_key.get_secret_value())},
+                       child(self, guests_up)),
+            RemoteFile(f"{name}-fence-known-hosts", {**base, "path": KNOWN_HOSTS_PATH, "mode": 0o644,
+                                                     "content": render_known_hosts(hv_addresses, hypervisor_host_keys(stack))},
+                       child(self, guests_up)),
+            RemoteFile(f"{name}-fence-agent", {**base, "path": f"{AGENT_DIR}/{fencing.agent}", "mode": 0o755,
+                                               "content": render_fence_agent(fencing.agent, node_to_vm, hv_addresses,
+                                                                             fencing.account)}, child(self, guests_up)),
+        ]
+        fence_ready = [config, *guest_files, *hv_files]
+        fence_devices = [
+            StonithDevice(f"{name}-{spec.id}", {**base, "spec": spec.model_dump(), "fences_node": fenced,
+                                                "secret_values": {}}, child(self, fence_ready))
+            for spec, fenced in guest_fence_specs(guest)
+        ]
+        selinux = [SelinuxModule(f"{name}-selinux-{m.name}", {**base, "name": m.name, "priority": m.priority,
+                                                              "te": (PROJECT_ROOT / m.source).read_text()},
+                                 child(self, guests_up)) for m in guest.selinux_modules]
+        patch = DrbdAgentPatch(f"{name}-drbd-agent-patch", dict(base), child(self, guests_up))
+        drbd_global = RemoteFile(f"{name}-drbd-global-common", {
+            **base, "path": "/etc/drbd.d/global_common.conf", "content": render_global_common(guest.drbd_options),
+        }, child(self, guests_up))
+
+        objects = guest_objects(guest)
+        preferred = guest.nodes[0].name
+        vm_network = _vm_network(stack)
+        drbd = DrbdResource(f"{name}-drbd", {
+            **base, "name": guest.drbd.resource, "minor": guest.drbd.minor, "disk": guest.drbd.disk,
+            "hosts": [(n.fqdn, [str(a) for a in n.ring_addresses]) for n in guest.nodes],
+            "ports": [guest.drbd.port] * (len(guest.rings) if guest.drbd_options.dialect.value == "9" else 1),
+            "options": guest.drbd_options.model_dump(mode="json"), "preferred_node": preferred,
+            "initial_fill": [["sh", "-c", pgdata_init_script(guest), "sh", drbd_device(guest.drbd.minor), guest.mountpoint,
+                              guest.pgdata, guest.fstype, initdb_path(guest.pgctl), vm_network]],
+        }, child(self, [drbd_global, patch, *selinux]))
+        ready = [drbd, *fence_devices]
+        clone = PcsResource(f"{name}-drbd-clone", {**base, "spec": objects.drbd_clone.model_dump()}, child(self, ready))
+        primitives = [clone] + [
+            PcsResource(f"{name}-{spec.id}", {**base, "spec": spec.model_dump()}, child(self, ready))
+            for spec in (objects.filesystem, objects.pgsql, objects.vip)
+        ]
+        constraints = [PcsConstraint(f"{name}-{spec.id}", {**base, "spec": spec.model_dump()}, child(self, primitives))
+                       for spec in (*objects.orders, *objects.colocations)]
+        for spec in (objects.filesystem, objects.pgsql, objects.vip):
+            PcsResourceEnable(f"{name}-{spec.id}-enable", {**base, "resource_id": spec.id}, child(self, constraints))
+        self.outputs = {"cluster_name": guest.name, "vip": str(guest.vip), "nodes": [n.name for n in guest.nodes],
+                        "pgdata_device": drbd_device(guest.drbd.minor)}
+        self.register_outputs(self.outputs)
+
+
+def _vm_network(stack: StackConfig) -> str:
+    for vm in stack.vms:
+        if vm.address is not None:
+            return str(vm.address.network)
+    return str(ipaddress.ip_network(f"{stack.guest.vip}/{stack.guest.vip_cidr_netmask}", strict=False))

@@ -1,0 +1,65 @@
+"""HypervisorCluster: corosync/Pacemaker on the hypervisors, properties and defaults, IPMI fencing
+with the tiebreaker delay, alerts, SELinux modules, the drbd agent patch and DRBD's global config."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.connection import child, node_refs
+from hastack.config.load import PROJECT_ROOT
+from hastack.config.models import HypervisorCluster as HypervisorConfig
+from hastack.layout import alert_specs, hypervisor_fence_specs
+from hastack.render.drbd import render_global_common
+from providers.corosync_cluster import CorosyncCluster
+from providers.drbd_agent_patch import DrbdAgentPatch
+from providers.pcs_cluster_config import PcsClusterConfig
+from providers.remote_file import RemoteFile
+from providers.selinux_module import SelinuxModule
+from providers.stonith_device import StonithDevice
+
+LAYER = "hypervisor"
+
+
+@dataclass(frozen=True)
+class HypervisorClusterArgs:
+    config: HypervisorConfig
+
+
+class HypervisorCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, args: HypervisorClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("hastack:index:HypervisorCluster", name, None, opts)
+        hv = args.config
+        nodes = node_refs(hv.nodes)
+        base = {"layer": LAYER, "nodes": nodes}
+
+        self.cluster = CorosyncCluster(f"{name}-corosync", {
+            **base, "cluster_name": hv.name, "token_ms": hv.token_ms,
+            "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in hv.nodes},
+        }, child(self))
+        ready = [self.cluster]
+        self.config = PcsClusterConfig(f"{name}-cluster-config", {
+            **base, "properties": hv.properties, "resource_defaults": hv.resource_defaults,
+            "alerts": [a.model_dump() for a in alert_specs(hv.alerts)],
+        }, child(self, ready))
+        self.fence_devices = [
+            StonithDevice(f"{name}-{spec.id}", {
+                **base, "spec": spec.model_dump(), "fences_node": fenced,
+                "secret_values": {k: pulumi.Output.secret(v) for k, v in secrets.items()},
+            }, child(self, ready))
+            for spec, fenced, secrets in hypervisor_fence_specs(hv)
+        ]
+        self.selinux_modules = [
+            SelinuxModule(f"{name}-selinux-{m.name}", {
+                **base, "name": m.name, "te": (PROJECT_ROOT / m.source).read_text(), "priority": m.priority,
+            }, child(self))
+            for m in hv.selinux_modules
+        ]
+        self.agent_patch = DrbdAgentPatch(f"{name}-drbd-agent-patch", dict(base), child(self)) if hv.drbd_agent_patch else None
+        self.drbd_global = RemoteFile(f"{name}-drbd-global-common", {
+            **base, "path": "/etc/drbd.d/global_common.conf", "content": render_global_common(hv.drbd), "mode": 0o644,
+        }, child(self))
+        # What a VM needs in place before its DRBD clone may exist.
+        self.vm_prerequisites = [self.cluster, self.config, *self.fence_devices, self.drbd_global,
+                                 *([self.agent_patch] if self.agent_patch else []), *self.selinux_modules]
+        self.register_outputs({"cluster_name": hv.name})

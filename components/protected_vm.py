@@ -1,0 +1,71 @@
+"""ProtectedVM: one VM's LV, DRBD resource, promotable clone, domain, constraints and start.
+
+Creation order is the safety argument: the VirtualDomain is created disabled, its order,
+colocation and location constraints follow, and only then does PcsResourceEnable let it start.
+Pulumi deletes in reverse, so teardown stops the VM before its constraints and storage go.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.connection import child, node_refs
+from hastack.config.models import HypervisorCluster as HypervisorConfig
+from hastack.config.models import ProtectedVm as VmConfig
+from hastack.layout import drbd_device, lv_name, vm_drbd_hosts, vm_drbd_ports, vm_objects
+from hastack.render.libvirt import render_domain_xml
+from providers.drbd_resource import DrbdResource
+from providers.libvirt_domain import LibvirtDomain
+from providers.logical_volume import LogicalVolume
+from providers.pcs_constraint import PcsConstraint
+from providers.pcs_resource import PcsResource
+from providers.pcs_resource_enable import PcsResourceEnable
+
+LAYER = "hypervisor"
+
+
+@dataclass(frozen=True)
+class ProtectedVMArgs:
+    vm: VmConfig
+    cluster: HypervisorConfig
+    domain_type: str = "kvm"
+    prerequisites: tuple = ()
+
+
+class ProtectedVM(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ProtectedVMArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("hastack:index:ProtectedVM", name, None, opts)
+        vm, hv = args.vm, args.cluster
+        base = {"layer": LAYER, "nodes": node_refs(hv.nodes)}
+        objects = vm_objects(vm)
+        ports = vm_drbd_ports(vm, hv.drbd, len(hv.rings))
+
+        lv = LogicalVolume(f"{name}-lv", {**base, "volume_group": hv.volume_group, "name": lv_name(vm.name),
+                                          "size": vm.lv_size}, child(self, list(args.prerequisites)))
+        drbd = DrbdResource(f"{name}-drbd", {
+            **base, "name": vm.name, "minor": vm.drbd_minor, "disk": f"/dev/{hv.volume_group}/{lv_name(vm.name)}",
+            "hosts": vm_drbd_hosts(hv), "ports": ports, "options": hv.drbd.model_dump(mode="json"),
+            "preferred_node": vm.preferred_node,
+            "initial_fill": [["qemu-img", "convert", "-f", "qcow2", "-O", "raw", vm.image, drbd_device(vm.drbd_minor)]]
+            if vm.image else [],
+        }, child(self, [lv]))
+        domain = LibvirtDomain(f"{name}-domain", {**base, "name": vm.name,
+                                                  "xml": render_domain_xml(vm, args.domain_type)}, child(self, [drbd]))
+        clone = PcsResource(f"{name}-drbd-clone", {**base, "spec": objects.drbd_clone.model_dump()}, child(self, [drbd]))
+        vm_resource = PcsResource(f"{name}-vm", {**base, "spec": objects.domain.model_dump()}, child(self, [clone, domain]))
+        constraints = [
+            PcsConstraint(f"{name}-{kind}", {**base, "spec": spec.model_dump()}, child(self, [vm_resource, clone]))
+            for kind, spec in (("order", objects.order), ("colocation", objects.colocation), ("location", objects.location))
+        ]
+        self.enabled = PcsResourceEnable(f"{name}-enable", {**base, "resource_id": objects.domain.id},
+                                         child(self, constraints))
+        self.outputs = {
+            "preferred_node": vm.preferred_node,
+            "drbd_device": drbd_device(vm.drbd_minor),
+            "drbd_minor": vm.drbd_minor,
+            "drbd_ports": list(ports),
+            "pacemaker_resource": objects.domain.id,
+            "address": str(vm.address.ip) if vm.address else None,
+        }
+        self.register_outputs(self.outputs)

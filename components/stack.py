@@ -1,0 +1,31 @@
+"""The whole program: config in, components out, stack outputs for other projects."""
+from __future__ import annotations
+
+import pulumi
+
+from components.guest_pg_cluster import GuestPgCluster, GuestPgClusterArgs
+from components.hypervisor_cluster import HypervisorCluster, HypervisorClusterArgs
+from components.protected_vm import ProtectedVM, ProtectedVMArgs
+from hastack.config.models import StackConfig
+
+
+def build_stack(config: StackConfig) -> dict:
+    hv = config.hypervisor
+    cluster = HypervisorCluster(hv.name, HypervisorClusterArgs(hv))
+    vms = {
+        vm.name: ProtectedVM(vm.name, ProtectedVMArgs(vm, hv, hv.libvirt_domain_type, tuple(cluster.vm_prerequisites)))
+        for vm in config.vms
+    }
+    outputs = {
+        "cluster_name": hv.name,
+        "nodes": {n.name: {"fqdn": n.fqdn, "mgmt_address": str(n.mgmt_address),
+                           "ring_addresses": [str(a) for a in n.ring_addresses]} for n in hv.nodes},
+        "vms": {name: vm.outputs for name, vm in vms.items()},
+    }
+    if config.guest is not None:
+        guest_vms = [vms[n.vm].enabled for n in config.guest.nodes]
+        guest = GuestPgCluster(config.guest.name, GuestPgClusterArgs(config, guest_vms))
+        outputs["guest"] = guest.outputs
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs

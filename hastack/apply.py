@@ -1,0 +1,102 @@
+"""Run a plan against live hosts, or into a render directory.  The only place steps take effect.
+
+When a step fails, the error says which steps were applied and which were not, so nothing is
+ever half-applied without the operator being told exactly what is left.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from hastack.cib import FileCib, LiveCib, quote_for_log
+from hastack.plan import CLUSTER, CibEdit, Plan, Put, Remove, Run, Step
+from hastack.reports import HastackError
+from hastack.transport import Transport, shown
+
+
+def describe(target: str, step: Step) -> str:
+    if isinstance(step, Run):
+        return f"{target}: {shown(step.argv)}"
+    if isinstance(step, Put):
+        return f"{target}: write {step.path} ({oct(step.mode)})"
+    if isinstance(step, Remove):
+        return f"{target}: remove {step.path}"
+    return f"{target}: CIB patch of {len(step.commands)} pcs command(s)"
+
+
+def apply_live(plan: Plan, transport_for: Callable[[str], Transport]) -> list[str]:
+    """Apply steps in order; returns what was done."""
+    done: list[str] = []
+    for index, (target, step) in enumerate(plan):
+        try:
+            if target == CLUSTER:
+                LiveCib(transport_for(CLUSTER)).edit(step.commands, step.secrets)
+            else:
+                _apply_host_step(transport_for(target), step)
+        except HastackError as error:
+            left = [describe(t, s) for t, s in plan[index + 1:]]
+            raise HastackError(
+                error.code,
+                f"{error.message}\n  applied before the failure: {done or 'nothing'}"
+                f"\n  failed: {describe(target, step)}\n  not applied: {left or 'nothing'}",
+            ) from None
+        done.append(describe(target, step))
+    return done
+
+
+def _apply_host_step(transport: Transport, step: Step) -> None:
+    if isinstance(step, Run):
+        transport.run(step.argv, step.stdin, ok_rc=step.ok_rc, secret_stdin=step.secret_stdin)
+    elif isinstance(step, Put):
+        transport.put(step.path, step.content, step.mode)
+    elif isinstance(step, Remove):
+        transport.run(["rm", "-f", "--", step.path])
+    else:
+        raise TypeError(step)
+
+
+# Where a host file lands in a render directory (first match wins).
+RENDER_PATHS = (
+    ("/etc/drbd.d/", "drbd/"),
+    ("/etc/libvirt/qemu/", "libvirt/"),
+    ("/var/lib/hastack/libvirt/", "libvirt/"),
+    ("/etc/corosync/", "corosync/"),
+)
+
+
+def render_path(layer: str, host_path: str) -> str:
+    host_path = host_path.removesuffix(".hastack-new")  # staged for validation, same file
+    if host_path.startswith("/var/lib/hastack/selinux/") and host_path.endswith(".te"):
+        return "selinux/" + Path(host_path).name
+    for prefix, folder in RENDER_PATHS:
+        if host_path.startswith(prefix):
+            return f"{layer}/{folder}{host_path[len(prefix):]}"
+    return f"{layer}/files{host_path}"
+
+
+def apply_render(plan: Plan, out: Path, layer: str) -> None:
+    """The same plan, written out: files under DIR/<layer>/, the CIB edited by real `pcs -f`,
+    and every host command listed per host in DIR/<layer>/commands/<host>.sh."""
+    for target, step in plan:
+        log = out / layer / "commands" / f"{target.lstrip('@')}.sh"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as handle:
+            if isinstance(step, CibEdit):
+                FileCib(out / layer / "cib.xml").edit(step.commands, step.secrets)
+                handle.write(quote_for_log(step.commands) + "\n")
+            elif isinstance(step, Put):
+                handle.write(f"# write {step.path} mode {oct(step.mode)}{' (secret)' if step.secret else ''}\n")
+                if not step.secret:
+                    _write_once(out / render_path(layer, step.path), step.content)
+            elif isinstance(step, Run):
+                handle.write(shown(step.argv) + (" < (secret)" if step.secret_stdin else "") + "\n")
+            elif isinstance(step, Remove):
+                handle.write(shown(["rm", "-f", "--", step.path]) + "\n")
+
+
+def _write_once(path: Path, content: bytes) -> None:
+    """Both nodes get the same files; a node-specific difference would be a bug, so say so."""
+    if path.exists() and path.read_bytes() != content:
+        raise HastackError("RENDER_CONFLICT", f"{path} differs between nodes")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)

@@ -1,0 +1,207 @@
+"""Every name and Pacemaker object the stack defines, derived from StackConfig by pure functions.
+
+Components turn these into resources; the policy pack and `simulate` read the same objects, so
+a name or a constraint exists in exactly one place.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from hastack.config.models import (
+    Alert,
+    DrbdOptions,
+    GuestPgCluster,
+    HypervisorCluster,
+    ProtectedVm,
+    StackConfig,
+    Tiebreaker,
+    duration_ms,
+)
+from hastack.specs import AlertSpec, ColocationSpec, LocationSpec, Op, OrderSpec, PrimitiveSpec, Promotable
+
+# The seed's VirtualDomain timeouts; the guest fence timeout must outlast their sum.
+VM_START_TIMEOUT = "60s"
+VM_STOP_TIMEOUT = "60s"
+
+
+# ---- names ------------------------------------------------------------------------------------
+def drbd_primitive_id(resource: str) -> str:
+    return f"drbd-{resource}"
+
+
+def drbd_clone_id(resource: str) -> str:
+    return f"drbd-{resource}-clone"
+
+
+def vm_resource_id(vm: str) -> str:
+    return f"{vm}-vm"
+
+
+def lv_name(vm: str) -> str:
+    return f"lv-{vm}"
+
+
+def fence_device_id(node: str) -> str:
+    return f"fence-{node}"
+
+
+def drbd_device(minor: int) -> str:
+    return f"/dev/drbd{minor}"
+
+
+# ---- hypervisor layer -------------------------------------------------------------------------
+def alert_specs(alerts: tuple[Alert, ...]) -> tuple[AlertSpec, ...]:
+    return tuple(AlertSpec(id=a.id, path=a.path, recipients=a.recipients) for a in alerts)
+
+
+def drbd_clone_spec(resource: str, ignore_missing_notifications: bool) -> PrimitiveSpec:
+    params = {"drbd_resource": resource}
+    if ignore_missing_notifications:
+        params["ignore_missing_notifications"] = "true"
+    return PrimitiveSpec(
+        id=drbd_primitive_id(resource),
+        agent="ocf:linbit:drbd",
+        params=params,
+        ops=(Op(name="monitor", interval="30s", role="Promoted"), Op(name="monitor", interval="60s", role="Unpromoted")),
+        promotable=Promotable(),
+    )
+
+
+def tiebreaker_params(tiebreaker: Tiebreaker, fenced_node: str) -> dict[str, str]:
+    """The survivor's own device waits; so in a partition the survivor shoots first."""
+    if fenced_node != tiebreaker.survivor:
+        return {}
+    return {"pcmk_delay_base": tiebreaker.delay_base, "pcmk_delay_max": tiebreaker.delay_max}
+
+
+def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, str, dict[str, str]]]:
+    """(spec, node it fences, secret values) per node."""
+    out = []
+    for node in hv.nodes:
+        assert node.bmc is not None
+        params = {"ip": str(node.bmc.address), "username": node.bmc.username, "password": "",
+                  "pcmk_host_list": node.name, **tiebreaker_params(hv.tiebreaker, node.name)}
+        if node.bmc.lanplus:
+            params["lanplus"] = "1"
+        if node.bmc.port != 623:
+            params["ipport"] = str(node.bmc.port)
+        spec = PrimitiveSpec(id=fence_device_id(node.name), agent=f"stonith:{hv.fence_agent}", params=params,
+                             secret_params=("password",), ops=(Op(name="monitor", interval=hv.fence_monitor_interval),))
+        out.append((spec, node.name, {"password": node.bmc.password.get_secret_value()}))
+    return out
+
+
+@dataclass(frozen=True)
+class VmObjects:
+    drbd_clone: PrimitiveSpec
+    domain: PrimitiveSpec
+    order: OrderSpec
+    colocation: ColocationSpec
+    location: LocationSpec
+
+
+def vm_objects(vm: ProtectedVm) -> VmObjects:
+    rid = vm_resource_id(vm.name)
+    clone = drbd_clone_id(vm.name)
+    domain = PrimitiveSpec(
+        id=rid,
+        agent="VirtualDomain",
+        params={"hypervisor": "qemu:///system", "config": f"/etc/libvirt/qemu/{vm.name}.xml",
+                "migration_transport": "ssh"},
+        ops=(Op(name="start", timeout=VM_START_TIMEOUT), Op(name="stop", timeout=VM_STOP_TIMEOUT),
+             Op(name="monitor", interval="30s", timeout="30s")),
+        disabled=True,  # enabled by PcsResourceEnable once its constraints exist
+    )
+    return VmObjects(
+        drbd_clone=drbd_clone_spec(vm.name, ignore_missing_notifications=True),
+        domain=domain,
+        order=OrderSpec(id=f"ord-{clone}-then-{rid}", first=clone, first_action="promote", then=rid, then_action="start"),
+        colocation=ColocationSpec(id=f"col-{rid}-with-{clone}", resource=rid, with_resource=clone,
+                                  with_role="Promoted", score="INFINITY"),
+        location=LocationSpec(id=f"loc-{rid}-prefers-{vm.preferred_node}", resource=rid, node=vm.preferred_node,
+                              score=str(vm.location_score)),
+    )
+
+
+def vm_drbd_hosts(hv: HypervisorCluster) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((n.fqdn, tuple(str(a) for a in n.ring_addresses)) for n in hv.nodes)
+
+
+def vm_drbd_ports(vm: ProtectedVm, options: DrbdOptions, rings: int) -> tuple[int, ...]:
+    return tuple(vm.drbd_ports[: rings if options.dialect.value == "9" else 1])
+
+
+# ---- guest layer --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GuestObjects:
+    drbd_clone: PrimitiveSpec
+    filesystem: PrimitiveSpec
+    pgsql: PrimitiveSpec
+    vip: PrimitiveSpec
+    orders: tuple[OrderSpec, ...]
+    colocations: tuple[ColocationSpec, ...]
+
+
+def guest_objects(guest: GuestPgCluster) -> GuestObjects:
+    clone = drbd_clone_id(guest.drbd.resource)
+    fs = PrimitiveSpec(id=guest.fs_id, agent="Filesystem",
+                       params={"device": drbd_device(guest.drbd.minor), "directory": guest.mountpoint,
+                               "fstype": guest.fstype},
+                       ops=(Op(name="monitor", interval="20s"),), disabled=True)
+    pgsql = PrimitiveSpec(id=guest.pgsql_id, agent="ocf:heartbeat:pgsql",
+                          params={"pgctl": guest.pgctl, "pgdata": guest.pgdata},
+                          ops=(Op(name="monitor", interval="10s", timeout="60s"),), disabled=True)
+    vip = PrimitiveSpec(id=guest.vip_id, agent="IPaddr2",
+                        params={"ip": str(guest.vip), "cidr_netmask": str(guest.vip_cidr_netmask)},
+                        ops=(Op(name="monitor", interval="10s"),), disabled=True)
+    # Created disabled and enabled once the chain's constraints exist (see PcsResourceEnable).
+    chain = [(clone, "promote", fs.id), (fs.id, "start", pgsql.id), (pgsql.id, "start", vip.id)]
+    orders = tuple(OrderSpec(id=f"ord-{a}-then-{b}", first=a, first_action=act, then=b, then_action="start")
+                   for a, act, b in chain)
+    colocations = (
+        ColocationSpec(id=f"col-{fs.id}-with-{clone}", resource=fs.id, with_resource=clone, with_role="Promoted"),
+        ColocationSpec(id=f"col-{pgsql.id}-with-{fs.id}", resource=pgsql.id, with_resource=fs.id),
+        ColocationSpec(id=f"col-{vip.id}-with-{pgsql.id}", resource=vip.id, with_resource=pgsql.id),
+    )
+    return GuestObjects(drbd_clone_spec(guest.drbd.resource, ignore_missing_notifications=False), fs, pgsql, vip,
+                        orders, colocations)
+
+
+def guest_fence_specs(guest: GuestPgCluster) -> list[tuple[PrimitiveSpec, str]]:
+    fencing = guest.fencing
+    out = []
+    for node in guest.nodes:
+        params = {"nodename": node.name, "pcmk_host_list": node.name,
+                  "pcmk_off_timeout": fencing.timeout, "pcmk_reboot_timeout": fencing.timeout,
+                  **tiebreaker_params(fencing.tiebreaker, node.name)}
+        out.append((PrimitiveSpec(id=fence_device_id(node.name), agent=f"stonith:{fencing.agent}", params=params,
+                                  ops=(Op(name="monitor", interval=fencing.monitor_interval),)), node.name))
+    return out
+
+
+def guest_node_to_vm(cfg: StackConfig) -> dict[str, str]:
+    assert cfg.guest is not None
+    return {n.name: n.vm for n in cfg.guest.nodes}
+
+
+def initdb_path(pgctl: str) -> str:
+    return posixpath.join(posixpath.dirname(pgctl), "initdb")
+
+
+def pgdata_init_script(guest: GuestPgCluster) -> str:
+    """Run once, on the first primary of a new pgdata: filesystem, cluster, listen on all."""
+    return (
+        'set -e; dev="$1"; mnt="$2"; data="$3"; fstype="$4"; initdb="$5"; net="$6"\n'
+        'mkfs -t "$fstype" -f "$dev" 2>/dev/null || mkfs -t "$fstype" -F "$dev"\n'
+        'mkdir -p "$mnt"; mount "$dev" "$mnt"\n'
+        'trap \'umount "$mnt"\' EXIT\n'
+        'install -d -o postgres -g postgres -m 0700 "$data"\n'
+        'runuser -u postgres -- "$initdb" -D "$data" >/dev/null\n'
+        'echo "listen_addresses = \'*\'" >> "$data/postgresql.conf"\n'
+        'echo "host all all $net md5" >> "$data/pg_hba.conf"\n'
+    )
+
+
+def fence_timeout_ms(guest: GuestPgCluster) -> int:
+    return duration_ms(guest.fencing.timeout)

@@ -1,0 +1,37 @@
+"""Transports run plan steps: over SSH (ssh.py), into a render directory (render.py)."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class Transport(Protocol):
+    name: str
+
+    def run(self, argv: tuple[str, ...] | list[str], stdin: bytes | None = None, *,
+            ok_rc: tuple[int, ...] = (0,), secret_stdin: bool = False) -> Result: ...
+
+    def put(self, path: str, content: bytes, mode: int = 0o644) -> None: ...
+
+    def read(self, path: str) -> bytes | None: ...
+
+
+def shown(argv) -> str:
+    """An argv as the operator reads it in errors and logs (secrets never reach argv)."""
+    return shlex.join(list(argv))
+
+
+# Writes a file atomically (temp file + rename) with the given mode; path and mode are $1, $2.
+PUT_SCRIPT = 'set -e; t=$(mktemp "$1.hastack.XXXXXX"); cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1"'
+
+
+def put_argv(path: str, mode: int) -> list[str]:
+    return ["sh", "-c", PUT_SCRIPT, "sh", path, format(mode, "o")]

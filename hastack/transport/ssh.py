@@ -1,0 +1,193 @@
+"""The one SSH transport: paramiko, pinned host keys, one reused connection per host per process.
+
+Host keys come from the stack config (inline keys or a known_hosts file); an unknown or changed
+key is refused before any command runs.  Every argument is quoted; a non-root user runs commands
+through `sudo -n`.  Failures name the host, the command, the exit code and stderr.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+
+from hastack.config.load import PROJECT_ROOT
+from hastack.reports import CommandFailed, HastackError
+from hastack.transport import Result, put_argv, shown
+
+log = logging.getLogger(__name__)
+
+_POOL: dict[tuple, "SshTransport"] = {}
+_POOL_LOCK = threading.Lock()
+COUNTERS = {"connections": 0, "commands": 0}
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    name: str
+    host: str
+    port: int
+    user: str
+    host_keys: tuple[str, ...] = ()
+    known_hosts_file: str | None = None
+    key_file: str | None = None
+    private_key: str | None = None  # secret: PEM/OpenSSH text
+
+    @classmethod
+    def from_props(cls, name: str, ssh: dict) -> "SshTarget":
+        return cls(
+            name=name,
+            host=ssh["host"],
+            port=int(ssh.get("port", 22)),
+            user=ssh.get("user", "root"),
+            host_keys=tuple(ssh.get("host_keys") or ()),
+            known_hosts_file=ssh.get("known_hosts_file"),
+            key_file=ssh.get("key_file"),
+            private_key=ssh.get("private_key"),
+        )
+
+    @property
+    def key_alias(self) -> str:
+        return self.host if self.port == 22 else f"[{self.host}]:{self.port}"
+
+
+def _resolve(path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def pinned_host_keys(target: SshTarget) -> paramiko.HostKeys:
+    keys = paramiko.HostKeys()
+    if target.known_hosts_file:
+        path = _resolve(target.known_hosts_file)
+        if not path.exists():
+            raise HastackError("SSH_NO_KNOWN_HOSTS", f"{target.name}: known_hosts file {path} does not exist")
+        keys.load(str(path))
+    for line in target.host_keys:
+        key_type, key_b64 = line.split()[:2]
+        entry = paramiko.hostkeys.HostKeyEntry.from_line(f"{target.key_alias} {key_type} {key_b64}")
+        if entry is None:
+            raise HastackError("SSH_BAD_HOST_KEY", f"{target.name}: cannot parse host key {line!r}")
+        keys.add(target.key_alias, entry.key.get_name(), entry.key)
+    if target.key_alias not in keys:
+        raise HastackError(
+            "SSH_HOST_KEY_UNKNOWN",
+            f"{target.name} ({target.key_alias}): no pinned host key; add it to ssh.host_keys or "
+            f"{target.known_hosts_file or 'a known_hosts_file'} after checking its fingerprint out of band",
+        )
+    return keys
+
+
+def _client_key(target: SshTarget):
+    if target.private_key:
+        text = target.private_key
+    elif target.key_file:
+        text = _resolve(target.key_file).read_text()
+    else:
+        return None
+    for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return key_class.from_private_key(io.StringIO(text))
+        except (paramiko.SSHException, ValueError):
+            continue
+    raise HastackError("SSH_BAD_CLIENT_KEY", f"{target.name}: the client private key cannot be read")
+
+
+class SshTransport:
+    def __init__(self, target: SshTarget, connect_timeout: float = 15.0):
+        self.target = target
+        self.name = target.name
+        self._timeout = connect_timeout
+        self._client: paramiko.SSHClient | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def pooled(cls, target: SshTarget) -> "SshTransport":
+        key = (target.host, target.port, target.user, target.known_hosts_file, target.host_keys)
+        with _POOL_LOCK:
+            transport = _POOL.get(key)
+            if transport is None or transport.target != target:
+                transport = _POOL[key] = cls(target)
+            return transport
+
+    def _connect(self) -> paramiko.SSHClient:
+        if self._client is not None and self._client.get_transport() and self._client.get_transport().is_active():
+            return self._client
+        client = paramiko.SSHClient()
+        client._host_keys = pinned_host_keys(self.target)  # only the pinned keys count
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        try:
+            client.connect(
+                self.target.host,
+                port=self.target.port,
+                username=self.target.user,
+                pkey=_client_key(self.target),
+                timeout=self._timeout,
+                banner_timeout=self._timeout,
+                auth_timeout=self._timeout,
+                allow_agent=False,
+                look_for_keys=False,
+            )
+        except paramiko.BadHostKeyException as error:
+            raise HastackError(
+                "SSH_HOST_KEY_MISMATCH",
+                f"{self.name} ({self.target.key_alias}) presented a {error.key.get_name()} key that "
+                "does not match the pinned one: refusing to connect (possible impersonation, or the "
+                "host was rebuilt: re-pin its key after checking it out of band)",
+            ) from None
+        except paramiko.SSHException as error:
+            raise HastackError("SSH_CONNECT", f"{self.name} ({self.target.key_alias}): {error}") from None
+        except OSError as error:
+            raise HastackError("SSH_UNREACHABLE", f"{self.name} ({self.target.key_alias}): {error}") from None
+        COUNTERS["connections"] += 1
+        self._client = client
+        return client
+
+    def _command(self, argv) -> str:
+        command = shown(argv)
+        return command if self.target.user == "root" else "sudo -n -- " + command
+
+    def run(self, argv, stdin: bytes | None = None, *, ok_rc=(0,), secret_stdin: bool = False) -> Result:
+        with self._lock:
+            client = self._connect()
+            COUNTERS["commands"] += 1
+            channel = client.get_transport().open_session(timeout=self._timeout)
+            channel.exec_command(self._command(argv))
+            if stdin is not None:
+                channel.sendall(stdin)
+            channel.shutdown_write()
+            stdout = _drain(channel.makefile("rb"))
+            stderr = _drain(channel.makefile_stderr("rb"))
+            code = channel.recv_exit_status()
+            channel.close()
+        log.debug("%s: %s -> %s", self.name, shown(argv), code)
+        result = Result(code, stdout, stderr)
+        if code not in ok_rc:
+            raise CommandFailed(self.name, shown(argv), code, stderr, stdout)
+        return result
+
+    def put(self, path: str, content: bytes, mode: int = 0o644) -> None:
+        self.run(put_argv(path, mode), stdin=content, secret_stdin=True)
+
+    def read(self, path: str) -> bytes | None:
+        result = self.run(["cat", "--", path], ok_rc=(0, 1))
+        return result.stdout.encode() if result.exit_code == 0 else None
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _drain(stream) -> str:
+    return stream.read().decode("utf-8", errors="replace")
+
+
+def close_all() -> None:
+    with _POOL_LOCK:
+        for transport in _POOL.values():
+            transport.close()
+        _POOL.clear()

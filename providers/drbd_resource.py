@@ -1,0 +1,102 @@
+"""DrbdResource: the .res file on both nodes, metadata, `up`, and the first primary.
+
+Metadata is created only on a disk that has none (the seed's `create-md --force` would have
+overwritten an existing replica); the initial `primary --force` runs on the preferred node only
+when both sides are new, because forcing it on a side with data would discard the peer's.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi.dynamic
+
+from hastack.config.models import DrbdOptions
+from hastack.plan import Put, Remove, Run, on
+from hastack.render.drbd import DrbdHost, render_resource
+from providers.base import HastackProvider, Props, digest
+
+PROBE = ('if drbdsetup status "$1" >/dev/null 2>&1; then echo up; '
+         'elif [ "$(blkid -p -o value -s TYPE "$2" 2>/dev/null)" = drbd ]; then echo md; '
+         'elif [ -b "$2" ]; then echo new; else echo nodisk; fi')
+
+
+class DrbdResourceProps(Props):
+    name: str
+    minor: int
+    disk: str
+    hosts: tuple[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]]  # (on-name, addresses)
+    ports: tuple[int, ...]
+    options: DrbdOptions
+    preferred_node: str
+    # Commands run once on the preferred node while it holds the very first primary role
+    # (writing a VM image, making the guest's filesystem): only ever on a brand-new resource.
+    initial_fill: tuple[tuple[str, ...], ...] = ()
+
+
+def res_path(name: str) -> str:
+    return f"/etc/drbd.d/{name}.res"
+
+
+def res_text(props: DrbdResourceProps) -> str:
+    hosts = tuple(DrbdHost(on_name, tuple(addresses)) for on_name, addresses in props.hosts)
+    return render_resource(props.name, props.minor, props.disk, hosts, props.ports, props.options)
+
+
+class DrbdResourceProvider(HastackProvider):
+    props_model = DrbdResourceProps
+    compare_fields = ("name", "minor", "disk", "hosts", "ports", "options")
+    replace_fields = ("name", "minor", "disk")
+
+    def resource_id(self, props):
+        return props.name
+
+    def probe(self, props, transport_for):
+        return {n.name: transport_for(n.name).run(["sh", "-c", PROBE, "sh", props.name, props.disk]).stdout.strip()
+                for n in props.nodes}
+
+    def plan_create(self, props, facts=None):
+        facts = facts or {n.name: "new" for n in props.nodes}
+        text = res_text(props).encode()
+        plan = ()
+        for node in props.nodes:
+            state = facts[node.name]
+            plan += on(node.name, Put(res_path(props.name), text))
+            if state == "nodisk":
+                plan += on(node.name, Run(("test", "-b", props.disk)))  # fails with the host's own words
+            if state == "new":
+                plan += on(node.name, Run(("drbdadm", "create-md", "--force", props.name)))
+            plan += on(node.name, Run(("drbdadm", "adjust" if state == "up" else "up", props.name)))
+        if all(facts[n.name] == "new" for n in props.nodes):
+            steps = [Run(("drbdadm", "primary", "--force", props.name))]
+            steps += [Run(tuple(argv)) for argv in props.initial_fill]
+            # Hand the role back: from here on Pacemaker's promotable clone decides who is primary.
+            steps.append(Run(("drbdadm", "secondary", props.name)))
+            plan += on(props.preferred_node, *steps)
+        return plan
+
+    def plan_update(self, old, new):
+        text = res_text(new).encode()
+        return tuple(s for n in new.nodes for s in on(
+            n.name, Put(res_path(new.name), text), Run(("drbdadm", "adjust", new.name))))
+
+    def plan_delete(self, props):
+        down = ('drbdsetup status "$1" >/dev/null 2>&1 || exit 0; drbdadm down "$1"')
+        return tuple(s for n in props.nodes for s in on(
+            n.name, Run(("sh", "-c", down, "sh", props.name)), Remove(res_path(props.name))))
+
+    def observe(self, props, transport_for):
+        wanted = digest(res_text(props))
+        present, drift = 0, {}
+        for node in props.nodes:
+            text = transport_for(node.name).read(res_path(props.name))
+            if text is None:
+                drift.setdefault("hosts", f"(no {res_path(props.name)} on {node.name})")
+                continue
+            present += 1
+            if digest(text) != wanted:
+                drift["options"] = f"({res_path(props.name)} edited on {node.name})"
+        return None if present == 0 else drift
+
+
+class DrbdResource(pulumi.dynamic.Resource, module="hastack", name="DrbdResource"):
+    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(DrbdResourceProvider(), name, props, opts)

@@ -1,0 +1,83 @@
+"""LibvirtDomain: the VM's domain XML defined (never started) on both nodes.
+
+Pacemaker's VirtualDomain owns the running state; a domain running on a node is HA motion, not
+drift, so only the definition is compared.  Delete refuses while the domain still runs.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pulumi
+import pulumi.dynamic
+
+from hastack.plan import Put, Run, on
+from providers.base import HastackProvider, Props
+
+STAGING = "/var/lib/hastack/libvirt"
+
+
+class LibvirtDomainProps(Props):
+    name: str
+    xml: str
+
+
+def domain_key_fields(xml_text: str) -> dict:
+    """What hastack compares: libvirt adds defaults (uuid, machine type, controllers) on define."""
+    root = ET.fromstring(xml_text)
+    return {
+        "name": root.findtext("name"),
+        "memory_kib": _kib(root.find("memory")),
+        "vcpu": (root.findtext("vcpu") or "").strip(),
+        "kernel": root.findtext("os/kernel"),
+        "disks": sorted(d.get("dev") or d.get("file") or "" for d in root.findall("devices/disk/source")),
+        "nics": sorted((i.find("source").get("bridge"), i.find("mac").get("address"))
+                       for i in root.findall("devices/interface") if i.find("source") is not None),
+    }
+
+
+def _kib(memory) -> int:
+    value, unit = int(memory.text), memory.get("unit", "KiB")
+    return value * {"KiB": 1, "MiB": 1024, "GiB": 1024 * 1024}[unit]
+
+
+class LibvirtDomainProvider(HastackProvider):
+    props_model = LibvirtDomainProps
+    compare_fields = ("name", "xml")
+    replace_fields = ("name",)
+
+    def resource_id(self, props):
+        return props.name
+
+    def plan_create(self, props, facts=None):
+        staged = f"{STAGING}/{props.name}.xml"
+        return tuple(s for n in props.nodes for s in on(
+            n.name, Run(("mkdir", "-p", STAGING)), Put(staged, props.xml.encode()), Run(("virsh", "define", staged))))
+
+    def plan_update(self, old, new):
+        return self.plan_create(new)  # virsh define replaces the persistent definition
+
+    def plan_delete(self, props):
+        script = ('virsh dominfo "$1" >/dev/null 2>&1 || exit 0; '
+                  'if [ "$(virsh domstate "$1")" != "shut off" ]; then '
+                  'echo "domain $1 is still running here; Pacemaker must stop it first" >&2; exit 1; fi; '
+                  'virsh undefine "$1"')
+        return tuple(s for n in props.nodes for s in on(n.name, Run(("sh", "-c", script, "sh", props.name))))
+
+    def observe(self, props, transport_for):
+        wanted, drift, present = domain_key_fields(props.xml), {}, 0
+        for node in props.nodes:
+            result = transport_for(node.name).run(["virsh", "dumpxml", "--inactive", props.name], ok_rc=(0, 1))
+            if result.exit_code != 0:
+                drift["xml"] = f"(not defined on {node.name})"
+                continue
+            present += 1
+            live = domain_key_fields(result.stdout)
+            if live != wanted:
+                changed = sorted(k for k in wanted if wanted[k] != live.get(k))
+                drift["xml"] = f"(definition differs on {node.name}: {', '.join(changed)})"
+        return None if present == 0 else drift
+
+
+class LibvirtDomain(pulumi.dynamic.Resource, module="hastack", name="LibvirtDomain"):
+    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(LibvirtDomainProvider(), name, props, opts)

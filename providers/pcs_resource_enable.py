@@ -1,0 +1,50 @@
+"""PcsResourceEnable: lets a resource that was created disabled start, once its constraints exist.
+
+ProtectedVM creates the VirtualDomain with target-role=Stopped, then its order, colocation and
+location constraints, then this: so at no instant can the VM start unconstrained.  Deleting it
+stops the resource and waits until the cluster has settled, so teardown runs in the safe order.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi.dynamic
+
+from hastack.facts.cib import parse_primitive
+from hastack.plan import CLUSTER, Run, on
+from hastack.render.pcs import disable_argv, enable_argv
+from providers.base import Props
+from providers.cib_object import CibObjectProvider, cib_plan
+
+
+class PcsResourceEnableProps(Props):
+    resource_id: str
+    settle_timeout_s: int = 300
+
+
+class PcsResourceEnableProvider(CibObjectProvider):
+    props_model = PcsResourceEnableProps
+    compare_fields = ("resource_id",)
+    replace_fields = ("resource_id",)
+
+    def resource_id(self, props):
+        return f"{props.resource_id}-enabled"
+
+    def plan_create(self, props, facts=None):
+        return cib_plan(enable_argv(props.resource_id))
+
+    def plan_delete(self, props):
+        return cib_plan(disable_argv(props.resource_id)) + on(
+            CLUSTER, Run(("crm_resource", "--wait", f"--timeout={props.settle_timeout_s}s"))
+        )
+
+    def observe_cib(self, props, cib_xml):
+        live = parse_primitive(cib_xml, props.resource_id)
+        if live is None:
+            return None
+        role = live["meta"].get("target-role")
+        return {} if role in (None, "Started", "started") else {"resource_id": f"{props.resource_id} (target-role={role})"}
+
+
+class PcsResourceEnable(pulumi.dynamic.Resource, module="hastack", name="PcsResourceEnable"):
+    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(PcsResourceEnableProvider(), name, props, opts)

@@ -1,0 +1,53 @@
+"""StonithDevice: a fence device and the location that keeps it off the node it fences, in one
+CIB patch (a device able to run on its own target could be asked to shoot its own host)."""
+from __future__ import annotations
+
+import pulumi
+import pulumi.dynamic
+
+from hastack.facts.cib import parse_constraint
+from hastack.render.pcs import constraint_create_argv, constraint_delete_argv, primitive_create_argvs, primitive_delete_argvs
+from hastack.specs import LocationSpec
+from providers.cib_object import cib_plan
+from providers.pcs_resource import PcsResourceProps, PcsResourceProvider, secrets_for, update_argvs
+
+
+class StonithDeviceProps(PcsResourceProps):
+    fences_node: str
+
+
+def avoid_spec(props: StonithDeviceProps) -> LocationSpec:
+    return LocationSpec(id=f"loc-{props.spec.id}-avoids-{props.fences_node}", resource=props.spec.id,
+                        node=props.fences_node, score="-INFINITY")
+
+
+class StonithDeviceProvider(PcsResourceProvider):
+    props_model = StonithDeviceProps
+    compare_fields = ("spec", "secret_values", "fences_node")
+
+    def plan_create(self, props: StonithDeviceProps, facts=None):
+        return cib_plan(*primitive_create_argvs(props.spec), constraint_create_argv(avoid_spec(props)),
+                        secrets=secrets_for(props))
+
+    def plan_delete(self, props: StonithDeviceProps):
+        return cib_plan(*primitive_delete_argvs(props.spec))  # pcs drops its constraints with it
+
+    def plan_update(self, old: StonithDeviceProps, new: StonithDeviceProps):
+        commands = update_argvs(old.spec, new.spec)
+        if old.fences_node != new.fences_node:
+            commands += [constraint_delete_argv(avoid_spec(old)), constraint_create_argv(avoid_spec(new))]
+        return cib_plan(*commands, secrets=secrets_for(new))
+
+    def observe_cib(self, props: StonithDeviceProps, cib_xml: str):
+        observed = super().observe_cib(props, cib_xml)
+        if observed is None:
+            return None
+        avoid = parse_constraint(cib_xml, avoid_spec(props).id)
+        if avoid is None or avoid["node"] != props.fences_node or avoid["score"] != "-INFINITY":
+            observed["fences_node"] = None if avoid is None else f"{avoid['node']} ({avoid['score']})"
+        return observed
+
+
+class StonithDevice(pulumi.dynamic.Resource, module="hastack", name="StonithDevice"):
+    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(StonithDeviceProvider(), name, props, opts)
