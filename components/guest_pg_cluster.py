@@ -105,10 +105,11 @@ class GuestPgCluster(pulumi.ComponentResource):
         cluster = CorosyncCluster(f"{name}-corosync", {
             **base, "cluster_name": guest.name, "token_ms": guest.token_ms,
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in guest.nodes},
+            "node_addresses": {n.name: [str(n.mgmt_address)] for n in guest.nodes},
         }, child(self, guests_up))
         config = PcsClusterConfig(f"{name}-cluster-config", {
             **base, "properties": guest.properties, "resource_defaults": guest.resource_defaults,
-            "alerts": [a.model_dump() for a in alert_specs(guest.alerts)],
+            "alerts": [a.model_dump() for a in alert_specs(guest.alerts)], "failback": guest.failback.value,
         }, child(self, [cluster]))
         hv_addresses = [str(a) for a in fencing.hypervisor_addresses]
         guest_files = [
@@ -125,7 +126,7 @@ class GuestPgCluster(pulumi.ComponentResource):
         fence_ready = [config, *guest_files, *hv_files]
         fence_devices = [
             StonithDevice(f"{name}-{spec.id}", {**base, "spec": spec.model_dump(), "fences_node": fenced,
-                                                "secret_values": {}}, child(self, fence_ready))
+                                                "secret_values": {}, "fence_path": hv_addresses}, child(self, fence_ready))
             for spec, fenced in guest_fence_specs(guest)
         ]
         selinux = [SelinuxModule(f"{name}-selinux-{m.name}", {**base, "name": m.name, "priority": m.priority,

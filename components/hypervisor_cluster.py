@@ -24,23 +24,26 @@ LAYER = "hypervisor"
 @dataclass(frozen=True)
 class HypervisorClusterArgs:
     config: HypervisorConfig
+    location_scores: tuple[tuple[str, int], ...] = ()  # (resource id, score) of every VM preference
 
 
 class HypervisorCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: HypervisorClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("hastack:index:HypervisorCluster", name, None, opts)
-        hv = args.config
+        hv, location_scores = args.config, args.location_scores
         nodes = node_refs(hv.nodes)
         base = {"layer": LAYER, "nodes": nodes}
 
         self.cluster = CorosyncCluster(f"{name}-corosync", {
             **base, "cluster_name": hv.name, "token_ms": hv.token_ms,
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in hv.nodes},
+            "node_addresses": {n.name: [str(a) for a in (n.mgmt_address, n.vm_bridge_address) if a] for n in hv.nodes},
         }, child(self))
         ready = [self.cluster]
         self.config = PcsClusterConfig(f"{name}-cluster-config", {
             **base, "properties": hv.properties, "resource_defaults": hv.resource_defaults,
-            "alerts": [a.model_dump() for a in alert_specs(hv.alerts)],
+            "alerts": [a.model_dump() for a in alert_specs(hv.alerts)], "failback": hv.failback.value,
+            "location_scores": dict(location_scores),
         }, child(self, ready))
         self.fence_devices = [
             StonithDevice(f"{name}-{spec.id}", {

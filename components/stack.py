@@ -7,11 +7,13 @@ from components.guest_pg_cluster import GuestPgCluster, GuestPgClusterArgs
 from components.hypervisor_cluster import HypervisorCluster, HypervisorClusterArgs
 from components.protected_vm import ProtectedVM, ProtectedVMArgs
 from hastack.config.models import StackConfig
+from hastack.layout import vm_resource_id
 
 
 def build_stack(config: StackConfig) -> dict:
     hv = config.hypervisor
-    cluster = HypervisorCluster(hv.name, HypervisorClusterArgs(hv))
+    scores = tuple((vm_resource_id(vm.name), vm.location_score) for vm in config.vms)
+    cluster = HypervisorCluster(hv.name, HypervisorClusterArgs(hv, scores))
     vms = {
         vm.name: ProtectedVM(vm.name, ProtectedVMArgs(vm, hv, hv.libvirt_domain_type, tuple(cluster.vm_prerequisites)))
         for vm in config.vms

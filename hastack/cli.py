@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     render = sub.add_parser("render", help="write every artefact a stack puts on its hosts, offline")
     render.add_argument("--stack", required=True)
     render.add_argument("--out", required=True, type=Path)
+    simulate = sub.add_parser("simulate", help="run the seed's failure scenarios through crm_simulate")
+    simulate.add_argument("--stack", required=True)
+    simulate.add_argument("--scenario", action="append", help="only these scenarios (repeatable)")
     check = sub.add_parser("check", help="validate a stack's config and print it as hastack reads it")
     check.add_argument("--stack", required=True)
     args = parser.parse_args(argv)
@@ -49,4 +52,10 @@ def cmd_check(args) -> int:
     return 0
 
 
-COMMANDS = {"render": cmd_render, "check": cmd_check}
+def cmd_simulate(args) -> int:
+    from hastack.scenarios import main as scenarios_main
+
+    return scenarios_main(args)
+
+
+COMMANDS = {"render": cmd_render, "check": cmd_check, "simulate": cmd_simulate}

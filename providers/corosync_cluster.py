@@ -27,6 +27,8 @@ class CorosyncClusterProps(Props):
     ring_addresses: dict[str, tuple[str, ...]]  # node name -> one address per ring
     token_ms: int = 3000
     settle_tries: int = 90
+    # Every address each node answers on (for the policy pack; not compared).
+    node_addresses: dict[str, tuple[str, ...]] = {}
 
 
 def conf_text(props: CorosyncClusterProps) -> str:

@@ -21,6 +21,9 @@ class PcsClusterConfigProps(Props):
     properties: dict[str, str]
     resource_defaults: dict[str, str]
     alerts: tuple[AlertSpec, ...] = ()
+    # Declared intent, read by the policy pack (never compared with the CIB).
+    failback: str | None = None
+    location_scores: dict[str, int] = {}
 
 
 def _create_commands(props: PcsClusterConfigProps) -> list[list[str]]:

@@ -14,6 +14,8 @@ from providers.pcs_resource import PcsResourceProps, PcsResourceProvider, secret
 
 class StonithDeviceProps(PcsResourceProps):
     fences_node: str
+    # Guest devices: the hypervisor addresses the agent asks (for the policy pack; not compared).
+    fence_path: tuple[str, ...] = ()
 
 
 def avoid_spec(props: StonithDeviceProps) -> LocationSpec:
