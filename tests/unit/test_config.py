@@ -1,0 +1,94 @@
+"""Bad input is refused before any host is touched, with the field, the value and the fix."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from hastack.config.load import MASKED, raw_config, stack_file, unseal, validate
+from hastack.reports import ConfigError
+
+
+@pytest.fixture()
+def raw(root):
+    return unseal(raw_config(stack_file("lab5", root)))
+
+
+def test_lab5_is_the_seed(lab5_config):
+    hv = lab5_config.hypervisor
+    assert [n.name for n in hv.nodes] == ["node1", "node2"]
+    assert [str(a) for a in hv.nodes[0].ring_addresses] == ["192.168.2.21", "192.168.3.21"]
+    assert str(hv.nodes[1].bmc.address) == "192.168.4.242"
+    assert hv.tiebreaker.survivor == "node2" and hv.tiebreaker.delay_base == "15s" and hv.tiebreaker.delay_max == "30s"
+    assert hv.resource_defaults == {"resource-stickiness": "1"}
+    assert hv.failback.value == "allowed"
+    pg1 = lab5_config.vm("pg1")
+    assert (pg1.drbd_minor, pg1.drbd_ports, pg1.preferred_node, str(pg1.address)) == (4, (7797, 7798), "node1", "10.0.5.53/24")
+    assert {v.name: v.preferred_node for v in lab5_config.vms} == {
+        "gw1": "node1", "gw2": "node2", "mgmt": "node2", "nagios": "node1", "pg1": "node1", "pg2": "node2"}
+    guest = lab5_config.guest
+    assert (guest.name, str(guest.vip), guest.drbd.port, guest.drbd.disk) == ("pgcluster", "10.0.5.200", 7801, "/dev/vda5")
+    assert guest.fencing.tiebreaker.survivor == "pg2"
+    assert guest.resource_defaults == {"resource-stickiness": "1", "migration-threshold": "3"}
+
+
+def test_secrets_are_masked_without_the_passphrase(lab5_config):
+    password = lab5_config.hypervisor.nodes[0].bmc.password
+    assert password.get_secret_value() == MASKED
+    assert repr(password) == "SecretStr('**********')"  # pydantic never prints the value
+
+
+def _set(raw, path, value):
+    target = raw
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+
+
+CASES = [
+    # (what, path to change, new value, words the error must contain)
+    ("duplicate DRBD minor", ("vms", 1, "drbd_minor"), 0, ["vms[].drbd_minor", "0", "used twice"]),
+    ("duplicate DRBD port", ("vms", 1, "drbd_ports"), [7789, 7792], ["vms[].drbd_ports", "7789", "used twice"]),
+    ("port outside range", ("vms", 0, "drbd_ports"), [7789, 9000], ["vms[0].drbd_ports", "9000", "port_range"]),
+    ("preferred node unknown", ("vms", 0, "preferred_node"), "node3", ["vms[0].preferred_node", "node3", "node1"]),
+    ("unsafe VM name", ("vms", 0, "name"), "gw1; rm -rf /", ["hastack:vms[0].name", "safe identifier"]),
+    ("ring address outside subnet", ("hypervisor", "nodes", 0, "ring_addresses"), ["192.168.2.21", "10.9.9.9"],
+     ["ring_addresses", "10.9.9.9", "192.168.3.0/24"]),
+    ("missing fencing", ("hypervisor", "nodes", 1, "bmc"), None, ["nodes[1] (node2) has no bmc", "fence device"]),
+    ("survivor unknown", ("hypervisor", "tiebreaker", "survivor"), "node9", ["tiebreaker.survivor", "node9"]),
+    ("failback prevented with the seed's stickiness", ("hypervisor", "failback"), "prevented",
+     ["resource-stickiness=1", "101 or more"]),
+    ("bad size", ("vms", 0, "lv_size"), "40GB", ["lv_size", "40GB", "40G"]),
+    ("guest in an unknown VM", ("guest", "nodes", 0, "vm"), "db9", ["guest.nodes[0].vm", "db9"]),
+    ("guest fence misses a hypervisor", ("guest", "fencing", "hypervisor_addresses"), ["10.0.5.21"],
+     ["hypervisor_addresses", "every hypervisor"]),
+    ("no pinned host key", ("hypervisor", "nodes", 0, "ssh"), {"host": "192.168.4.231"},
+     ["no host key pinned", "192.168.4.231"]),
+    ("unknown field", ("hypervisor", "stonith"), True, ["hypervisor.stonith", "Extra inputs"]),
+]
+
+
+@pytest.mark.parametrize("what,path,value,words", CASES, ids=[c[0] for c in CASES])
+def test_bad_config_is_refused_with_field_value_and_fix(raw, what, path, value, words):
+    broken = copy.deepcopy(raw)
+    _set(broken, path, value)
+    with pytest.raises(ConfigError) as caught:
+        validate(broken, "Pulumi.test.yaml")
+    message = str(caught.value)
+    for word in words:
+        assert word in message, f"{what}: {word!r} missing from:\n{message}"
+
+
+def test_unknown_top_level_key(raw):
+    with pytest.raises(ConfigError, match="unknown key.*hastack:vm; hastack reads"):
+        validate({**raw, "vm": []}, "Pulumi.test.yaml")
+
+
+def test_dialect_84_needs_one_port_per_vm_only(raw):
+    changed = copy.deepcopy(raw)
+    changed["hypervisor"]["drbd"]["dialect"] = "8.4"
+    changed["vms"][0]["drbd_ports"] = [7789, 7789]  # path 2 unused with 8.4
+    assert validate(changed).vms[0].drbd_ports == (7789, 7789)
+    changed["hypervisor"]["drbd"]["dialect"] = "9"
+    with pytest.raises(ConfigError, match="7789 is used twice"):
+        validate(changed)
