@@ -29,7 +29,7 @@ cd "$here/pulumi/cli"
 echo "[$(ts)] downloading Go modules for pulumi $PULUMI_VERSION..."
 go mod download
 
-echo "[$(ts)] building pulumi CLI $PULUMI_VERSION (first run only, ~15 min on 2 cores)..."
+echo "[$(ts)] building pulumi CLI $PULUMI_VERSION (first run only, ~5 min on 2 cores)..."
 go build -trimpath -ldflags "-s -w -X $version_pkg=$PULUMI_VERSION" \
     -o "$out/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 
