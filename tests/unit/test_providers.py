@@ -1,0 +1,120 @@
+"""Providers' plans and readings, against scripted transports (no hosts)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hastack.apply import apply_live
+from hastack.config.models import DrbdOptions
+from hastack.plan import CLUSTER, Put, Run
+from hastack.reports import HastackError
+from hastack.transport import Result
+from hastack.transport.scripted import ScriptedTransport
+from providers.drbd_resource import DrbdResourceProps, DrbdResourceProvider, res_path
+from providers.logical_volume import LogicalVolumeProps, LogicalVolumeProvider
+from providers.pcs_constraint import PcsConstraintProvider
+from providers.pcs_resource import PcsResourceProvider
+
+NODES = [{"name": "node1", "ssh": {"host": "127.0.0.1", "port": 2201, "known_hosts_file": "x"}},
+         {"name": "node2", "ssh": {"host": "127.0.0.1", "port": 2202, "known_hosts_file": "x"}}]
+
+
+def drbd_props(**over) -> DrbdResourceProps:
+    base = dict(layer="hypervisor", nodes=NODES, name="pg1", minor=4, disk="/dev/vg-data/lv-pg1",
+                hosts=(("node1.x", ("10.77.2.1", "10.77.3.1")), ("node2.x", ("10.77.2.2", "10.77.3.2"))),
+                ports=(7797, 7798), options=DrbdOptions(dialect="9"), preferred_node="node1",
+                initial_fill=(("qemu-img", "convert", "-O", "raw", "img", "/dev/drbd4"),))
+    base.update(over)
+    return DrbdResourceProps.model_validate(base)
+
+
+def commands(plan, target=None):
+    return [(t, s.argv if isinstance(s, Run) else ("put", s.path)) for t, s in plan if target in (None, t)]
+
+
+def test_drbd_fresh_pair_gets_metadata_up_and_one_forced_primary():
+    plan = DrbdResourceProvider().plan_create(drbd_props(), {"node1": "new", "node2": "new"})
+    steps = commands(plan)
+    for node in ("node1", "node2"):
+        assert (node, ("put", res_path("pg1"))) in steps
+        assert (node, ("drbdadm", "create-md", "--force", "pg1")) in steps
+        assert (node, ("drbdadm", "up", "pg1")) in steps
+    forced = [s for s in steps if s[1][:2] == ("drbdadm", "primary")]
+    assert forced == [("node1", ("drbdadm", "primary", "--force", "pg1"))]
+    tail = [s[1][0] for s in steps if s[0] == "node1"][-3:]
+    assert tail == ["drbdadm", "qemu-img", "drbdadm"]  # primary, fill, hand back to secondary
+
+
+@pytest.mark.parametrize("facts", [{"node1": "md", "node2": "new"}, {"node1": "up", "node2": "up"}])
+def test_drbd_never_overwrites_existing_metadata_or_forces_primary(facts):
+    steps = commands(DrbdResourceProvider().plan_create(drbd_props(), facts))
+    assert not any(s[1][:2] == ("drbdadm", "primary") for s in steps)
+    assert not any(s[1][:2] == ("drbdadm", "create-md") and facts[s[0]] != "new" for s in steps)
+    assert not any(s[1][0] == "qemu-img" for s in steps)
+    if facts["node1"] == "up":
+        assert ("node1", ("drbdadm", "adjust", "pg1")) in steps
+
+
+def test_lv_shrink_and_size_mismatch_are_refused():
+    provider = LogicalVolumeProvider()
+    props = LogicalVolumeProps(layer="hypervisor", nodes=NODES, volume_group="vg-data", name="lv-pg1", size="40G")
+    with pytest.raises(HastackError, match="LV_EXISTS"):
+        provider.plan_create(props, {"node1": 10 * 2**30, "node2": None})
+    smaller = props.model_copy(update={"size": "20G"})
+    with pytest.raises(HastackError, match="only grows"):
+        provider.plan_update(props, smaller)
+    assert commands(provider.plan_create(props, {"node1": 40 * 2**30, "node2": None})) == [
+        ("node2", ("lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "-L", "40G", "-n", "lv-pg1", "vg-data"))]
+
+
+def test_a_failed_step_says_what_was_applied_and_what_is_left():
+    hosts = {"node1": ScriptedTransport("node1"), "node2": ScriptedTransport("node2", fail_on="create-md")}
+    plan = DrbdResourceProvider().plan_create(drbd_props(), {"node1": "new", "node2": "new"})
+    with pytest.raises(HastackError) as caught:
+        apply_live(plan, hosts.__getitem__)
+    message = str(caught.value)
+    assert "on node2: `drbdadm create-md --force pg1` exited 1: scripted failure" in message
+    assert "applied before the failure: ['node1: write /etc/drbd.d/pg1.res" in message
+    assert "not applied: ['node2: drbdadm up pg1', 'node1: drbdadm primary --force pg1'" in message
+    assert not any("primary" in c for c in hosts["node1"].calls)
+
+
+def _pcs_props(spec):
+    return {"layer": "hypervisor", "nodes": NODES, "spec": spec.model_dump()}
+
+
+def test_cib_objects_read_back_without_drift_and_with_it(lab5_render):
+    from hastack.layout import vm_objects
+
+    cib = (lab5_render / "hypervisor/cib.xml").read_text()
+    objects = vm_objects(next(v for v in __import__("hastack.config.load", fromlist=["x"]).load_stack("lab5").vms
+                              if v.name == "pg1"))
+    resource, constraint = PcsResourceProvider(), PcsConstraintProvider()
+    for spec in (objects.drbd_clone, objects.domain):
+        assert resource.observe_cib(resource._props(_pcs_props(spec)), cib) == {}
+    location = constraint._props(_pcs_props(objects.location))
+    assert constraint.observe_cib(location, cib) == {}
+    # A hand edit (score 100 -> 50) is drift, shown in the spec's own shape.
+    edited = cib.replace('id="loc-pg1-vm-prefers-node1" rsc="pg1-vm" node="node1" score="100"',
+                         'id="loc-pg1-vm-prefers-node1" rsc="pg1-vm" node="node1" score="50"')
+    assert edited != cib
+    assert constraint.observe_cib(location, edited)["spec"]["score"] == "50"
+    # A deleted constraint is gone: refresh drops it and the next up recreates it.
+    deleted = re.sub(r'<rsc_location id="loc-pg1-vm-prefers-node1"[^>]*/>', "", cib)
+    assert constraint.observe_cib(location, deleted) is None
+    # A changed primitive parameter is drift too.
+    changed = cib.replace('name="config" value="/etc/libvirt/qemu/pg1.xml"', 'name="config" value="/tmp/pg1.xml"')
+    drift = resource.observe_cib(resource._props(_pcs_props(objects.domain)), changed)
+    assert drift["spec"]["params"]["config"] == "/tmp/pg1.xml"
+
+
+def test_diff_replaces_only_what_cannot_change_in_place():
+    provider = PcsResourceProvider()
+    old = {"spec": {"id": "pg1-vm", "agent": "VirtualDomain", "params": {"a": "1"}, "promotable": None}}
+    new = {"spec": {"id": "pg1-vm", "agent": "VirtualDomain", "params": {"a": "2"}, "promotable": None}}
+    result = provider.diff("pg1-vm", old, new)
+    assert result.changes and not result.replaces
+    new["spec"]["agent"] = "ocf:heartbeat:Dummy"
+    assert provider.diff("pg1-vm", old, new).replaces == ["spec"]
+    assert not provider.diff("pg1-vm", old, dict(old)).changes
