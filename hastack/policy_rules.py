@@ -1,0 +1,733 @@
+"""The policy pack's rules as pure functions over resource props (plain dicts).
+
+`policy/__main__.py` wraps each rule in a pulumi-policy StackValidationPolicy; the tests call the
+rules directly with hand-made props.  A rule takes the stack's resources (type name, resource name,
+props as the provider receives them) and returns findings that name the resource, the values and
+the fix.  No rule imports pulumi: secretness comes in as a set of paths (see `check_secrets`).
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from hastack.config.models import DrbdOptions, duration_ms
+from hastack.render.drbd import DrbdHost, render_resource
+
+GLOBAL_COMMON = "/etc/drbd.d/global_common.conf"
+DEFAULT_OP_TIMEOUT_MS = 20_000  # Pacemaker's default operation timeout
+DEFAULT_STONITH_TIMEOUT_MS = 60_000  # Pacemaker's default stonith-timeout
+INFINITY = 1_000_000
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource of the stack as the pack sees it: `type` is the short type name
+    (`StonithDevice` for `pulumi-python:dynamic/hastack:StonithDevice`)."""
+
+    type: str
+    name: str
+    props: dict
+    urn: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    resource: str  # resource name (Pulumi's), "" for the stack as a whole
+    message: str
+    urn: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    check: Callable[..., list[Finding]]
+    advisory: bool = False  # default enforcement: advisory instead of mandatory
+    config: dict = field(default_factory=dict)  # JSON schema properties of its per-stack config
+
+
+def short_type(token: str) -> str:
+    return token.rsplit(":", 1)[-1]
+
+
+# ---- small helpers ------------------------------------------------------------------------------
+def _of(resources: Iterable[Resource], *types: str) -> list[Resource]:
+    return [r for r in resources if r.type in types]
+
+
+def _layer(r: Resource) -> str:
+    return str(r.props.get("layer", "?"))
+
+
+def _layers(resources: Iterable[Resource]) -> list[str]:
+    return sorted({_layer(r) for r in resources})
+
+
+def _node_names(r: Resource) -> list[str]:
+    return [n.get("name") for n in (r.props.get("nodes") or []) if isinstance(n, dict)]
+
+
+def _spec(r: Resource) -> dict:
+    return r.props.get("spec") or {}
+
+
+def _finding(rule: str, r: Resource | None, message: str) -> Finding:
+    return Finding(rule, r.name if r else "", message, r.urn if r else "")
+
+
+def score_value(score) -> int:
+    text = str(score).strip().upper()
+    if text in ("INFINITY", "+INFINITY"):
+        return INFINITY
+    if text == "-INFINITY":
+        return -INFINITY
+    return int(text)
+
+
+def _ms(value: str | None, default: int) -> int:
+    if value in (None, ""):
+        return default
+    text = str(value).strip()
+    if re.fullmatch(r"[0-9]+", text):
+        return int(text) * 1000
+    try:
+        return duration_ms(text)
+    except ValueError:
+        return default
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+def _true(value) -> bool:
+    return str(value).strip().lower() in ("true", "on", "yes", "y", "1")
+
+
+def _agent_kind(agent: str) -> str:
+    """The agent's type without class/provider: ocf:heartbeat:VirtualDomain -> VirtualDomain."""
+    return agent.rsplit(":", 1)[-1]
+
+
+def _is_drbd(spec: dict) -> bool:
+    return spec.get("agent") == "ocf:linbit:drbd" or _agent_kind(spec.get("agent", "")) == "drbd"
+
+
+def _top_id(spec: dict) -> str:
+    return f"{spec.get('id')}-clone" if spec.get("promotable") else spec.get("id")
+
+
+def _cluster_nodes(resources: list[Resource], layer: str) -> list[str]:
+    for r in _of(resources, "CorosyncCluster", "PcsClusterConfig"):
+        if _layer(r) == layer and _node_names(r):
+            return _node_names(r)
+    return []
+
+
+def _constraints(resources: list[Resource], layer: str, kind: str) -> list[dict]:
+    return [_spec(r) for r in _of(resources, "PcsConstraint")
+            if _layer(r) == layer and _spec(r).get("kind") == kind]
+
+
+def _primitives(resources: list[Resource], layer: str) -> list[tuple[Resource, dict]]:
+    return [(r, _spec(r)) for r in _of(resources, "PcsResource") if _layer(r) == layer]
+
+
+# ---- stickiness against location ----------------------------------------------------------------
+def _location_preferences(resources: list[Resource], config: Resource) -> list[tuple[str, str, int]]:
+    """(resource, node, score) of every positive location preference of the config's layer."""
+    layer = _layer(config)
+    prefs = [(c["resource"], c.get("node", "?"), score_value(c["score"]))
+             for c in _constraints(resources, layer, "location")]
+    known = {p[0] for p in prefs}
+    for resource, score in (config.props.get("location_scores") or {}).items():
+        if resource not in known:
+            prefs.append((resource, "its preferred node", int(score)))
+    return [p for p in prefs if p[2] > 0]
+
+
+def _stickiness(resources: list[Resource], config: Resource, resource_id: str) -> tuple[int, str]:
+    for _r, spec in _primitives(resources, _layer(config)):
+        if resource_id in (spec.get("id"), _top_id(spec)) and "resource-stickiness" in (spec.get("meta") or {}):
+            return score_value(spec["meta"]["resource-stickiness"]), f"{resource_id}'s own meta"
+    defaults = config.props.get("resource_defaults") or {}
+    if "resource-stickiness" in defaults:
+        return score_value(defaults["resource-stickiness"]), "resource_defaults"
+    return 0, "Pacemaker's default"
+
+
+def check_stickiness_vs_location(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "stickiness-exceeds-location", []
+    for config in _of(resources, "PcsClusterConfig"):
+        failback = config.props.get("failback")
+        if failback == "allowed":
+            continue
+        layer = _layer(config)
+        for resource, node, score in _location_preferences(resources, config):
+            stickiness, where = _stickiness(resources, config, resource)
+            if stickiness > score:
+                continue
+            intent = ("failback is declared 'prevented'" if failback == "prevented"
+                      else "failback is not declared (hastack assumes 'prevented')")
+            if score >= INFINITY:
+                fix = (f"give the location a finite score (e.g. 100) and set resource-stickiness to 101 or more, "
+                       "or declare failback: allowed")
+            else:
+                fix = (f"set resource-stickiness to {score + 1} or more ({layer}.resource_defaults: "
+                       f"resource-stickiness: \"{score + 1}\"), or declare {layer}.failback: allowed")
+            out.append(_finding(rule, config, (
+                f"{layer} cluster: {resource} prefers {node} with score {score} but resource-stickiness is "
+                f"{stickiness} ({where}), so {resource} moves back to {node} whenever that node returns, while "
+                f"{intent}: {fix}")))
+    return out
+
+
+def check_failback_allowed(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "failback-declared-allowed", []
+    for config in _of(resources, "PcsClusterConfig"):
+        if config.props.get("failback") != "allowed":
+            continue
+        layer = _layer(config)
+        prefs = _location_preferences(resources, config)
+        moving = [(res, node, score) for res, node, score in prefs
+                  if _stickiness(resources, config, res)[0] <= score]
+        stickiness = _stickiness(resources, config, "")[0]
+        if moving:
+            names = ", ".join(sorted({m[0] for m in moving}))
+            worst = max(m[2] for m in moving)
+            out.append(_finding(rule, config, (
+                f"{layer} cluster: failback is declared 'allowed': {names} return to their preferred node as "
+                f"soon as it is back (resource-stickiness {stickiness} against location scores up to {worst}); "
+                "each return is a second stop/demote/promote/start of that VM.  To prevent it, declare "
+                f"failback: prevented and set resource-stickiness to {worst + 1} or more")))
+        elif prefs:
+            out.append(_finding(rule, config, (
+                f"{layer} cluster: failback is declared 'allowed' but resource-stickiness {stickiness} exceeds "
+                f"every location score (up to {max(p[2] for p in prefs)}), so nothing fails back: lower "
+                "resource-stickiness below the location scores, or declare failback: prevented")))
+    return out
+
+
+# ---- fencing ------------------------------------------------------------------------------------
+def check_stonith_enabled(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    out = []
+    for config in _of(resources, "PcsClusterConfig"):
+        value = (config.props.get("properties") or {}).get("stonith-enabled")
+        if value is not None and not _true(value):
+            out.append(_finding("stonith-enabled", config, (
+                f"{_layer(config)} cluster: stonith-enabled={value!r}: without fencing Pacemaker promotes DRBD "
+                "and starts VMs beside a node it merely lost sight of (split brain); set "
+                f"{_layer(config)}.properties.stonith-enabled: \"true\"")))
+    return out
+
+
+def _devices(resources: list[Resource], layer: str) -> list[Resource]:
+    return [r for r in _of(resources, "StonithDevice") if _layer(r) == layer]
+
+
+def check_fence_device_per_node(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    out = []
+    for cluster in _of(resources, "CorosyncCluster"):
+        layer = _layer(cluster)
+        fenced = {d.props.get("fences_node") for d in _devices(resources, layer)}
+        for node in _node_names(cluster):
+            if node not in fenced:
+                out.append(_finding("fence-device-per-node", cluster, (
+                    f"{layer} cluster {cluster.props.get('cluster_name', cluster.name)}: node {node} has no fence "
+                    f"device (devices fence {sorted(x for x in fenced if x) or 'nothing'}); a lost {node} could "
+                    f"never be confirmed dead: add a StonithDevice with fences_node: {node}")))
+    return out
+
+
+def _host_targets(params: dict) -> list[str]:
+    if params.get("pcmk_host_list"):
+        return [t for t in re.split(r"[\s,;]+", params["pcmk_host_list"]) if t]
+    if params.get("pcmk_host_map"):
+        return [p.split(":", 1)[0] for p in re.split(r"[\s,;]+", params["pcmk_host_map"]) if p]
+    return []
+
+
+def check_fence_device_avoids_target(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "fence-device-avoids-target", []
+    for device in _of(resources, "StonithDevice"):
+        layer, spec = _layer(device), _spec(device)
+        target = device.props.get("fences_node")
+        nodes = _cluster_nodes(resources, layer)
+        dev_id = spec.get("id", device.name)
+        if not target:
+            out.append(_finding(rule, device, f"{dev_id}: fences_node is empty, so no location keeps it off the "
+                                              "node it fences: set fences_node to the node this device shoots"))
+            continue
+        if nodes and target not in nodes:
+            out.append(_finding(rule, device, (
+                f"{dev_id}: fences_node {target!r} is not a {layer} node {nodes}; its -INFINITY location would "
+                "bind nothing: name the node this device fences")))
+        targets = _host_targets(spec.get("params") or {})
+        if targets and targets != [target]:
+            out.append(_finding(rule, device, (
+                f"{dev_id}: pcmk_host_list/map targets {targets} but its location avoids only {target}: it "
+                f"could run on a node it fences; fence exactly one node per device (pcmk_host_list={target})")))
+        for c in _constraints(resources, layer, "location"):
+            if c.get("resource") == dev_id and c.get("node") == target and score_value(c["score"]) >= 0:
+                out.append(_finding(rule, device, (
+                    f"{dev_id}: location {c.get('id')} gives it score {c['score']} on {target}, the node it fences "
+                    f"(a node would be asked to shoot itself); remove it: the device carries loc-{dev_id}-avoids-"
+                    f"{target} = -INFINITY")))
+    return out
+
+
+def _delay_ms(params: dict) -> int:
+    return max(_ms(params.get("pcmk_delay_base"), 0), _ms(params.get("pcmk_delay_max"), 0))
+
+
+def check_single_tiebreaker(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "single-tiebreaker", []
+    for layer in _layers(_of(resources, "StonithDevice")):
+        nodes = _cluster_nodes(resources, layer)
+        if nodes and len(nodes) != 2:
+            continue  # a tiebreaker is a two-node matter; larger clusters use quorum
+        devices = _devices(resources, layer)
+        delayed = [d for d in devices if _delay_ms(_spec(d).get("params") or {}) > 0]
+        if len(delayed) == 1:
+            continue
+        anchor = delayed[1] if len(delayed) > 1 else devices[0]
+        if not delayed:
+            message = (f"{layer} cluster: none of {[_spec(d).get('id') for d in devices]} has pcmk_delay_base/"
+                       "pcmk_delay_max, so in a partition both nodes shoot at once (mutual fencing, both down): "
+                       "put the delay on the survivor's device only (tiebreaker: {survivor: <node>})")
+        else:
+            shown = {_spec(d).get("id"): {k: v for k, v in (_spec(d).get("params") or {}).items()
+                                          if k.startswith("pcmk_delay")} for d in delayed}
+            message = (f"{layer} cluster: {len(delayed)} devices carry a delay {shown}; with both sides delayed "
+                       "the race is random again: keep the delay on exactly one device, the survivor's")
+        out.append(_finding(rule, anchor, message))
+    return out
+
+
+def _op_timeout_ms(spec: dict, name: str) -> int:
+    for op in spec.get("ops") or []:
+        if op.get("name") == name and op.get("timeout"):
+            return _ms(op["timeout"], DEFAULT_OP_TIMEOUT_MS)
+    return DEFAULT_OP_TIMEOUT_MS
+
+
+def check_guest_fence_timeout(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "guest-fence-timeout", []
+    vms = [(spec.get("id"), _op_timeout_ms(spec, "stop"), _op_timeout_ms(spec, "start"))
+           for r, spec in _primitives(resources, "hypervisor") if _agent_kind(spec.get("agent", "")) == "VirtualDomain"]
+    if not vms:
+        return out
+    vm, stop, start = max(vms, key=lambda v: v[1] + v[2])
+    needed = stop + start
+    guest_config = next((c for c in _of(resources, "PcsClusterConfig") if _layer(c) == "guest"), None)
+    stonith_timeout = _ms(((guest_config.props.get("properties") or {}) if guest_config else {}).get("stonith-timeout"),
+                          DEFAULT_STONITH_TIMEOUT_MS)
+    for device in _devices(resources, "guest"):
+        params = _spec(device).get("params") or {}
+        for key in ("pcmk_off_timeout", "pcmk_reboot_timeout"):
+            value = _ms(params.get(key), stonith_timeout)
+            if value > needed:
+                continue
+            shown = params.get(key) or f"unset (stonith-timeout {_seconds(stonith_timeout)})"
+            out.append(_finding(rule, device, (
+                f"{_spec(device).get('id')}: {key}={shown} does not exceed the {_seconds(needed)} the hypervisor "
+                f"layer may take to stop and start a VM ({vm}: stop {_seconds(stop)} + start {_seconds(start)}); "
+                f"the guest fence would time out while the VM is still being recovered: set guest.fencing.timeout "
+                f"to {_seconds(needed + 1000)} or more")))
+    return out
+
+
+def check_guest_fence_reaches_hypervisors(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "guest-fence-reaches-hypervisors", []
+    hv = next((c for c in _of(resources, "CorosyncCluster") if _layer(c) == "hypervisor"), None)
+    if hv is None:
+        return out
+    addresses = hv.props.get("node_addresses") or {}
+    for device in _devices(resources, "guest"):
+        path = set(device.props.get("fence_path") or [])
+        for node in _node_names(hv):
+            own = list(addresses.get(node) or [])
+            if not path & set(own):
+                out.append(_finding(rule, device, (
+                    f"{_spec(device).get('id')}: fence_path {sorted(path)} reaches no address of hypervisor {node} "
+                    f"({own or 'no node_addresses known'}); a guest running on {node} could not be fenced and the "
+                    f"agent could wrongly report it absent: add one of {own or [node]} to "
+                    "guest.fencing.hypervisor_addresses")))
+    return out
+
+
+# ---- DRBD ---------------------------------------------------------------------------------------
+def _drbd(resources: list[Resource]) -> list[Resource]:
+    return _of(resources, "DrbdResource")
+
+
+def _res_text(r: Resource) -> str:
+    p = r.props
+    try:
+        hosts = tuple(DrbdHost(h[0], tuple(h[1])) for h in p["hosts"])
+        return render_resource(p["name"], int(p["minor"]), p.get("disk", ""), hosts, tuple(p["ports"]),
+                               DrbdOptions.model_validate(p["options"]))
+    except Exception:  # malformed props: the provider's check reports them; nothing rendered here
+        return ""
+
+
+def _global_common(resources: list[Resource], layer: str) -> tuple[Resource | None, str]:
+    for r in _of(resources, "RemoteFile"):
+        if _layer(r) == layer and r.props.get("path") == GLOBAL_COMMON:
+            return r, str(r.props.get("content") or "")
+    return None, ""
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+
+
+def check_drbd_protocol_c(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "drbd-protocol-c", []
+    for layer in _layers(_drbd(resources)):
+        gc, text = _global_common(resources, layer)
+        for proto in re.findall(r"\bprotocol\s+([A-Za-z]+)\s*;", _strip_comments(text)):
+            if proto.upper() != "C":
+                out.append(_finding(rule, gc, (
+                    f"{GLOBAL_COMMON} ({layer}) sets protocol {proto}: a write would be acknowledged before the "
+                    "peer has it, and a failover could lose it: use protocol C")))
+    for r in _drbd(resources):
+        wanted = str((r.props.get("options") or {}).get("protocol", "C")).upper()
+        rendered = re.findall(r"\bprotocol\s+([A-Za-z]+)\s*;", _res_text(r))
+        for proto in [wanted, *rendered]:
+            if proto.upper() != "C":
+                out.append(_finding(rule, r, (
+                    f"DRBD resource {r.props.get('name')}: protocol {proto}: asynchronous replication loses "
+                    "acknowledged writes on failover: use protocol C")))
+                break
+    return out
+
+
+def _paths(r: Resource) -> list[tuple[str, str, int]]:
+    hosts, ports = r.props.get("hosts") or [], r.props.get("ports") or []
+    if len(hosts) != 2:
+        return []
+    a, b = list(hosts[0][1]), list(hosts[1][1])
+    return [(a[i], b[i], ports[i]) for i in range(min(len(a), len(b), len(ports)))]
+
+
+def check_drbd_two_paths(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "drbd-two-paths", []
+    prefix = int((options or {}).get("network_prefix", 24))
+    for r in _drbd(resources):
+        if str((r.props.get("options") or {}).get("dialect")) != "9":
+            continue
+        name, paths = r.props.get("name"), _paths(r)
+        if len(paths) < 2:
+            out.append(_finding(rule, r, (
+                f"DRBD resource {name} (DRBD 9) has {len(paths)} path(s) {paths}: one cable or NIC failure stops "
+                "replication: give it a path on each storage network (two rings, two ports)")))
+            continue
+        networks = []
+        for a, b, port in paths:
+            nets = {ipaddress.ip_network(f"{x}/{prefix}", strict=False) for x in (a, b)}
+            networks.append((nets, f"{a}<->{b}:{port}"))
+        for i in range(len(networks)):
+            for j in range(i + 1, len(networks)):
+                if networks[i][0] & networks[j][0]:
+                    out.append(_finding(rule, r, (
+                        f"DRBD resource {name}: paths {networks[i][1]} and {networks[j][1]} share network "
+                        f"{sorted(str(n) for n in networks[i][0] & networks[j][0])} (judged at /{prefix}); "
+                        "the second path adds no redundancy: put each path on its own storage network")))
+    return out
+
+
+def check_drbd84_redundancy(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    out = []
+    for r in _drbd(resources):
+        if str((r.props.get("options") or {}).get("dialect")) != "8.4":
+            continue
+        paths = _paths(r)
+        first = f"{paths[0][0]}<->{paths[0][1]}:{paths[0][2]}" if paths else "its first ring"
+        spare = [h[1][1:] for h in r.props.get("hosts") or [] if len(h[1]) > 1]
+        out.append(_finding("drbd84-single-path", r, (
+            f"DRBD resource {r.props.get('name')} uses DRBD 8.4: it replicates over one path only ({first}); "
+            f"the other storage network{' ' + str(spare) if spare else ''} carries corosync but no replication, so "
+            "losing that one link disconnects DRBD (the peer goes Outdated and cannot be promoted until it "
+            "resyncs) even though corosync still sees both nodes: use DRBD 9 for two paths, or bond the links")))
+    return out
+
+
+def check_drbd_unique_port_minor(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "drbd-unique-port-minor", []
+    minors: dict[tuple[str, int], str] = {}
+    ports: dict[tuple[str, int], str] = {}
+    for r in _drbd(resources):
+        name = r.props.get("name")
+        for host, _addresses in r.props.get("hosts") or []:
+            minor = r.props.get("minor")
+            if (host, minor) in minors and minors[(host, minor)] != name:
+                out.append(_finding(rule, r, (
+                    f"DRBD resource {name} uses minor {minor} (/dev/drbd{minor}) on {host}, already used by "
+                    f"{minors[(host, minor)]}: give it a free minor")))
+            minors.setdefault((host, minor), name)
+            for port in r.props.get("ports") or []:
+                if (host, port) in ports and ports[(host, port)] != name:
+                    out.append(_finding(rule, r, (
+                        f"DRBD resource {name} listens on port {port} on {host}, already used by "
+                        f"{ports[(host, port)]}: allocate it its own port pair")))
+                ports.setdefault((host, port), name)
+    return out
+
+
+def check_drbd_fencing(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "drbd-fencing", []
+    for layer in _layers(_drbd(resources)):
+        gc, common = _global_common(resources, layer)
+        for r in [d for d in _drbd(resources) if _layer(d) == layer]:
+            text = _strip_comments(common + "\n" + _res_text(r))
+            policies = re.findall(r"\bfencing\s+([a-z-]+)\s*;", text)
+            name = r.props.get("name")
+            if not policies or any(p == "dont-care" for p in policies):
+                shown = policies[-1] if policies else "unset (dont-care)"
+                out.append(_finding(rule, r, (
+                    f"DRBD resource {name} ({layer}): fencing policy is {shown}, so DRBD never calls its fence-peer "
+                    "handler and an Outdated peer can be promoted after a split: set drbd fencing: "
+                    "resource-and-stonith")))
+            missing = [h for h in ("fence-peer", "after-resync-target")
+                       if not re.search(rf"\b{h}\s+\"?/", text)]
+            if missing:
+                out.append(_finding(rule, r, (
+                    f"DRBD resource {name} ({layer}): no {' or '.join(missing)} handler in {GLOBAL_COMMON} or the "
+                    ".res file (fence-peer places the constraint that keeps a stale peer from promoting; "
+                    "after-resync-target lifts it): add handlers { fence-peer \"/usr/lib/drbd/crm-fence-peer.9.sh\"; "
+                    "after-resync-target \"/usr/lib/drbd/crm-unfence-peer.9.sh\"; }")))
+    return out
+
+
+def check_drbd_clone_meta(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "drbd-clone-meta", []
+    for r, spec in _primitives(resources, "hypervisor") + _primitives(resources, "guest"):
+        if not _is_drbd(spec):
+            continue
+        promotable = spec.get("promotable")
+        if not promotable:
+            out.append(_finding(rule, r, f"{spec.get('id')}: ocf:linbit:drbd is not a promotable clone: make it "
+                                         "promotable with promoted-max=1 clone-max=2"))
+            continue
+        meta = {**(promotable.get("meta") or {})}
+        wanted = {"promoted-max": "1", "clone-max": "2"}
+        legacy = {"promoted-max": "master-max"}
+        for key, value in wanted.items():
+            have = meta.get(key, meta.get(legacy.get(key, ""), None))
+            if str(have) != value:
+                out.append(_finding(rule, r, (
+                    f"{_top_id(spec)}: {key}={have if have is not None else 'unset'}; a DRBD clone must have "
+                    f"{key}={value} (one Primary, one copy per node of a two-node cluster): set {key}={value}")))
+    return out
+
+
+# ---- constraints --------------------------------------------------------------------------------
+def _has_colocation(cols: list[dict], resource: str, with_resource: str, role: str | None) -> bool:
+    return any(c.get("resource") == resource and c.get("with_resource") == with_resource
+               and (role is None or c.get("with_role") == role) and score_value(c.get("score", "INFINITY")) >= INFINITY
+               for c in cols)
+
+
+def _has_order(orders: list[dict], first: str, first_action: str, then: str) -> bool:
+    return any(o.get("first") == first and o.get("first_action", "start") == first_action and o.get("then") == then
+               and o.get("then_action", "start") == "start" for o in orders)
+
+
+def _domain_minor(resources: list[Resource], vm_resource: dict) -> int | None:
+    config = (vm_resource.get("params") or {}).get("config", "")
+    name = config.rsplit("/", 1)[-1].removesuffix(".xml")
+    for d in _of(resources, "LibvirtDomain"):
+        if d.props.get("name") == name:
+            match = re.search(r"/dev/drbd([0-9]+)", str(d.props.get("xml", "")))
+            return int(match.group(1)) if match else None
+    return None
+
+
+def check_vm_follows_drbd(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "vm-follows-promoted-drbd", []
+    layer = "hypervisor"
+    cols, orders = _constraints(resources, layer, "colocation"), _constraints(resources, layer, "order")
+    clones = {_top_id(s): s for _r, s in _primitives(resources, layer) if _is_drbd(s)}
+    minors = {d.props.get("name"): d.props.get("minor") for d in _drbd(resources) if _layer(d) == layer}
+    for r, spec in _primitives(resources, layer):
+        if _agent_kind(spec.get("agent", "")) != "VirtualDomain":
+            continue
+        vm = spec.get("id")
+        colocated = [c["with_resource"] for c in cols if c.get("resource") == vm and c.get("with_resource") in clones
+                     and _has_colocation(cols, vm, c["with_resource"], "Promoted")]
+        if not colocated:
+            out.append(_finding(rule, r, (
+                f"{vm} is not colocated with a promoted DRBD clone (INFINITY, with-rsc-role Promoted): it could "
+                f"start where its disk is Secondary or absent: add colocation {vm} with Promoted <drbd-clone> INFINITY")))
+            continue
+        clone = colocated[0]
+        if not _has_order(orders, clone, "promote", vm):
+            out.append(_finding(rule, r, (
+                f"{vm} is colocated with {clone} but not ordered after its promotion: it could open the disk "
+                f"before it is writable: add order promote {clone} then start {vm}")))
+        minor = _domain_minor(resources, spec)
+        drbd_name = (clones[clone].get("params") or {}).get("drbd_resource")
+        if minor is not None and drbd_name in minors and minors[drbd_name] != minor:
+            out.append(_finding(rule, r, (
+                f"{vm}'s domain uses /dev/drbd{minor} but it follows {clone} (DRBD {drbd_name}, /dev/drbd"
+                f"{minors[drbd_name]}): colocate it with the clone of its own disk")))
+    return out
+
+
+CHAIN = (("Filesystem", "promote"), ("pgsql", "start"), ("IPaddr2", "start"))
+
+
+def check_guest_chain(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "guest-chain-complete", []
+    layer = "guest"
+    prims = _primitives(resources, layer)
+    if not prims:
+        return out
+    cols, orders = _constraints(resources, layer, "colocation"), _constraints(resources, layer, "order")
+    clone = next(((r, s) for r, s in prims if _is_drbd(s)), None)
+    by_kind = {}
+    for r, s in prims:
+        kind = _agent_kind(s.get("agent", ""))
+        by_kind.setdefault("pgsql" if kind in ("pgsql", "postgresql") else kind, (r, s))
+    if clone is None:
+        return [_finding(rule, prims[0][0], "guest cluster has no DRBD promotable clone: the chain "
+                                            "promote -> Filesystem -> pgsql -> VIP has nothing to start from")]
+    previous, previous_action, previous_role = _top_id(clone[1]), "promote", "Promoted"
+    for kind, _action in CHAIN:
+        if kind not in by_kind:
+            out.append(_finding(rule, clone[0], f"guest cluster has no {kind} resource: the chain promote -> "
+                                                "Filesystem -> pgsql -> IPaddr2 is incomplete"))
+            return out
+        r, s = by_kind[kind]
+        rid = s.get("id")
+        if not _has_order(orders, previous, previous_action, rid):
+            out.append(_finding(rule, r, f"{rid} is not ordered after {previous_action} of {previous}: add order "
+                                         f"{previous_action} {previous} then start {rid}"))
+        if not _has_colocation(cols, rid, previous, previous_role):
+            role = f" {previous_role}" if previous_role else ""
+            out.append(_finding(rule, r, f"{rid} is not colocated with{role} {previous} (INFINITY): it could run "
+                                         f"on the other guest: add colocation {rid} with{role} {previous} INFINITY"))
+        previous, previous_action, previous_role = rid, "start", None
+    return out
+
+
+# ---- secrets ------------------------------------------------------------------------------------
+SECRET_PARAM = re.compile(r"^(password|passwd|auth_password|priv_password|secret|private_key|community)$")
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+
+
+def check_secrets(resources: list[Resource], options: dict | None = None,
+                  secret_paths: dict[str, set[tuple]] | None = None) -> list[Finding]:
+    """`secret_paths[resource name]` holds the prop paths (tuples of keys/indices) the engine marked
+    secret.  None means the pack could not see secretness at all, which is itself reported."""
+    rule, out = "fence-secrets-are-secret", []
+    if secret_paths is None:
+        return [Finding(rule, "", "cannot tell secret from plain props (the policy runtime dropped Pulumi's secret "
+                                  "markers); fence passwords and keys are unverified")]
+
+    def secret(r: Resource, path: tuple) -> bool:
+        marked = secret_paths.get(r.name, set())
+        return any(path[:len(p)] == p for p in marked)
+
+    for r in _of(resources, "StonithDevice", "PcsResource"):
+        spec = _spec(r)
+        params = spec.get("params") or {}
+        listed = set(spec.get("secret_params") or [])
+        for key, value in (r.props.get("secret_values") or {}).items():
+            if value and not secret(r, ("secret_values", key)):
+                out.append(_finding(rule, r, (
+                    f"{spec.get('id')}: secret_values.{key} is plain text in the resource's inputs (and so in the "
+                    f"state file): pass it as pulumi.Output.secret(...) (config: `pulumi config set --secret`)")))
+        for key, value in params.items():
+            if not value or secret(r, ("spec", "params", key)):
+                continue
+            if key in listed or SECRET_PARAM.match(key):
+                out.append(_finding(rule, r, (
+                    f"{spec.get('id')}: parameter {key} carries a plain-text value: keep it out of params; put it in "
+                    f"secret_values (listed in secret_params) as a Pulumi secret")))
+        for key in listed:
+            if key not in (r.props.get("secret_values") or {}):
+                out.append(_finding(rule, r, f"{spec.get('id')}: secret parameter {key} has no value in "
+                                             f"secret_values: supply it as a Pulumi secret"))
+    for r in _of(resources, "RemoteFile"):
+        content = str(r.props.get("content") or "")
+        if (r.props.get("secret") or PRIVATE_KEY.search(content)) and content and not secret(r, ("content",)):
+            out.append(_finding(rule, r, (
+                f"{r.props.get('path')}: a key file (secret: {bool(r.props.get('secret'))}) whose content is plain "
+                "text in the inputs and state: wrap the content in pulumi.Output.secret(...)")))
+    for r in resources:
+        for i, node in enumerate(r.props.get("nodes") or []):
+            ssh = (node or {}).get("ssh") or {} if isinstance(node, dict) else {}
+            if ssh.get("private_key") and not secret(r, ("nodes", i, "ssh", "private_key")):
+                out.append(_finding(rule, r, (
+                    f"{r.name}: nodes[{i}].ssh.private_key is plain text: make the whole `nodes` input a secret "
+                    "(components.connection.node_refs does this when a key is inline)")))
+    return out
+
+
+def split_secrets(value, path: tuple = (), is_secret: Callable[[object], bool] = lambda v: False,
+                  unwrap: Callable[[object], object] = lambda v: v) -> tuple[object, set[tuple]]:
+    """Plain value plus the paths of its secret parts, for values where secrets are wrapped objects
+    (`is_secret` recognises a wrapper, `unwrap` opens it)."""
+    paths: set[tuple] = set()
+
+    def walk(v, p):
+        if is_secret(v):
+            paths.add(p)
+            return walk(unwrap(v), p)
+        if isinstance(v, dict) or (hasattr(v, "keys") and hasattr(v, "__getitem__") and not isinstance(v, str)):
+            return {k: walk(v[k], p + (k,)) for k in list(v.keys())}
+        if isinstance(v, (list, tuple)) or (hasattr(v, "__len__") and hasattr(v, "__getitem__")
+                                             and not isinstance(v, (str, bytes))):
+            return [walk(v[i], p + (i,)) for i in range(len(v))]
+        return v
+
+    return walk(value, path), paths
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("stickiness-exceeds-location", "If failback is declared prevented, resource-stickiness exceeds every "
+         "location preference of the same layer.", check_stickiness_vs_location),
+    Rule("failback-declared-allowed", "Failback is declared allowed: say which resources return home.",
+         check_failback_allowed, advisory=True),
+    Rule("stonith-enabled", "stonith-enabled is true in every cluster.", check_stonith_enabled),
+    Rule("fence-device-per-node", "Every cluster node has a fence device.", check_fence_device_per_node),
+    Rule("fence-device-avoids-target", "No fence device may run on the node it fences.",
+         check_fence_device_avoids_target),
+    Rule("single-tiebreaker", "Exactly one fence device of a two-node cluster carries the tiebreaker delay.",
+         check_single_tiebreaker),
+    Rule("guest-fence-timeout", "The guest fence timeout exceeds the hypervisor's VM stop + start timeouts.",
+         check_guest_fence_timeout),
+    Rule("guest-fence-reaches-hypervisors", "Guest fence devices reach every hypervisor.",
+         check_guest_fence_reaches_hypervisors),
+    Rule("drbd-protocol-c", "DRBD replicates with protocol C.", check_drbd_protocol_c),
+    Rule("drbd-two-paths", "DRBD 9 resources have two paths on distinct networks.", check_drbd_two_paths,
+         config={"network_prefix": {"type": "integer", "minimum": 8, "maximum": 32, "default": 24}}),
+    Rule("drbd84-single-path", "DRBD 8.4 replicates over one path: say what redundancy is lost.",
+         check_drbd84_redundancy, advisory=True),
+    Rule("drbd-unique-port-minor", "DRBD ports and minors are unique on every node.", check_drbd_unique_port_minor),
+    Rule("drbd-fencing", "DRBD has a fencing policy and fence-peer/unfence handlers.", check_drbd_fencing),
+    Rule("drbd-clone-meta", "Every DRBD clone is promotable with promoted-max=1 and clone-max=2.",
+         check_drbd_clone_meta),
+    Rule("vm-follows-promoted-drbd", "Every VirtualDomain is colocated with and ordered after its promoted DRBD "
+         "clone.", check_vm_follows_drbd),
+    Rule("guest-chain-complete", "Guest chain: fs after promote, pgsql after fs, VIP after pgsql, colocated.",
+         check_guest_chain),
+    Rule("fence-secrets-are-secret", "Fence passwords and keys are Pulumi secrets.", check_secrets),
+)
+
+
+def run_all(resources: list[Resource], secret_paths: dict[str, set[tuple]] | None = None,
+            options: dict[str, dict] | None = None) -> list[Finding]:
+    findings = []
+    for rule in RULES:
+        opts = (options or {}).get(rule.name, {})
+        if rule.check is check_secrets:
+            findings += check_secrets(resources, opts, secret_paths)
+        else:
+            findings += rule.check(resources, opts)
+    return findings
