@@ -99,6 +99,11 @@ def _ms(value: str | None, default: int) -> int:
         return default
 
 
+def _int(value):
+    """Numbers arrive as floats (protobuf Struct); show and compare them as the integers they are."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _seconds(ms: int) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
@@ -121,7 +126,7 @@ def _top_id(spec: dict) -> str:
 
 
 def _cluster_nodes(resources: list[Resource], layer: str) -> list[str]:
-    for r in _of(resources, "CorosyncCluster", "PcsClusterConfig"):
+    for r in _of(resources, "CorosyncCluster", "PcsClusterConfig") + list(resources):
         if _layer(r) == layer and _node_names(r):
             return _node_names(r)
     return []
@@ -368,7 +373,7 @@ def _res_text(r: Resource) -> str:
     p = r.props
     try:
         hosts = tuple(DrbdHost(h[0], tuple(h[1])) for h in p["hosts"])
-        return render_resource(p["name"], int(p["minor"]), p.get("disk", ""), hosts, tuple(p["ports"]),
+        return render_resource(p["name"], int(p["minor"]), p.get("disk", ""), hosts, tuple(int(x) for x in p["ports"]),
                                DrbdOptions.model_validate(p["options"]))
     except Exception:  # malformed props: the provider's check reports them; nothing rendered here
         return ""
@@ -411,7 +416,7 @@ def _paths(r: Resource) -> list[tuple[str, str, int]]:
     if len(hosts) != 2:
         return []
     a, b = list(hosts[0][1]), list(hosts[1][1])
-    return [(a[i], b[i], ports[i]) for i in range(min(len(a), len(b), len(ports)))]
+    return [(a[i], b[i], _int(ports[i])) for i in range(min(len(a), len(b), len(ports)))]
 
 
 def check_drbd_two_paths(resources: list[Resource], options: dict | None = None) -> list[Finding]:
@@ -463,13 +468,13 @@ def check_drbd_unique_port_minor(resources: list[Resource], options: dict | None
     for r in _drbd(resources):
         name = r.props.get("name")
         for host, _addresses in r.props.get("hosts") or []:
-            minor = r.props.get("minor")
+            minor = _int(r.props.get("minor"))
             if (host, minor) in minors and minors[(host, minor)] != name:
                 out.append(_finding(rule, r, (
                     f"DRBD resource {name} uses minor {minor} (/dev/drbd{minor}) on {host}, already used by "
                     f"{minors[(host, minor)]}: give it a free minor")))
             minors.setdefault((host, minor), name)
-            for port in r.props.get("ports") or []:
+            for port in map(_int, r.props.get("ports") or []):
                 if (host, port) in ports and ports[(host, port)] != name:
                     out.append(_finding(rule, r, (
                         f"DRBD resource {name} listens on port {port} on {host}, already used by "
@@ -552,7 +557,7 @@ def check_vm_follows_drbd(resources: list[Resource], options: dict | None = None
     layer = "hypervisor"
     cols, orders = _constraints(resources, layer, "colocation"), _constraints(resources, layer, "order")
     clones = {_top_id(s): s for _r, s in _primitives(resources, layer) if _is_drbd(s)}
-    minors = {d.props.get("name"): d.props.get("minor") for d in _drbd(resources) if _layer(d) == layer}
+    minors = {d.props.get("name"): _int(d.props.get("minor")) for d in _drbd(resources) if _layer(d) == layer}
     for r, spec in _primitives(resources, layer):
         if _agent_kind(spec.get("agent", "")) != "VirtualDomain":
             continue
