@@ -38,20 +38,43 @@ def transports(props: Props):
 
     by_name = {n.name: SshTransport.pooled(SshTarget.from_props(n.name, n.ssh)) for n in props.nodes}
 
+    cluster = FailoverTransport(list(by_name.values()))
+
     def transport_for(target: str) -> Transport:
-        if target != CLUSTER:
-            return by_name[target]
-        # Any member can take a CIB patch; use the first one that answers.
-        errors = []
-        for transport in by_name.values():
-            try:
-                transport.run(["true"])
-                return transport
-            except HastackError as error:
-                errors.append(str(error))
-        raise HastackError("CLUSTER_UNREACHABLE", "no cluster node answered: " + "; ".join(errors))
+        return cluster if target == CLUSTER else by_name[target]
 
     return transport_for
+
+
+class FailoverTransport:
+    """Any member can take a CIB query or patch: use the first node that can be reached, and
+    move on to the next only when a node cannot be reached at all (never after a command ran)."""
+
+    UNREACHABLE = ("SSH_UNREACHABLE", "SSH_CONNECT")
+
+    def __init__(self, members: list):
+        self.members = members
+        self.name = "/".join(m.name for m in members)
+
+    def _call(self, method: str, *args, **kwargs):
+        errors = []
+        for member in self.members:
+            try:
+                return getattr(member, method)(*args, **kwargs)
+            except HastackError as error:
+                if error.code not in self.UNREACHABLE:
+                    raise
+                errors.append(str(error))
+        raise HastackError("CLUSTER_UNREACHABLE", "no cluster node could be reached: " + "; ".join(errors))
+
+    def run(self, argv, stdin=None, **kwargs):
+        return self._call("run", argv, stdin, **kwargs)
+
+    def put(self, path, content, mode=0o644):
+        return self._call("put", path, content, mode)
+
+    def read(self, path):
+        return self._call("read", path)
 
 
 def digest(data: str | bytes) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +165,7 @@ class SshTransport:
             code = channel.recv_exit_status()
             channel.close()
         log.debug("%s: %s -> %s", self.name, shown(argv), code)
+        _trace(self.name, argv, code)
         result = Result(code, stdout, stderr)
         if code not in ok_rc:
             raise CommandFailed(self.name, shown(argv), code, stderr, stdout)
@@ -180,6 +182,14 @@ class SshTransport:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _trace(host: str, argv, code: int) -> None:
+    """With HASTACK_SSH_TRACE=FILE, one line per round trip (for bench/): host, exit, program."""
+    path = os.environ.get("HASTACK_SSH_TRACE")
+    if path:
+        with open(path, "a") as handle:
+            handle.write(f"{host}\t{code}\t{argv[0] if argv else ''}\n")
 
 
 def _drain(stream) -> str:

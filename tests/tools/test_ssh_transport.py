@@ -1,0 +1,130 @@
+"""The SSH transport against a real sshd on loopback: pinned keys, quoting, errors, reuse."""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from hastack.reports import CommandFailed, HastackError
+from hastack.transport.ssh import COUNTERS, SshTarget, SshTransport
+
+pytestmark = pytest.mark.tools
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _keygen(path: Path, kind: str = "ed25519") -> str:
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)], check=True)
+    return Path(f"{path}.pub").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not Path(sshd_bin).exists():
+        pytest.fail("sshd is missing: bin/setup installs openssh-server")
+    d = tmp_path_factory.mktemp("sshd")
+    host_key = d / "host_ed25519"
+    host_pub = _keygen(host_key)
+    client_key = d / "client_ed25519"
+    client_pub = _keygen(client_key)
+    (d / "authorized_keys").write_text(client_pub + "\n")
+    port = _free_port()
+    Path("/run/sshd").mkdir(exist_ok=True)
+    (d / "sshd_config").write_text(
+        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {host_key}\nPidFile {d}/sshd.pid\n"
+        f"AuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\nStrictModes no\n"
+        "UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+    )
+    process = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(d / "sshd_config")],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield {"port": port, "host_pub": host_pub, "client_key": str(client_key), "dir": d}
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def target(sshd, **over) -> SshTarget:
+    base = dict(name="node9", host="127.0.0.1", port=sshd["port"], user="root",
+                host_keys=(" ".join(sshd["host_pub"].split()[:2]),), key_file=sshd["client_key"])
+    base.update(over)
+    return SshTarget(**base)
+
+
+def test_pinned_key_connects_and_arguments_arrive_verbatim(sshd):
+    transport = SshTransport(target(sshd))
+    tricky = ["it's", "two words", "$HOME", "`id`", "a;b", "*", ""]
+    result = transport.run(["printf", "[%s]\n", *tricky])
+    assert result.stdout.splitlines() == [f"[{arg}]" for arg in tricky]
+    transport.close()
+
+
+def test_wrong_host_key_is_refused_before_any_command(sshd, tmp_path):
+    other = " ".join(_keygen(tmp_path / "other").split()[:2])
+    marker = tmp_path / "ran"
+    transport = SshTransport(target(sshd, host_keys=(other,)))
+    with pytest.raises(HastackError) as caught:
+        transport.run(["touch", str(marker)])
+    assert caught.value.code == "SSH_HOST_KEY_MISMATCH" and "refusing to connect" in caught.value.message
+    assert not marker.exists()
+
+
+def test_unpinned_host_is_refused(sshd, tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_text("# nothing pinned yet\n")
+    with pytest.raises(HastackError, match="SSH_HOST_KEY_UNKNOWN"):
+        SshTransport(target(sshd, host_keys=(), known_hosts_file=str(known))).run(["true"])
+
+
+def test_known_hosts_file_with_port_alias(sshd, tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{sshd['port']} {sshd['host_pub']}\n")
+    assert SshTransport(target(sshd, host_keys=(), known_hosts_file=str(known))).run(["echo", "ok"]).stdout == "ok\n"
+
+
+def test_failure_names_host_command_exit_code_and_stderr(sshd):
+    transport = SshTransport(target(sshd))
+    with pytest.raises(CommandFailed) as caught:
+        transport.run(["sh", "-c", "echo boom >&2; exit 7"])
+    error = caught.value
+    assert (error.host, error.exit_code) == ("node9", 7)
+    assert "on node9: `sh -c 'echo boom >&2; exit 7'` exited 7: boom" in str(error)
+    assert transport.run(["sh", "-c", "exit 3"], ok_rc=(0, 3)).exit_code == 3
+
+
+def test_put_is_atomic_with_mode_and_stdin_not_argv(sshd, tmp_path):
+    transport = SshTransport(target(sshd))
+    path = tmp_path / "secret.conf"
+    transport.put(str(path), b"password=s3cret\n", 0o600)
+    assert path.read_bytes() == b"password=s3cret\n"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert transport.read(str(path)) == b"password=s3cret\n"
+    assert transport.read(str(tmp_path / "missing")) is None
+    assert not list(tmp_path.glob("*.hastack.*"))  # no temp file left behind
+
+
+def test_one_connection_is_reused(sshd):
+    transport = SshTransport.pooled(target(sshd))
+    before = COUNTERS["connections"]
+    for _ in range(5):
+        transport.run(["true"])
+    assert COUNTERS["connections"] - before <= 1
+    assert SshTransport.pooled(target(sshd)) is transport
+
+
+def test_unreachable_host_is_reported(sshd):
+    with pytest.raises(HastackError, match="SSH_UNREACHABLE"):
+        SshTransport(target(sshd, port=_free_port()), connect_timeout=2).run(["true"])
