@@ -109,6 +109,9 @@ def ensure_image(log=print, recipe_dir: Path = RECIPE_DIR) -> Image:
     os.replace(initrd, image.initrd)
     os.replace(work / "disk.qcow2", image.disk)
     shutil.rmtree(work, ignore_errors=True)
+    for old in image.disk.parent.glob("lab-image-*"):  # images of older recipes
+        if old.is_file() and old.stem != image.disk.stem:
+            old.unlink()
     log(f"image: built in {time.monotonic() - t0:.0f} s")
     return image
 

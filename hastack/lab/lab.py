@@ -195,14 +195,27 @@ def up() -> int:
 
 # ---- down --------------------------------------------------------------------------------
 
-def stop_pid(pid: int, timeout: float = 5.0) -> None:
+def start_time(pid: int) -> str | None:
+    """The process's start time (field 22 of /proc/PID/stat): tells a pid from its reuse."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def stop_pids(pids: list[int], timeout: float = 5.0) -> None:
+    """SIGTERM all, wait together, SIGKILL whichever of the same processes is left."""
+    procs = {p: t for p in pids if (t := start_time(p))}
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        if qemu.wait_gone(pid, timeout):
-            return
+        for p, t in procs.items():
+            if start_time(p) == t:
+                try:
+                    os.kill(p, sig)
+                except ProcessLookupError:
+                    pass
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and any(start_time(p) == t for p, t in procs.items()):
+            time.sleep(0.05)
 
 
 def lab_processes(lab: Path) -> list[int]:
@@ -218,18 +231,13 @@ def lab_processes(lab: Path) -> list[int]:
 def down(quiet: bool = False) -> int:
     lab = lab_dir()
     state = load_state(lab)
-    for h in HOSTS:
-        p = qemu.pid(host_files(lab, h))
-        if p:
-            stop_pid(p)
-    for p in [*state.get("bmc", {}).values(), state.get("relay")]:
-        if owned(p, lab):
-            stop_pid(p)
-    for p in lab_processes(lab):  # anything left over from an interrupted up
-        stop_pid(p)
+    pids = [p for p in (qemu.pid(host_files(lab, h)) for h in HOSTS) if p]
+    pids += [p for p in [*state.get("bmc", {}).values(), state.get("relay")] if owned(p, lab)]
+    stop_pids(pids)
+    stop_pids(lab_processes(lab))  # anything left over from an interrupted up
     if anchor_alive(state):
         netns.run_in_ns(state["anchor"], netns.teardown_commands(), check=False)
-        stop_pid(state["anchor"])
+        stop_pids([state["anchor"]])
     if lab.exists():
         shutil.rmtree(lab)
     if not quiet:

@@ -90,7 +90,7 @@ def serve(lab: Path) -> None:
     log_file = open(relay_dir(lab) / "relay.log", "a", buffering=1)
 
     def log(msg: str) -> None:
-        log_file.write(f"{time.strftime('%H:%M:%S')} {msg}\n")
+        log_file.write(f"{time.strftime('%H:%M:%S')}.{int(time.time() * 1000) % 1000:03d} {msg}\n")
 
     sel = selectors.DefaultSelector()
     for hv in hypervisors():

@@ -57,7 +57,7 @@ cp "$root/boot/vmlinuz-$kver" "$tiny/vmlinuz"
 tmp=$(mktemp -d)
 mkdir -p "$tmp"/{bin,proc,sys,dev,lib/modules,www}
 cp "$root/bin/busybox" "$tmp/bin/busybox"
-for m in failover net_failover virtio_net evdev button; do
+for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net evdev button; do
   f=$(find "$root/lib/modules/$kver" -name "$m.ko*" | head -n1)
   [ -n "$f" ] && cp "$f" "$tmp/lib/modules/"
 done

@@ -1,0 +1,169 @@
+"""The live lab: four emulated hosts, BMCs, DRBD, guest power relay, tiny nested VMs.
+
+Run with: python -m pytest -m lab tests/lab  (brings the lab up once, takes it down at the end)
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from labhelpers import lab_cli, ssh, wait_for
+from hastack.lab import lab as lab_mod
+from hastack.lab import qemu, relay, seed
+from hastack.lab.domains import tiny_domain_xml
+from hastack.lab.topology import BMC_CIPHER, BMC_PASSWORD, BMC_USER, HOSTS, TINY_VM_ADDRESSES, host
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]
+LAB_NET = ipaddress.ip_network("10.77.0.0/16")
+
+
+def test_ssh_with_pinned_keys(live_lab: Path, tmp_path: Path):
+    for h in HOSTS:
+        assert ssh(h.name, "hostname").stdout.strip() == h.name
+    inventory = json.loads((live_lab / "inventory.json").read_text())
+    assert [e["ssh"]["port"] for e in inventory["hosts"]] == [h.ssh_port for h in HOSTS]
+    # A known_hosts that pins some other key for node1 must be refused, as must an empty one.
+    other = seed.ensure_key(tmp_path / "other_key", "not node1")
+    for name, text in (("wrong", f"[127.0.0.1]:{host('node1').ssh_port} {other}\n"), ("empty", "")):
+        kh = tmp_path / f"known_hosts_{name}"
+        kh.write_text(text)
+        argv = [a.replace(str(live_lab / "known_hosts"), str(kh)) for a in
+                lab_mod.ssh_argv(live_lab, host("node1"), ["true"])]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 255 and "Host key verification failed" in r.stderr, (name, r.stderr)
+
+
+def test_host_namespace_has_no_lab_route_or_address(live_lab: Path):
+    routes = json.loads(subprocess.run(["ip", "-j", "route", "show", "table", "all"], capture_output=True,
+                                       text=True, check=True).stdout)
+    for r in routes:
+        dst = r.get("dst", "")
+        if dst and dst[0].isdigit():
+            assert not ipaddress.ip_network(dst, strict=False).overlaps(LAB_NET), r
+    addrs = json.loads(subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, check=True).stdout)
+    for link in addrs:
+        for a in link.get("addr_info", []):
+            assert ipaddress.ip_address(a["local"]) not in LAB_NET, (link["ifname"], a)
+
+
+def test_drbd_two_nodes_replicates_a_write(live_lab: Path, times):
+    res = """resource labtest {
+  protocol C;
+  device /dev/drbd9;
+  disk /dev/vg-data/labtest;
+  meta-disk internal;
+  on node1 { address 10.77.1.21:7830; }
+  on node2 { address 10.77.1.22:7830; }
+}
+"""
+    setup = ("lvcreate -q -y -L 64M -n labtest vg-data && cat > /etc/drbd.d/labtest.res <<'EOF'\n" + res +
+             "EOF\ndrbdadm -q create-md --force labtest && drbdadm up labtest")
+    try:
+        for n in ("node1", "node2"):
+            ssh(n, setup)
+        token = f"hastack-lab-{time.time_ns()}"
+        t0 = time.monotonic()
+        ssh("node1", f"drbdadm primary --force labtest && printf %s {token} | "
+                     "dd of=/dev/drbd9 bs=512 count=1 conv=sync,fsync status=none")
+        times["drbd_resync_64MiB_seconds"] = wait_for(
+            lambda: "ds:UpToDate/UpToDate" in ssh("node2", "cat /proc/drbd").stdout, 300, 1, "DRBD resync")
+        times["drbd_resync_64MiB_seconds"] = time.monotonic() - t0
+        ssh("node1", "drbdadm secondary labtest")
+        got = ssh("node2", "drbdadm primary labtest && dd if=/dev/drbd9 bs=512 count=1 status=none | tr -d '\\0'")
+        assert got.stdout == token
+    finally:
+        for n in ("node1", "node2"):
+            ssh(n, "drbdadm down labtest; rm -f /etc/drbd.d/labtest.res; lvremove -q -y vg-data/labtest",
+                check=False)
+
+
+def test_tiny_protected_vm_starts_under_libvirt(live_lab: Path, times):
+    address = TINY_VM_ADDRESSES["gw1"]
+    xml = tiny_domain_xml("gw1", f"{address}/24")
+    ssh("node2", f"cat > /tmp/gw1.xml <<'EOF'\n{xml}\nEOF\nvirsh define /tmp/gw1.xml && virsh start gw1")
+    try:
+        times["tiny_vm_start_to_ping_seconds"] = wait_for(
+            lambda: ssh("node2", f"ping -c1 -W1 {address}", check=False).returncode == 0, 300, 1, "gw1 ping")
+        # Reachable across the lab's management network too, from the other hypervisor.
+        assert ssh("node1", f"busybox wget -qO- http://{address}/").stdout.strip() == "hastack-tiny gw1"
+        # ACPI shutdown (what libvirt and VirtualDomain ask first) powers it off.
+        ssh("node2", "virsh shutdown gw1")
+        wait_for(lambda: "shut off" in ssh("node2", "virsh domstate gw1").stdout, 60, 1, "gw1 ACPI shutdown")
+    finally:
+        ssh("node2", "virsh destroy gw1; virsh undefine gw1", check=False)
+
+
+def _guest_power(name: str) -> str:
+    return lab_cli("power", name, "status").stdout.strip()
+
+
+def test_guest_life_follows_its_libvirt_domain(live_lab: Path, times):
+    xml = tiny_domain_xml("pg1")  # a stand-in domain: the real pg1 is the lab's top-level VM
+    for n in ("node1", "node2"):
+        ssh(n, f"cat > /tmp/pg1.xml <<'EOF'\n{xml}\nEOF\nvirsh define /tmp/pg1.xml")
+    ssh("node1", "virsh start pg1")
+    assert _guest_power("pg1") == "Chassis Power is on"
+    t0 = time.monotonic()
+    ssh("node1", "virsh destroy pg1")
+    times["guest_off_after_virsh_destroy_seconds"] = wait_for(
+        lambda: _guest_power("pg1") == "Chassis Power is off", 10, 0.2, "pg1 off")
+    assert ssh("pg1", "true", timeout=30, check=False).returncode != 0
+    # A start on the other hypervisor brings it back.
+    t0 = time.monotonic()
+    ssh("node2", "virsh start pg1")
+    wait_for(lambda: _guest_power("pg1") == "Chassis Power is on", 10, 0.2, "pg1 on")
+    wait_for(lambda: ssh("pg1", "true", timeout=30, check=False).returncode == 0, 300, 2, "pg1 SSH")
+    times["guest_back_to_ssh_after_virsh_start_seconds"] = time.monotonic() - t0
+    assert relay.read_placement(live_lab)["pg1"] == "node2"
+    ssh("node1", "virsh undefine pg1")
+
+
+def test_fence_ipmilan_on_node2_power_cycles_node1(live_lab: Path, times):
+    assert lab_cli("power", "node1", "status").stdout.strip() == "Chassis Power is on"
+    boot_id = ssh("node1", "cat /proc/sys/kernel/random/boot_id").stdout.strip()
+    fence = (f"fence_ipmilan --ip {host('node1').bmc_address} --username {BMC_USER} "
+             f"--password {BMC_PASSWORD} --lanplus --cipher {BMC_CIPHER}")
+    assert "Status: ON" in ssh("node2", f"{fence} --action status 2>&1").stdout
+    t0 = time.monotonic()
+    out = ssh("node2", f"{fence} --action reboot 2>&1").stdout
+    times["fence_ipmilan_reboot_command_seconds"] = time.monotonic() - t0
+    assert "Success: Rebooted" in out
+    wait_for(lambda: ssh("node1", "true", timeout=30, check=False).returncode == 0, 300, 2, "node1 SSH")
+    times["fence_round_trip_to_ssh_seconds"] = time.monotonic() - t0
+    assert ssh("node1", "cat /proc/sys/kernel/random/boot_id").stdout.strip() != boot_id
+
+
+def test_lab_down_leaves_nothing(live_lab: Path):
+    state = json.loads((live_lab / "state.json").read_text())
+    ns_inode = state["netns_ino"]
+    qemu_pids = [qemu.pid(qemu.HostFiles(live_lab / "hosts" / h.name)) for h in HOSTS]
+    assert all(qemu_pids)
+    links_before = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    lab_cli("down")
+    assert not live_lab.exists()
+    assert lab_mod.lab_processes(live_lab) == []
+    for p in qemu_pids:
+        assert not Path(f"/proc/{p}").exists()
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(live_lab) not in ps and "hastack-lab-" not in ps
+    # The namespace: no process is left in it, and so it is gone.
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                assert Path(proc / "ns" / "net").stat().st_ino != ns_inode, proc.name
+            except FileNotFoundError:
+                pass
+    assert not Path("/run/netns").exists() or not any(Path("/run/netns").iterdir())
+    # Bridges and taps lived only in that namespace; the host's links are unchanged.
+    links_after = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    assert [line.split()[0] for line in links_after.splitlines()] == \
+        [line.split()[0] for line in links_before.splitlines()]
+    for bridge in ("br-mgmt", "br-stor1", "br-stor2"):
+        assert bridge not in links_after
+    assert str(live_lab) not in subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+    assert str(live_lab) not in Path("/proc/mounts").read_text()

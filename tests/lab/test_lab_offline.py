@@ -1,0 +1,122 @@
+"""The lab's pure parts, without starting anything: command lines, relay protocol, files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hastack.lab import bmc, image, inventory, netns, qemu, relay, seed
+from hastack.lab.domains import tiny_domain_xml
+from hastack.lab.topology import HOSTS, NETWORKS, host, tap_name
+
+
+def test_recipe_hash_follows_the_recipe_files(tmp_path: Path):
+    (tmp_path / "build.sh").write_text("echo a\n")
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "x").write_text("1")
+    h1 = image.recipe_hash(tmp_path)
+    assert image.recipe_hash(tmp_path) == h1
+    (tmp_path / "files" / "x").write_text("2")
+    assert image.recipe_hash(tmp_path) != h1
+    assert image.cached_image(tmp_path).disk.name == f"lab-image-{image.recipe_hash(tmp_path)}.qcow2"
+
+
+def test_debian_mirror_is_read_from_apt_sources(tmp_path: Path):
+    deb822 = tmp_path / "debian.sources"
+    deb822.write_text("Types: deb\n# comment: x\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\n"
+                      "Components: main\n\nTypes: deb\nURIs: http://other.invalid/sec\nSuites: bookworm-security\n")
+    assert image.debian_mirror((deb822,)) == "http://mirror.invalid/debian"
+    one_line = tmp_path / "sources.list"
+    one_line.write_text("deb http://m.invalid/debian bookworm main\n")
+    assert image.debian_mirror((tmp_path / "absent.sources", one_line)) == "http://m.invalid/debian"
+
+
+def test_qemu_command_line_forwards_ssh_on_loopback_only(tmp_path: Path):
+    h = host("node1")
+    argv = qemu.qemu_argv(h, qemu.HostFiles(tmp_path), Path("/k"), Path("/i"), "0" * 32,
+                          {"mgmt": 10, "stor1": 11, "stor2": 12}, tmp_path / "relay.sock")
+    user = [a for a in argv if a.startswith("user,")]
+    assert user == [f"user,id=fwd,restrict=on,hostfwd=tcp:127.0.0.1:{h.ssh_port}-:22"]
+    assert "tap,id=mgmt,fd=10" in argv and "-no-shutdown" in argv
+    assert any("virtserialport" in a for a in argv)
+    guest = qemu.qemu_argv(host("pg1"), qemu.HostFiles(tmp_path), Path("/k"), Path("/i"), "0" * 32,
+                           {"mgmt": 10, "stor1": 11, "stor2": 12}, None)
+    assert not any("virtserialport" in a for a in guest)
+    assert all(isinstance(a, str) for a in argv)
+
+
+def test_macs_ports_and_taps_are_unique():
+    macs = [h.mac(n) for h in HOSTS for n in ("fwd", *NETWORKS)]
+    assert len(set(macs)) == len(macs)
+    assert [h.ssh_port for h in HOSTS] == [22201, 22202, 22203, 22204]
+    taps = [tap_name(h, n) for h in HOSTS for n in NETWORKS]
+    assert len(set(taps)) == len(taps) and all(len(t) <= 15 for t in taps)
+
+
+def test_namespace_commands_stay_inside_the_namespace():
+    assert netns.in_ns(42, ["ip", "link"]) == ["nsenter", "--net=/proc/42/ns/net", "--", "ip", "link"]
+    cmds = netns.setup_commands()
+    addrs = [c for c in cmds if c[:2] == ["ip", "addr"]]
+    assert [c[3] for c in addrs] == ["10.77.0.11/24", "10.77.0.12/24"]  # BMCs only
+
+
+def test_relay_accepts_only_fixed_verbs_for_lab_guests():
+    assert relay.parse(b"start pg1") == ("start", "pg1")
+    assert relay.parse(b"destroy pg2") == ("destroy", "pg2")
+    for bad in (b"start gw1", b"reboot pg1", b"start pg1; rm -rf /", b"start", b"destroy node1", b"\xff\xfe"):
+        assert relay.parse(bad) is None
+
+
+def test_relay_ignores_a_stop_from_a_hypervisor_that_no_longer_hosts_the_guest(tmp_path, monkeypatch):
+    relay.relay_dir(tmp_path).mkdir()
+    relay.write_placement(tmp_path, {"pg1": "node2"})
+    calls = []
+    monkeypatch.setattr(qemu, "power_off", lambda files: calls.append(("off", files.dir.name)))
+    monkeypatch.setattr(qemu, "power_on", lambda files: calls.append(("on", files.dir.name)))
+    monkeypatch.setattr(qemu, "status", lambda files: "on")
+    logs = []
+    relay.act(tmp_path, "node1", "destroy", "pg1", logs.append)
+    assert calls == [] and "ignored" in logs[-1]
+    relay.act(tmp_path, "node2", "destroy", "pg1", logs.append)
+    assert calls == [("off", "pg1")]
+    relay.act(tmp_path, "node1", "start", "pg1", logs.append)
+    assert relay.read_placement(tmp_path) == {"pg1": "node1"}
+
+
+def test_bmc_config_and_ipmitool_keep_the_password_off_the_command_line(tmp_path: Path):
+    h = host("node2")
+    conf = bmc.lan_conf(h, tmp_path / "chassis")
+    assert "addr 10.77.0.12 623" in conf and f'chassis_control "{tmp_path / "chassis"} 0x20"' in conf
+    argv = bmc.ipmitool_argv(h, "chassis", "power", "status")
+    assert "-E" in argv and bmc.BMC_PASSWORD not in argv
+    wrapper = bmc.chassis_wrapper(Path("/x y/.lab"), h)
+    assert "'/x y/.lab' node2" in wrapper
+
+
+def test_seed_network_files_bridge_hypervisor_nics_only():
+    node = seed.network_files(host("node1"))
+    assert "Address=10.77.1.21/24" in node["22-br-stor1.network"]
+    assert "Bridge=br-mgmt" in node["21-mgmt0.network"]
+    guest = seed.network_files(host("pg2"))
+    assert "Address=10.77.2.54/24" in guest["21-stor2.network"]
+    assert not any(name.endswith(".netdev") for name in guest)
+    assert all("Gateway" not in text for text in {**node, **guest}.values())
+
+
+def test_inventory_and_known_hosts(tmp_path: Path):
+    keys = {h.name: f"ssh-ed25519 AAAA{h.name} hastack-lab {h.name}" for h in HOSTS}
+    inventory.write(tmp_path, keys)
+    kh = (tmp_path / "known_hosts").read_text().splitlines()
+    assert kh[0] == "[127.0.0.1]:22201 ssh-ed25519 AAAAnode1"
+    inv = json.loads((tmp_path / "inventory.json").read_text())
+    node1 = inv["hosts"][0]
+    assert node1["ssh"] == {"host": "127.0.0.1", "port": 22201, "user": "root",
+                            "private_key": str(tmp_path / "id_ed25519"),
+                            "known_hosts": str(tmp_path / "known_hosts")}
+    assert node1["bmc"]["address"] == "10.77.0.11" and "hastack-lab-bmc" not in json.dumps(inv)
+
+
+def test_tiny_domain_xml_has_acpi_and_optional_network():
+    xml = tiny_domain_xml("gw1", "10.77.0.61/24")
+    assert "<acpi/>" in xml and "hastack.ip=10.77.0.61/24" in xml and "br-mgmt" in xml
+    standin = tiny_domain_xml("pg1")
+    assert "<interface" not in standin and "<kernel>" not in standin
