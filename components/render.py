@@ -93,12 +93,14 @@ def render(config: StackConfig, stack: str, out: Path) -> list[str]:
     out.mkdir(parents=True)
     recorded = [r for r in record_stack(config, stack) if type_name(r.typ) in PROVIDERS]
     ordered = sorted(recorded, key=lambda r: (PROVIDERS[type_name(r.typ)][1], r.name))
-    done = []
+    done, cibs = [], {}
     for resource in ordered:
         provider_class, _rank = PROVIDERS[type_name(resource.typ)]
         provider = provider_class()
         props = provider._props(plain(resource.inputs))
-        apply_render(provider.plan_create(props), out, props.layer)
+        apply_render(provider.plan_create(props), out, props.layer, cibs)
         done.append(f"{type_name(resource.typ)} {resource.name}")
+    for file_cib in cibs.values():
+        file_cib.flush()
     (out / "resources.json").write_text(json.dumps(done, indent=1) + "\n")
     return done

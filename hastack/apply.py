@@ -74,15 +74,18 @@ def render_path(layer: str, host_path: str) -> str:
     return f"{layer}/files{host_path}"
 
 
-def apply_render(plan: Plan, out: Path, layer: str) -> None:
-    """The same plan, written out: files under DIR/<layer>/, the CIB edited by real `pcs -f`,
-    and every host command listed per host in DIR/<layer>/commands/<host>.sh."""
+def apply_render(plan: Plan, out: Path, layer: str, cibs: dict[str, FileCib]) -> None:
+    """The same plan, written out: files under DIR/<layer>/, the CIB edited by real `pcs -f`
+    (queued in `cibs[layer]`; the caller flushes), and every host command listed per host in
+    DIR/<layer>/commands/<host>.sh."""
     for target, step in plan:
         log = out / layer / "commands" / f"{target.lstrip('@')}.sh"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a") as handle:
             if isinstance(step, CibEdit):
-                FileCib(out / layer / "cib.xml").edit(step.commands, step.secrets)
+                if layer not in cibs:
+                    cibs[layer] = FileCib(out / layer / "cib.xml")
+                cibs[layer].edit(step.commands, step.secrets)
                 handle.write(quote_for_log(step.commands) + "\n")
             elif isinstance(step, Put):
                 handle.write(f"# write {step.path} mode {oct(step.mode)}{' (secret)' if step.secret else ''}\n")

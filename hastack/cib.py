@@ -7,7 +7,9 @@ made against, so a CIB changed in the meantime refuses it instead of being overw
 """
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,6 +19,7 @@ from hastack.reports import HastackError
 from hastack.transport import Transport, shown
 
 COUNTERS = {"pcs": 0}
+BATCH_SCRIPT = Path(__file__).with_name("pcs_batch.py")
 
 
 def empty_cib() -> str:
@@ -33,17 +36,45 @@ def _local(argv: list[str], env: dict | None = None, ok=(0,)) -> subprocess.Comp
     return process
 
 
+def pcs_interpreter() -> str | None:
+    """The interpreter of the installed `pcs` script (its shebang), which can import pcs."""
+    path = shutil.which("pcs")
+    if not path:
+        raise HastackError("PCS_MISSING", "pcs is not installed here; run bin/setup")
+    first = Path(path).read_text(errors="replace").splitlines()[0]
+    return first[2:].split()[0] if first.startswith("#!") and "python" in first else None
+
+
 def apply_pcs(cib_xml: str, commands, secrets: dict[str, str] | None = None) -> str:
     """Replay pcs commands on a copy of `cib_xml`; return the edited XML with secrets filled in."""
+    commands = [list(argv) for argv in commands]
     with tempfile.TemporaryDirectory(prefix="hastack-cib-") as tmp:
         path = Path(tmp) / "cib.xml"
         path.write_text(cib_xml)
         env = dict(os.environ, CIB_file=str(path), LC_ALL="C")
-        for argv in commands:
-            COUNTERS["pcs"] += 1
-            _local(["pcs", "-f", str(path), *argv], env=env)
+        interpreter = pcs_interpreter()
+        COUNTERS["pcs"] += len(commands)
+        if interpreter and commands:
+            _pcs_batch(interpreter, path, commands, env)
+        else:
+            for argv in commands:
+                _local(["pcs", "-f", str(path), *argv], env=env)
         text = path.read_text()
     return fill_secrets(text, secrets or {})
+
+
+def _pcs_batch(interpreter: str, path: Path, commands: list[list[str]], env: dict) -> None:
+    batch = [["-f", str(path), *argv] for argv in commands]
+    process = subprocess.run([interpreter, "-Es", str(BATCH_SCRIPT)], input=json.dumps(batch),
+                             capture_output=True, text=True, env=env)
+    try:
+        outcome = json.loads(process.stdout or "{}")
+    except json.JSONDecodeError:
+        outcome = {}
+    if process.returncode != 0 or outcome.get("failed") is not None:
+        failed = outcome.get("failed")
+        where = shown(["pcs", *commands[failed]]) if isinstance(failed, int) else "pcs batch"
+        raise HastackError("PCS_FAILED", f"`{where}` failed: {process.stderr.strip()[-2000:]}")
 
 
 def fill_secrets(cib_xml: str, secrets: dict[str, str]) -> str:
@@ -112,22 +143,26 @@ class LiveCib:
 
 
 class FileCib:
-    """A CIB in a local file: what `render` builds, with the very same pcs commands."""
+    """A CIB in a local file: what `render` builds, with the very same pcs commands.
+
+    Edits queue up and run as one pcs batch on `flush`, in the order they were made."""
 
     def __init__(self, path: Path):
         self.path = path
+        self._queue: list = []
+        self._secrets: dict[str, str] = {}
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(empty_cib())
 
-    def query(self) -> str:
-        return self.path.read_text()
+    def edit(self, commands, secrets: dict[str, str] | None = None) -> None:
+        self._queue += [list(c) for c in commands]
+        self._secrets.update(secrets or {})
 
-    def edit(self, commands, secrets: dict[str, str] | None = None) -> bool:
-        current = self.query()
-        edited = apply_pcs(current, commands, secrets)
-        self.path.write_text(edited)
-        return edited != current
+    def flush(self) -> None:
+        if self._queue:
+            self.path.write_text(apply_pcs(self.path.read_text(), self._queue, self._secrets))
+            self._queue, self._secrets = [], {}
 
 
 def quote_for_log(commands) -> str:

@@ -172,3 +172,21 @@ def test_drbd_agent_patch_on_the_real_agent(lab5_render, tmp_path):
     # Applying it again changes nothing (idempotent, so `up` may re-run it).
     tool(["sed", "-i", "-f", str(sed), str(agent)])
     assert agent.read_text() == text
+
+
+def test_pcs_batch_builds_the_same_cib_as_one_pcs_per_command(lab5_render, tmp_path):
+    """render and up run pcs commands in one pcs process; prove it equals `pcs -f` per command."""
+    import os as _os
+
+    from hastack import cib
+
+    commands = [line.split(" ", 1)[1] for line in (lab5_render / "hypervisor/commands/cluster.sh").read_text().splitlines()
+                if line.startswith("pcs ") and "pg1" in line]
+    argvs = [__import__("shlex").split(c) for c in commands]
+    assert len(argvs) >= 6
+    batched = cib.apply_pcs(cib.empty_cib(), argvs)
+    path = tmp_path / "cib.xml"
+    path.write_text(cib.empty_cib())
+    for argv in argvs:
+        tool(["pcs", "-f", str(path), *argv], env=dict(_os.environ, CIB_file=str(path)))
+    assert batched == path.read_text()
