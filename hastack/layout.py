@@ -86,6 +86,8 @@ def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, s
             params["lanplus"] = "1"
         if node.bmc.port != 623:
             params["ipport"] = str(node.bmc.port)
+        if node.bmc.cipher is not None:
+            params["cipher"] = str(node.bmc.cipher)
         spec = PrimitiveSpec(id=fence_device_id(node.name), agent=f"stonith:{hv.fence_agent}", params=params,
                              secret_params=("password",), ops=(Op(name="monitor", interval=hv.fence_monitor_interval),))
         out.append((spec, node.name, {"password": node.bmc.password.get_secret_value()}))

@@ -120,6 +120,7 @@ class Bmc(Model):
     password: SecretStr
     lanplus: bool = True
     port: Port = 623
+    cipher: int | None = Field(default=None, ge=0, le=17, description="IPMI cipher suite (fence_ipmilan cipher=)")
 
 
 class Ring(Model):
@@ -154,7 +155,7 @@ class SelinuxModule(Model):
 
 class ClusterNode(Model):
     name: Identifier
-    fqdn: str
+    fqdn: str = Field(description="the host's `uname -n`: DRBD's on-section name")
     mgmt_address: IPv4 = Field(description="where pcsd and SSH listen (eno1 in the seed)")
     ring_addresses: tuple[IPv4, ...]
     ssh: Ssh
