@@ -62,7 +62,7 @@ def test_drbd_two_nodes_replicates_a_write(live_lab: Path, times):
 }
 """
     setup = ("lvcreate -q -y -L 64M -n labtest vg-data && cat > /etc/drbd.d/labtest.res <<'EOF'\n" + res +
-             "EOF\ndrbdadm -q create-md --force labtest && drbdadm up labtest")
+             "EOF\ndrbdadm create-md --force labtest >/dev/null 2>&1 && drbdadm up labtest")
     try:
         for n in ("node1", "node2"):
             ssh(n, setup)
