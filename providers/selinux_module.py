@@ -10,6 +10,7 @@ import pulumi.dynamic
 
 from hastack.plan import Put, Run, on
 from hastack.render.selinux import compile_argvs, install_argv, module_dir
+from hastack.reports import HastackError
 from providers.base import HastackProvider, Props
 
 
@@ -56,7 +57,14 @@ class SelinuxModuleProvider(HastackProvider):
         return None if present == 0 else drift
 
     def create(self, props):
-        result = super().create(props)
+        try:
+            result = super().create(props)
+        except HastackError as error:
+            if "Failed to resolve" in error.message:
+                raise HastackError("SELINUX_POLICY_MISMATCH", f"module {props['name']} needs types this host's policy "
+                                   "does not define (the seed's modules were written for RHEL's targeted policy; "
+                                   "Debian's reference policy has no cluster_t, for one): " + error.message) from None
+            raise
         p = self._props(props)
         from providers.base import transports
 

@@ -190,3 +190,28 @@ def test_pcs_batch_builds_the_same_cib_as_one_pcs_per_command(lab5_render, tmp_p
     for argv in argvs:
         tool(["pcs", "-f", str(path), *argv], env=dict(_os.environ, CIB_file=str(path)))
     assert batched == path.read_text()
+
+
+def test_selinux_modules_against_debians_reference_policy(lab5_render, tmp_path):
+    """Link each module into a copy of Debian's policy store (nothing on this machine changes).
+    The guest module links; the hypervisor's drbd-allow needs cluster_t and cluster_var_log_t,
+    which exist in RHEL's targeted policy only: the expected, reported difference."""
+    store = Path("/var/lib/selinux/default")
+    assert store.is_dir(), "bin/setup installs selinux-policy-default"
+    root = tmp_path / "root"
+    (root / "var/lib").mkdir(parents=True)
+    (root / "etc").mkdir()
+    shutil.copytree("/var/lib/selinux", root / "var/lib/selinux", symlinks=True)
+    shutil.copytree("/etc/selinux", root / "etc/selinux", symlinks=True)
+    results = {}
+    for module in ("drbd-netlink2", "drbd-allow"):
+        mod, pp = tmp_path / f"{module}.mod", tmp_path / f"{module}.pp"
+        tool(["checkmodule", "-M", "-m", "-o", str(mod), str(lab5_render / "selinux" / f"{module}.te")])
+        tool(["semodule_package", "-o", str(pp), "-m", str(mod)])
+        results[module] = tool(["semodule", "-p", str(root), "-s", "default", "-n", "-X", "300", "-i", str(pp)],
+                               check=False, cwd=tmp_path)
+    assert results["drbd-netlink2"].returncode == 0, results["drbd-netlink2"].stderr
+    listed = tool(["semodule", "-p", str(root), "-s", "default", "-l"]).stdout.split()
+    assert "drbd-netlink2" in listed
+    assert results["drbd-allow"].returncode != 0
+    assert "Failed to resolve" in results["drbd-allow"].stderr + results["drbd-allow"].stdout
