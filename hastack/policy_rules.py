@@ -452,10 +452,12 @@ def check_drbd84_redundancy(resources: list[Resource], options: dict | None = No
             continue
         paths = _paths(r)
         first = f"{paths[0][0]}<->{paths[0][1]}:{paths[0][2]}" if paths else "its first ring"
-        spare = [h[1][1:] for h in r.props.get("hosts") or [] if len(h[1]) > 1]
+        hosts = [list(h[1]) for h in r.props.get("hosts") or []]
+        spare = ["<->".join(pair) for pair in zip(*[h[1:] for h in hosts])] if len(hosts) == 2 else []
         out.append(_finding("drbd84-single-path", r, (
             f"DRBD resource {r.props.get('name')} uses DRBD 8.4: it replicates over one path only ({first}); "
-            f"the other storage network{' ' + str(spare) if spare else ''} carries corosync but no replication, so "
+            f"the other storage network{' (' + ', '.join(spare) + ')' if spare else ''} carries corosync but no "
+            "replication, so "
             "losing that one link disconnects DRBD (the peer goes Outdated and cannot be promoted until it "
             "resyncs) even though corosync still sees both nodes: use DRBD 9 for two paths, or bond the links")))
     return out

@@ -841,7 +841,8 @@ class Scenarios:
         out.check(f"with resource-stickiness={fixed} they would stay on {other}", set(vms) <= set(stayed),
                   f"on {other}: {stayed}")
         if back:
-            out.notes.append(f"the seed's stickiness 1 lets them fail back (it meant to prevent that; {fixed} would)")
+            out.notes.append(f"stickiness {f.hv_stickiness} lets them fail back, as declared (the seed set 1 meaning to "
+                             f"prevent failback; {fixed} or more would have)")
         return out
 
     def failback_guest(self) -> Outcome:

@@ -237,7 +237,7 @@ def test_drbd84_says_what_redundancy_is_lost(stack):
     found = stack.findings("drbd84-single-path")
     assert len(found) == 1
     assert "replicates over one path only (192.168.2.21<->192.168.2.22:7797)" in found[0].message
-    assert "192.168.3.21" in found[0].message and "Outdated" in found[0].message
+    assert "(192.168.3.21<->192.168.3.22)" in found[0].message and "Outdated" in found[0].message
     assert stack.findings("drbd-two-paths") == []
 
 
