@@ -55,7 +55,8 @@ def short_type(token: str) -> str:
 
 # ---- small helpers ------------------------------------------------------------------------------
 def _of(resources: Iterable[Resource], *types: str) -> list[Resource]:
-    return [r for r in resources if r.type in types]
+    """Resources of these types in name order (the engine registers them in no fixed order)."""
+    return sorted((r for r in resources if r.type in types), key=lambda r: r.name)
 
 
 def _layer(r: Resource) -> str:
