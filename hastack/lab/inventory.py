@@ -22,6 +22,7 @@ def inventory(lab: Path) -> dict:
     for h in HOSTS:
         entry = {
             "name": h.name,
+            "fqdn": h.fqdn,
             "role": h.role,
             "ssh": {"host": "127.0.0.1", "port": h.ssh_port, "user": "root",
                     "private_key": str(lab / "id_ed25519"), "known_hosts": str(lab / "known_hosts")},

@@ -37,7 +37,7 @@ class HostFiles:
 def kernel_cmdline(h: Host, machine_id: str) -> str:
     return " ".join([
         "root=/dev/vda", "rw", "console=ttyS0,115200", "quiet", "loglevel=4",
-        f"systemd.machine_id={machine_id}", f"systemd.hostname={h.name}",
+        f"systemd.machine_id={machine_id}", f"systemd.hostname={h.fqdn}",
     ])
 
 

@@ -52,7 +52,7 @@ def network_files(h: Host) -> dict[str, str]:
 
 def hosts_file() -> str:
     lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
-    lines += [f"{h.address('mgmt')} {h.name}" for h in HOSTS]
+    lines += [f"{h.address('mgmt')} {h.fqdn} {h.name}" for h in HOSTS]
     return "\n".join(lines) + "\n"
 
 
@@ -66,7 +66,7 @@ def write_seed(h: Host, seed_dir: Path, host_key: Path, operator_pub: str) -> No
     (seed_dir / "ssh").mkdir(parents=True, exist_ok=True)
     (seed_dir / "network").mkdir(exist_ok=True)
     (seed_dir / "role").write_text(h.role + "\n")
-    (seed_dir / "hostname").write_text(h.name + "\n")
+    (seed_dir / "hostname").write_text(h.fqdn + "\n")
     (seed_dir / "hosts").write_text(hosts_file())
     (seed_dir / "authorized_keys").write_text(operator_pub + "\n")
     for suffix in ("", ".pub"):

@@ -18,6 +18,7 @@ NIC_SLOTS = {"fwd": ("fwd0", 3), "mgmt": ("mgmt0", 4), "stor1": ("stor1", 5), "s
 PREFIX_LEN = 24
 # Addresses 10.77.0.60-69 are kept for the tiny protected VMs of the lab stack.
 TINY_VM_ADDRESSES = {"gw1": "10.77.0.61", "mgmt": "10.77.0.62", "nagios": "10.77.0.63"}
+LAB_DOMAIN = "hastack-lab.internal"  # hosts' uname -n is NAME.LAB_DOMAIN, as the seed's are FQDNs
 POWER_PORT_NAME = "org.hastack.lab.power"  # virtio-serial port for the guest power relay
 
 BMC_USER = "admin"
@@ -37,6 +38,10 @@ class Host:
     data_disk_gib: int
     bmc_address: str | None = None
     preferred_hypervisor: str | None = None  # guests: where their domain runs at lab up
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.name}.{LAB_DOMAIN}"
 
     def address(self, net: str) -> str:
         return f"{NETWORKS[net][1]}.{self.host_octet}"

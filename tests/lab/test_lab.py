@@ -24,7 +24,7 @@ LAB_NET = ipaddress.ip_network("10.77.0.0/16")
 
 def test_ssh_with_pinned_keys(live_lab: Path, tmp_path: Path):
     for h in HOSTS:
-        assert ssh(h.name, "hostname").stdout.strip() == h.name
+        assert ssh(h.name, "uname -n; hostname -s").stdout.split() == [h.fqdn, h.name]
     inventory = json.loads((live_lab / "inventory.json").read_text())
     assert [e["ssh"]["port"] for e in inventory["hosts"]] == [h.ssh_port for h in HOSTS]
     # A known_hosts that pins some other key for node1 must be refused, as must an empty one.
@@ -52,14 +52,16 @@ def test_host_namespace_has_no_lab_route_or_address(live_lab: Path):
 
 
 def test_drbd_two_nodes_replicates_a_write(live_lab: Path, times):
-    res = """resource labtest {
+    # DRBD 8.4's one address pair per host; the on-names are the hosts' uname -n.
+    n1, n2 = host("node1"), host("node2")
+    res = f"""resource labtest {{
   protocol C;
   device /dev/drbd9;
   disk /dev/vg-data/labtest;
   meta-disk internal;
-  on node1 { address 10.77.1.21:7830; }
-  on node2 { address 10.77.1.22:7830; }
-}
+  on {n1.fqdn} {{ address {n1.address('stor1')}:7830; }}
+  on {n2.fqdn} {{ address {n2.address('stor1')}:7830; }}
+}}
 """
     setup = ("lvcreate -q -y -L 64M -n labtest vg-data && cat > /etc/drbd.d/labtest.res <<'EOF'\n" + res +
              "EOF\ndrbdadm create-md --force labtest >/dev/null 2>&1 && drbdadm up labtest")
