@@ -11,7 +11,8 @@ the node whose own fence device carries the delay, the active guest is the guest
 primary, "the VMs of a failed node" are those running there after boot, failback follows the
 declared `failback`.  The seed's own expectation and observation are printed beside them; where the
 seed disagrees with the scheduler that is flagged, and any failed stack-derived expectation makes
-the command exit 1.
+the command exit 1.  `HASTACK_SIMULATE_RENDER=<dir>` reuses a render made by `python -m hastack
+render` instead of rendering again (the render is most of a run).
 
 What a scheduler cannot show: timing.  Each layer's transition is computed from that layer's CIB;
 the two clusters share nothing, so the race the seed observed in H2a/H2b/H3 (the hypervisor
@@ -326,8 +327,8 @@ class Outcome:
 
     def short(self) -> str:
         """One line: who is fenced, where the VIP ends, what the hypervisor layer moves or restarts
-        (the losing side's view of a partition left out)."""
-        runs = [r for key, r in self.runs.items() if not key.endswith("-loser")]
+        (the losing side's view of a partition and what-if runs left out)."""
+        runs = [r for key, r in self.runs.items() if not key.endswith("-loser") and not key.startswith("whatif")]
         fenced = [n for r in runs for n in r.fenced]
         parts = ["fence " + ", ".join(fenced) if fenced else "no fence"]
         guest = self.runs.get("guest")
@@ -757,7 +758,10 @@ class Scenarios:
                       f"{lost} schedules fence {other.fenced}")
         vip_node = None
         fenced_all = list(run.fenced)
-        if f.guest_nodes:
+        if f.guest_nodes and len(guests_lost) == len(f.guest_nodes):
+            out.notes.append(f"every guest ran on {lost}: no guest is left to fence; the guest cluster restarts "
+                             f"from scratch when its VMs start on {survivor} (service down meanwhile)")
+        elif f.guest_nodes:
             guest = self._guest()
             active_before = _guest_stack_on(f, guest.status())
             for g in guests_lost:
@@ -766,7 +770,6 @@ class Scenarios:
                 out.runs["guest"] = grun
                 fenced_all += grun.fenced
                 out.check(f"guest cluster: {other_guest} fences {g}", grun.fenced == [g], f"fenced {grun.fenced}")
-                vm = f.guest_vm[g]
                 self._guest_fence_is_vm_kill(out, g, hv, key="hypervisor-again")
             after = _guest_stack_on(f, guest.status())
             vip_node = after[0] if after else None
@@ -801,8 +804,23 @@ class Scenarios:
         return out
 
     def h3(self) -> Outcome:
+        f = self.facts
         node = self._home()
-        return self._host_loss("H3", f"power-off of hypervisor {node}", node, swap=False, partition=False)
+        out = self._host_loss("H3", f"power-off of hypervisor {node}", node, swap=False, partition=False)
+        # Lost promotion scores: had the survivor's copies been Outdated (DRBD fencing withdrew their
+        # promotion score), the scheduler must leave those VMs down rather than start them on stale data.
+        survivor = f.other(f.hv_nodes, node)
+        hv = self._hv()
+        vms = _vms_on(hv.status(), f, node)
+        drbds = [f.hv_drbd[list(f.vms).index(vm)] for vm in vms]
+        hv.edit(lambda root: _drop_attributes(root, survivor, [f"master-{d}" for d in drbds]))
+        run = run_events(hv, f"hypervisor ({node} off, {survivor}'s copies Outdated)", "-f", node)
+        out.runs["whatif-outdated"] = run
+        started = [vm for vm in vms if _on(run.after, vm)]
+        out.check(f"with {survivor}'s copies Outdated (no promotion score) nothing promotes and "
+                  f"{', '.join(vms)} stay down", run.fenced == [node] and not started
+                  and not any(run.ops("promote", d) for d in drbds), f"started anyway: {started}")
+        return out
 
     # -- failback -------------------------------------------------------------------------------
     def failback_hyp(self) -> Outcome:
@@ -887,6 +905,16 @@ def _move_delay(root: ET.Element, nodes: list[str]) -> None:
         dst_attrs.append(nv)
 
 
+def _drop_attributes(root: ET.Element, node: str, names: list[str]) -> None:
+    """Remove transient node attributes (what `crm_master -D` does when DRBD's disk is not UpToDate)."""
+    for state in root.iter("node_state"):
+        if state.get("uname") != node:
+            continue
+        for attrs in state.iter("instance_attributes"):
+            for nv in [nv for nv in attrs.findall("nvpair") if nv.get("name") in names]:
+                attrs.remove(nv)
+
+
 def _set_default(root: ET.Element, name: str, value: str) -> None:
     defaults = root.find("configuration/rsc_defaults/meta_attributes")
     for nv in defaults.findall("nvpair"):
@@ -949,13 +977,13 @@ def render_report(outcomes: list[Outcome], stack: str) -> str:
     lines += [header, "-" * len(header)]
     for o in outcomes:
         seed = o.seed.expected if o.seed else "-"
-        verdict = "ok" if o.ok else "FAIL"
+        verdict = ("ok" if o.checks else "skipped") if o.ok else "FAIL"
         if o.seed_agrees is False:
             verdict += " (seed plan differs)"
         lines.append(f"{o.id:<9}{_cell(seed, 42):<44}{_cell(o.short() or '-', 76):<78}{verdict}")
     lines.append("")
     for o in outcomes:
-        lines.append(f"{o.id}: {o.title}  [{'ok' if o.ok else 'FAIL'}]")
+        lines.append(f"{o.id}: {o.title}  [{('ok' if o.checks else 'skipped') if o.ok else 'FAIL'}]")
         if o.seed:
             lines.append(f"  seed action    : {o.seed.action}")
             lines.append(f"  seed expected  : {o.seed.expected}")

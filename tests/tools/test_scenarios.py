@@ -260,3 +260,11 @@ def test_cli_runs_every_scenario_within_three_minutes():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert elapsed < 180
     assert "11/11 scenarios as the stack expects" in proc.stdout
+
+
+def test_lost_promotion_scores_keep_the_vms_down(outcomes):
+    run = outcomes["H3"].runs["whatif-outdated"]
+    assert run.fenced == ["node1"]
+    for vm in NODE1_VMS:
+        assert on(run, vm, after=False) == ["node1"] and on(run, vm) == []
+    assert run.ops("promote", "drbd-pg1") == []
