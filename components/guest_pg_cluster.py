@@ -49,6 +49,7 @@ from providers.remote_file import RemoteFile
 from providers.selinux_module import SelinuxModule
 from providers.stonith_device import StonithDevice
 from providers.system_account import SystemAccount
+from providers.systemd_unit import SystemdUnit
 
 LAYER = "guest"
 
@@ -137,6 +138,9 @@ class GuestPgCluster(pulumi.ComponentResource):
             **base, "path": "/etc/drbd.d/global_common.conf", "content": render_global_common(guest.drbd_options),
         }, child(self, guests_up))
 
+        # Pacemaker owns PostgreSQL and DRBD here; their own units must not start them at boot.
+        units_off = [SystemdUnit(f"{name}-{unit}-off", {**base, "unit": unit, "enabled": False}, child(self, guests_up))
+                     for unit in ("postgresql.service", "drbd.service")]
         objects = guest_objects(guest)
         preferred = guest.nodes[0].name
         vm_network = _vm_network(stack)
@@ -147,7 +151,7 @@ class GuestPgCluster(pulumi.ComponentResource):
             "options": guest.drbd_options.model_dump(mode="json"), "preferred_node": preferred,
             "initial_fill": [["sh", "-c", pgdata_init_script(guest), "sh", drbd_device(guest.drbd.minor), guest.mountpoint,
                               guest.pgdata, guest.fstype, initdb_path(guest.pgctl), vm_network]],
-        }, child(self, [drbd_global, patch, *selinux]))
+        }, child(self, [drbd_global, patch, *selinux, *units_off]))
         ready = [drbd, *fence_devices]
         clone = PcsResource(f"{name}-drbd-clone", {**base, "spec": objects.drbd_clone.model_dump()}, child(self, ready))
         primitives = [clone] + [

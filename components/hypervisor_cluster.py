@@ -62,7 +62,13 @@ class HypervisorCluster(pulumi.ComponentResource):
         self.drbd_global = RemoteFile(f"{name}-drbd-global-common", {
             **base, "path": "/etc/drbd.d/global_common.conf", "content": render_global_common(hv.drbd), "mode": 0o644,
         }, child(self))
+        # The drbd module must load at boot, before Pacemaker's agent needs it (a fenced node
+        # comes back through a cold boot).  DRBD 9 splits out the TCP transport.
+        modules = "drbd\ndrbd_transport_tcp\n" if hv.drbd.dialect.value == "9" else "drbd\n"
+        self.drbd_modules = RemoteFile(f"{name}-drbd-modules-load", {
+            **base, "path": "/etc/modules-load.d/drbd.conf", "content": modules, "mode": 0o644,
+        }, child(self))
         # What a VM needs in place before its DRBD clone may exist.
-        self.vm_prerequisites = [self.cluster, self.config, *self.fence_devices, self.drbd_global,
+        self.vm_prerequisites = [self.cluster, self.config, *self.fence_devices, self.drbd_global, self.drbd_modules,
                                  *([self.agent_patch] if self.agent_patch else []), *self.selinux_modules]
         self.register_outputs({"cluster_name": hv.name})

@@ -29,6 +29,7 @@ from providers.remote_file import RemoteFileProvider
 from providers.selinux_module import SelinuxModuleProvider
 from providers.stonith_device import StonithDeviceProvider
 from providers.system_account import SystemAccountProvider
+from providers.systemd_unit import SystemdUnitProvider
 
 # Provider per type token, and the order in which a fresh stack's plans apply: the engine's own
 # order follows dependencies; the rank reproduces it deterministically for the render.
@@ -36,6 +37,7 @@ PROVIDERS = {
     "CorosyncCluster": (CorosyncClusterProvider, 0),
     "PcsClusterConfig": (PcsClusterConfigProvider, 1),
     "SystemAccount": (SystemAccountProvider, 1),
+    "SystemdUnit": (SystemdUnitProvider, 1),
     "RemoteFile": (RemoteFileProvider, 2),
     "SelinuxModule": (SelinuxModuleProvider, 2),
     "DrbdAgentPatch": (DrbdAgentPatchProvider, 2),
