@@ -329,6 +329,8 @@ class Outcome:
         """One line: who is fenced, where the VIP ends, what the hypervisor layer moves or restarts
         (the losing side's view of a partition and what-if runs left out)."""
         runs = [r for key, r in self.runs.items() if not key.endswith("-loser") and not key.startswith("whatif")]
+        if not runs:
+            return "; ".join(self.notes) or "-"
         fenced = [n for r in runs for n in r.fenced]
         parts = ["fence " + ", ".join(fenced) if fenced else "no fence"]
         guest = self.runs.get("guest")
