@@ -132,8 +132,10 @@ def up() -> int:
     lab = lab_dir()
     state = load_state(lab)
     if state and is_running(lab, state):
-        log(f"lab already running ({lab}); checking SSH")
-        wait_ssh(lab, list(HOSTS), time.monotonic())
+        # Hosts powered off on purpose (a fence, a destroyed domain) stay off: wait for the rest.
+        on = [h for h in HOSTS if qemu.status(host_files(lab, h)) == "on"]
+        log(f"lab already running ({lab}); checking SSH on {', '.join(h.name for h in on) or 'no host'}")
+        wait_ssh(lab, on, time.monotonic())
         print_status(lab)
         return 0
     if lab.exists():

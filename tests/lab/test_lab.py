@@ -22,6 +22,15 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]
 LAB_NET = ipaddress.ip_network("10.77.0.0/16")
 
 
+def test_up_again_reuses_the_running_lab(live_lab: Path, times):
+    pids = [qemu.pid(qemu.HostFiles(live_lab / "hosts" / h.name)) for h in HOSTS]
+    t0 = time.monotonic()
+    out = lab_cli("up").stdout
+    times["lab_up_warm_seconds"] = time.monotonic() - t0
+    assert "already running" in out
+    assert [qemu.pid(qemu.HostFiles(live_lab / "hosts" / h.name)) for h in HOSTS] == pids
+
+
 def test_ssh_with_pinned_keys(live_lab: Path, tmp_path: Path):
     for h in HOSTS:
         assert ssh(h.name, "uname -n; hostname -s").stdout.split() == [h.fqdn, h.name]
@@ -140,13 +149,15 @@ def test_fence_ipmilan_on_node2_power_cycles_node1(live_lab: Path, times):
     assert ssh("node1", "cat /proc/sys/kernel/random/boot_id").stdout.strip() != boot_id
 
 
-def test_lab_down_leaves_nothing(live_lab: Path):
+def test_lab_down_leaves_nothing(live_lab: Path, times):
     state = json.loads((live_lab / "state.json").read_text())
     ns_inode = state["netns_ino"]
     qemu_pids = [qemu.pid(qemu.HostFiles(live_lab / "hosts" / h.name)) for h in HOSTS]
     assert all(qemu_pids)
     links_before = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    t0 = time.monotonic()
     lab_cli("down")
+    times["lab_down_seconds"] = time.monotonic() - t0
     assert not live_lab.exists()
     assert lab_mod.lab_processes(live_lab) == []
     for p in qemu_pids:
