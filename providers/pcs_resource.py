@@ -12,6 +12,7 @@ from hastack.render.pcs import (
     secret_placeholder,
 )
 from hastack.specs import PrimitiveSpec
+from hastack.plan import CLUSTER, Run, on
 from providers.base import Props
 from providers.cib_object import CibObjectProvider, cib_plan
 
@@ -70,7 +71,10 @@ class PcsResourceProvider(CibObjectProvider):
         return cib_plan(*primitive_create_argvs(props.spec), secrets=secrets_for(props))
 
     def plan_delete(self, props: PcsResourceProps):
-        return cib_plan(*primitive_delete_argvs(props.spec))
+        # Wait until Pacemaker has stopped what it no longer has a resource for, so the storage
+        # and domain deletes that follow find it stopped.
+        return cib_plan(*primitive_delete_argvs(props.spec)) + on(
+            CLUSTER, Run(("crm_resource", "--wait", "--timeout=300s")))
 
     def plan_update(self, old: PcsResourceProps, new: PcsResourceProps):
         return cib_plan(*update_argvs(old.spec, new.spec), secrets=secrets_for(new))

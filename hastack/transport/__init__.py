@@ -30,7 +30,9 @@ def shown(argv) -> str:
 
 
 # Writes a file atomically (temp file + rename) with the given mode; path and mode are $1, $2.
-PUT_SCRIPT = 'set -e; t=$(mktemp "$1.hastack.XXXXXX"); cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1"'
+# `mv -T`: a directory standing where the file belongs is an error, not a place to move into.
+PUT_SCRIPT = ('set -e; t=$(mktemp "$1.hastack.XXXXXX"); trap \'rm -f "$t"\' EXIT; cat > "$t"; chmod "$2" "$t"; '
+              'mv -f -T "$t" "$1"; trap - EXIT')
 
 
 def put_argv(path: str, mode: int) -> list[str]:

@@ -1,0 +1,178 @@
+"""`pulumi up` on the lab stack through the real CLI, asserting on the hosts themselves:
+the hypervisor layer with every VM on its preferred node, the guest PostgreSQL chain, a no-op
+second up, drift found by refresh and repaired by up, a partial failure completed by the next up,
+VM removal in the safe order, the StackReference consumer, and destroy."""
+from __future__ import annotations
+
+import json
+import os
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+from labhelpers import ssh, wait_for
+
+from hastack.simulate import parse_crm_mon, running_on
+from tests.conftest import ROOT, run
+
+pytestmark = pytest.mark.lab
+
+HYPERVISORS = ("node1", "node2")
+
+
+@pytest.fixture(scope="module")
+def env(live_lab, tmp_path_factory):
+    env = dict(os.environ)
+    env.update(
+        PATH=f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}",
+        PULUMI_BACKEND_URL=f"file://{tmp_path_factory.mktemp('backend')}",
+        PULUMI_HOME=str(tmp_path_factory.mktemp("pulumi-home")),
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+        PULUMI_CONFIG_PASSPHRASE="hastack-lab",
+    )
+    run(["pulumi", "stack", "init", "lab"], env=env)
+    return env
+
+
+def pulumi(env, *args, check=True, timeout=2400):
+    return run(["pulumi", *args, "--stack", "lab"], env=env, check=check, timeout=timeout)
+
+
+def crm_mon(node="node1") -> dict:
+    return parse_crm_mon(ssh(node, "crm_mon -1 --output-as=xml").stdout)
+
+
+def config() -> dict:
+    return yaml.safe_load((ROOT / "Pulumi.lab.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def applied(env, times):
+    start = time.monotonic()
+    result = pulumi(env, "up", "--yes", "--skip-preview")
+    times["pulumi_up_full_seconds"] = time.monotonic() - start
+    print(result.stdout[-3000:])
+    return result
+
+
+def test_up_builds_the_hypervisor_layer(applied):
+    vms = config()["config"]["hastack:vms"]
+
+    def settled():
+        status = crm_mon()
+        return all(running_on(status, f"{vm['name']}-vm") == [vm["preferred_node"]] for vm in vms)
+
+    wait_for(settled, timeout=600, interval=10, what="every VM on its preferred node")
+    status = crm_mon()
+    assert all(status["nodes"][n]["online"] for n in HYPERVISORS)
+    for vm in vms:
+        assert running_on(status, f"drbd-{vm['name']}", "Promoted") == [vm["preferred_node"]]
+        for node in HYPERVISORS:
+            assert ssh(node, f"test -f /etc/drbd.d/{vm['name']}.res && virsh dominfo {vm['name']} >/dev/null").returncode == 0
+        assert "running" in ssh(vm["preferred_node"], f"virsh domstate {vm['name']}").stdout
+    assert running_on(status, "fence-node1") == ["node2"] and running_on(status, "fence-node2") == ["node1"]
+
+
+def test_up_builds_the_guest_postgres_chain(applied):
+    def chain_up():
+        status = crm_mon("pg1")
+        primary = running_on(status, "drbd-pgdata", "Promoted")
+        return len(primary) == 1 and all(running_on(status, r) == primary for r in ("pgdata-fs", "pgsql", "pgvip"))
+
+    wait_for(chain_up, timeout=600, interval=10, what="the guest chain on the promoted pgdata")
+    primary = running_on(crm_mon("pg1"), "drbd-pgdata", "Promoted")[0]
+    answer = ssh(primary, "runuser -u postgres -- psql -Atc 'select 1'")
+    assert answer.stdout.strip() == "1"
+
+
+def test_a_second_up_changes_nothing(applied, env, times):
+    start = time.monotonic()
+    pulumi(env, "preview", "--expect-no-changes")
+    result = pulumi(env, "up", "--yes", "--skip-preview")
+    times["pulumi_up_noop_seconds"] = time.monotonic() - start
+    assert "to create" not in result.stdout and "to update" not in result.stdout and "to delete" not in result.stdout
+
+
+def _steps(preview_json: str) -> dict[str, str]:
+    return {step["urn"].rsplit("::", 1)[-1]: step["op"] for step in json.loads(preview_json)["steps"]}
+
+
+def test_refresh_finds_hand_edits_and_up_repairs_them(applied, env):
+    ssh("node1", "cibadmin --modify --xml-text '<rsc_location id=\"loc-gw1-vm-prefers-node1\" score=\"50\"/>'")
+    ssh("node2", "echo '# hand edit' >> /etc/drbd.d/mgmt.res")
+    steps = _steps(pulumi(env, "preview", "--refresh", "--json").stdout)
+    assert steps.get("gw1-location") == "update"
+    assert steps.get("mgmt-drbd") == "update"
+    pulumi(env, "up", "--refresh", "--yes", "--skip-preview")
+    cib = ssh("node1", "cibadmin --query --scope constraints").stdout
+    assert 'id="loc-gw1-vm-prefers-node1"' in cib and 'score="100"' in cib.split('id="loc-gw1-vm-prefers-node1"')[1][:80]
+    assert "# hand edit" not in ssh("node2", "cat /etc/drbd.d/mgmt.res").stdout
+
+
+def test_operators_ha_motion_is_not_drift(applied, env):
+    """A VM that Pacemaker moved is motion, not configuration: refresh must not want to change it."""
+    ssh("node1", "crm_resource --move --resource gw1-vm --node node2 --lifetime PT10M")
+    wait_for(lambda: running_on(crm_mon(), "gw1-vm") == ["node2"], timeout=300, interval=5, what="gw1-vm on node2")
+    steps = _steps(pulumi(env, "preview", "--refresh", "--json").stdout)
+    assert not [urn for urn, op in steps.items() if op not in ("same", "refresh", "read")], steps
+    ssh("node1", "crm_resource --clear --resource gw1-vm")
+    wait_for(lambda: running_on(crm_mon(), "gw1-vm") == ["node1"], timeout=300, interval=5, what="gw1-vm back home")
+
+
+def test_stack_reference_consumer_reads_the_outputs(applied, env):
+    consumer = ROOT / "examples" / "consumer"
+    run(["pulumi", "stack", "init", "dev"], env=env, cwd=consumer)
+    run(["pulumi", "config", "set", "hastackStack", "organization/hastack/lab", "--stack", "dev"], env=env, cwd=consumer)
+    run(["pulumi", "up", "--yes", "--skip-preview", "--stack", "dev"], env=env, cwd=consumer)
+    outputs = json.loads(run(["pulumi", "stack", "output", "--json", "--stack", "dev"], env=env, cwd=consumer).stdout)
+    assert outputs["cluster_name"] == "lab"
+    assert outputs["drbd_minors"] == {vm["name"]: vm["drbd_minor"] for vm in config()["config"]["hastack:vms"]}
+    assert outputs["postgres_vip"] == config()["config"]["hastack:guest"]["vip"]
+    run(["pulumi", "stack", "rm", "--yes", "--force", "--stack", "dev"], env=env, cwd=consumer)
+    for leftover in consumer.glob("Pulumi.dev.yaml"):
+        leftover.unlink()
+
+
+def _config_without(tmp_path: Path, vm_name: str) -> Path:
+    document = config()
+    document["config"]["hastack:vms"] = [v for v in document["config"]["hastack:vms"] if v["name"] != vm_name]
+    path = tmp_path / f"Pulumi.lab-without-{vm_name}.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def test_a_failed_step_leaves_a_state_the_next_up_completes(applied, env, tmp_path):
+    """Break node2 for gw1's DRBD file, remove and re-add gw1: the failure names host and
+    command, nothing of gw1 starts unconstrained, and the next up completes it."""
+    without = _config_without(tmp_path, "gw1")
+    pulumi(env, "up", "--yes", "--skip-preview", "--config-file", str(without))
+    ssh("node2", "mkdir -p /etc/drbd.d/gw1.res")  # a directory where the file must go: mv fails
+    failed = pulumi(env, "up", "--yes", "--skip-preview", check=False)
+    assert failed.returncode != 0
+    assert "node2" in failed.stdout + failed.stderr and "gw1.res" in failed.stdout + failed.stderr
+    assert "gw1-vm" not in ssh("node1", "cibadmin --query --scope resources").stdout
+    ssh("node2", "rmdir /etc/drbd.d/gw1.res")
+    pulumi(env, "up", "--yes", "--skip-preview")
+    wait_for(lambda: running_on(crm_mon(), "gw1-vm") == ["node1"], timeout=600, interval=10, what="gw1-vm back")
+
+
+def test_removing_a_vm_tears_it_down_and_leaves_nothing(applied, env, tmp_path):
+    pulumi(env, "up", "--yes", "--skip-preview", "--config-file", str(_config_without(tmp_path, "mgmt")))
+    assert "mgmt" not in ssh("node1", "cibadmin --query --scope configuration").stdout
+    for node in HYPERVISORS:
+        left = ssh(node, "ls /etc/drbd.d; virsh list --all --name; lvs --noheadings -o lv_name vg-data", check=False).stdout
+        assert "mgmt" not in left, f"{node} still has: {left}"
+    pulumi(env, "up", "--yes", "--skip-preview")  # and back, for the tests after this one
+
+
+def test_destroy_tears_everything_down(applied, env):
+    pulumi(env, "destroy", "--yes", "--skip-preview")
+    for node in HYPERVISORS:
+        left = ssh(node, "ls /etc/drbd.d; virsh list --all --name; lvs --noheadings -o lv_name vg-data; "
+                         "systemctl is-active pacemaker || true", check=False).stdout
+        for vm in config()["config"]["hastack:vms"]:
+            assert f"{vm['name']}.res" not in left and f"lv-{vm['name']}" not in left
+        assert "inactive" in left or "failed" in left
