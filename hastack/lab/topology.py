@@ -6,7 +6,7 @@ Ports are fixed so that Pulumi.lab.yaml can name them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 NETWORKS = {  # lab network -> (bridge in the lab namespace, /24 prefix)
     "mgmt": ("br-mgmt", "10.77.0"),

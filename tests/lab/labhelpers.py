@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from hastack.lab import lab as lab_mod
 from hastack.lab.paths import REPO_ROOT, lab_dir
