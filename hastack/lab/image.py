@@ -97,10 +97,12 @@ def ensure_image(log=print, recipe_dir: Path = RECIPE_DIR) -> Image:
     with open(work / "build.log", "w") as out:
         proc = subprocess.Popen(build_argv(recipe_dir, work / "root", debian_mirror(), raw, kernel, initrd),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for line in proc.stdout:  # show the recipe's step lines as progress, keep all in the log
+        last = time.monotonic()
+        for line in proc.stdout:  # the recipe's step lines, and a sample line every 20 s, as progress
             out.write(line)
-            if line.startswith("[image"):
-                log(line.rstrip())
+            if line.startswith("[image") or time.monotonic() - last > 20:
+                last = time.monotonic()
+                log(line.rstrip() if line.startswith("[image") else f"image: ... {line.strip()[:100]}")
         if proc.wait() != 0:
             raise RuntimeError(f"image build failed, see {work / 'build.log'}")
     subprocess.run(convert_argv(raw, work / "disk.qcow2"), check=True)
