@@ -58,7 +58,9 @@ class FailoverTransport:
 
     def _call(self, method: str, *args, **kwargs):
         errors = []
-        for member in self.members:
+        # Prefer a member that answers now; wait (connect_wait) only when none does.
+        answering = [m for m in self.members if getattr(m, "reachable", lambda: True)()]
+        for member in answering or self.members:
             try:
                 return getattr(member, method)(*args, **kwargs)
             except HastackError as error:

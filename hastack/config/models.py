@@ -100,6 +100,11 @@ class Ssh(Model):
         default=None, description="client private key file, relative to the project root"
     )
     private_key: SecretStr | None = Field(default=None, description="client private key (secret)")
+    connect_wait: int | None = Field(
+        default=None, ge=0, le=3600,
+        description="seconds to keep retrying a host that does not answer yet (a VM that is booting); "
+        "guests default to 600, hypervisors to 0",
+    )
 
     @model_validator(mode="after")
     def _host_key_pinned(self) -> "Ssh":
@@ -240,6 +245,13 @@ class HypervisorCluster(Model):
 
 class GuestNode(ClusterNode):
     vm: Identifier = Field(description="the protected VM this guest runs in")
+
+    @model_validator(mode="after")
+    def _guests_may_be_booting(self) -> "GuestNode":
+        # A guest is first reached right after Pacemaker started its VM: give it time to boot.
+        if self.ssh.connect_wait is None:
+            object.__setattr__(self.ssh, "connect_wait", 600)
+        return self
 
 
 class GuestDrbd(Model):

@@ -10,6 +10,7 @@ import io
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class SshTarget:
     known_hosts_file: str | None = None
     key_file: str | None = None
     private_key: str | None = None  # secret: PEM/OpenSSH text
+    connect_wait: int = 0  # seconds to keep retrying an unreachable host (a booting VM)
 
     @classmethod
     def from_props(cls, name: str, ssh: dict) -> "SshTarget":
@@ -48,6 +50,7 @@ class SshTarget:
             known_hosts_file=ssh.get("known_hosts_file"),
             key_file=ssh.get("key_file"),
             private_key=ssh.get("private_key"),
+            connect_wait=int(ssh.get("connect_wait") or 0),
         )
 
     @property
@@ -104,6 +107,7 @@ class SshTransport:
         self._timeout = connect_timeout
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
+        self._silent_until = 0.0
 
     @classmethod
     def pooled(cls, target: SshTarget) -> "SshTransport":
@@ -114,9 +118,42 @@ class SshTransport:
                 transport = _POOL[key] = cls(target)
             return transport
 
-    def _connect(self) -> paramiko.SSHClient:
+    def _connect(self, wait: bool = True) -> paramiko.SSHClient:
+        """Connect, retrying for `connect_wait` seconds while the host does not answer yet (a VM
+        booting, a forward with nothing behind it).  A wrong host key or a refused login is
+        never retried."""
         if self._client is not None and self._client.get_transport() and self._client.get_transport().is_active():
             return self._client
+        deadline = time.monotonic() + (self.target.connect_wait if wait else 0)
+        while True:
+            try:
+                client = self._connect_once()
+                break
+            except HastackError as error:
+                if error.code not in ("SSH_UNREACHABLE", "SSH_CONNECT") or time.monotonic() >= deadline:
+                    raise
+                log.info("%s not answering yet (%s); retrying", self.name, error)
+                time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+        COUNTERS["connections"] += 1
+        self._client = client
+        return client
+
+    def reachable(self) -> bool:
+        """Connect without waiting; False when the host does not answer (other errors raise).
+        A host found silent is not asked again for a minute (each try can cost a full timeout)."""
+        with self._lock:
+            if time.monotonic() < self._silent_until:
+                return False
+            try:
+                self._connect(wait=False)
+                return True
+            except HastackError as error:
+                if error.code in ("SSH_UNREACHABLE", "SSH_CONNECT"):
+                    self._silent_until = time.monotonic() + 60
+                    return False
+                raise
+
+    def _connect_once(self) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         client._host_keys = pinned_host_keys(self.target)  # only the pinned keys count
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -139,12 +176,12 @@ class SshTransport:
                 "does not match the pinned one: refusing to connect (possible impersonation, or the "
                 "host was rebuilt: re-pin its key after checking it out of band)",
             ) from None
+        except paramiko.AuthenticationException as error:
+            raise HastackError("SSH_AUTH", f"{self.name} ({self.target.key_alias}): login refused: {error}") from None
         except paramiko.SSHException as error:
             raise HastackError("SSH_CONNECT", f"{self.name} ({self.target.key_alias}): {error}") from None
         except OSError as error:
             raise HastackError("SSH_UNREACHABLE", f"{self.name} ({self.target.key_alias}): {error}") from None
-        COUNTERS["connections"] += 1
-        self._client = client
         return client
 
     def _command(self, argv) -> str:

@@ -128,3 +128,31 @@ def test_one_connection_is_reused(sshd):
 def test_unreachable_host_is_reported(sshd):
     with pytest.raises(HastackError, match="SSH_UNREACHABLE"):
         SshTransport(target(sshd, port=_free_port()), connect_timeout=2).run(["true"])
+
+
+def test_connect_wait_rides_out_a_host_that_is_still_booting(sshd):
+    """A guest VM answers SSH only after it boots: a port with nothing behind it yet is retried,
+    and the command runs once sshd appears (a real listener started late, not a mock)."""
+    late_port = _free_port()
+    config = (sshd["dir"] / "sshd_config").read_text().replace(f"Port {sshd['port']}", f"Port {late_port}")
+    late_config = sshd["dir"] / "sshd_late_config"
+    late_config.write_text(config.replace("sshd.pid", "sshd_late.pid"))
+    transport = SshTransport(target(sshd, port=late_port, connect_wait=30), connect_timeout=2)
+    starter = subprocess.Popen(["sh", "-c", f"sleep 3; exec {shutil.which('sshd') or '/usr/sbin/sshd'} -D -e -f {late_config}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        started = time.monotonic()
+        assert transport.run(["echo", "booted"]).stdout == "booted\n"
+        assert time.monotonic() - started >= 2.5
+    finally:
+        transport.close()
+        starter.terminate()
+        starter.wait(timeout=10)
+
+
+def test_connect_wait_never_retries_a_wrong_host_key(sshd, tmp_path):
+    other = " ".join(_keygen(tmp_path / "other").split()[:2])
+    started = time.monotonic()
+    with pytest.raises(HastackError, match="SSH_HOST_KEY_MISMATCH"):
+        SshTransport(target(sshd, host_keys=(other,), connect_wait=60)).run(["true"])
+    assert time.monotonic() - started < 10

@@ -30,6 +30,9 @@ def test_lab5_is_the_seed(lab5_config):
     assert (guest.name, str(guest.vip), guest.drbd.port, guest.drbd.disk) == ("pgcluster", "10.0.5.200", 7801, "/dev/vda5")
     assert guest.fencing.tiebreaker.survivor == "pg2"
     assert guest.resource_defaults == {"resource-stickiness": "1", "migration-threshold": "3"}
+    # Guests are first reached while their VM boots; hypervisors must answer at once.
+    assert [n.ssh.connect_wait for n in guest.nodes] == [600, 600]
+    assert [n.ssh.connect_wait for n in hv.nodes] == [None, None]
 
 
 def test_secrets_are_masked_without_the_passphrase(lab5_config):
