@@ -92,3 +92,29 @@ def parse_alert(cib_xml: str, alert_id: str) -> dict | None:
 def target_role(cib_xml: str, resource_id: str) -> str | None:
     found = parse_primitive(cib_xml, resource_id)
     return None if found is None else found["meta"].get("target-role")
+
+
+def unguarded_resources(cib_xml: str) -> list[str]:
+    """Resources Pacemaker may start that lack the constraints which place them: a top-level
+    primitive (not a fence device, not inside a clone or group) whose target-role is not Stopped
+    but that is not the `then` of an order and the `rsc` of a colocation.  An empty list means no
+    instant at which something could start unconstrained (the invariant `up` must keep)."""
+    root = _root(cib_xml)
+    resources = root.find(".//configuration/resources")
+    if resources is None:
+        return []
+    ordered = {o.get("then") for o in root.iter("rsc_order")}
+    colocated = {c.get("rsc") for c in root.iter("rsc_colocation")}
+    defaults = parse_resource_defaults(cib_xml)
+    problems = []
+    for primitive in resources.findall("primitive"):
+        if primitive.get("class") == "stonith":
+            continue
+        rid = primitive.get("id")
+        role = _nvpairs(primitive.find("meta_attributes")).get("target-role", defaults.get("target-role", "Started"))
+        if role.lower() == "stopped":
+            continue
+        missing = [kind for kind, have in (("order", rid in ordered), ("colocation", rid in colocated)) if not have]
+        if missing:
+            problems.append(f"{rid} may start without its {' and '.join(missing)} constraint")
+    return problems

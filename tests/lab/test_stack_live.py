@@ -49,13 +49,47 @@ def config() -> dict:
     return yaml.safe_load((ROOT / "Pulumi.lab.yaml").read_text())
 
 
+# Runs on a cluster host during `up`: keeps every distinct CIB configuration it sees (~2 per s).
+CIB_WATCH = (
+    "mkdir -p /var/tmp/cibwatch; rm -f /var/tmp/cibwatch/*; last=; i=0; "
+    "while [ ! -e /var/tmp/cibwatch/stop ]; do "
+    "c=$(cibadmin --query --scope configuration 2>/dev/null) && { h=$(printf %s \"$c\" | md5sum); "
+    "if [ \"$h\" != \"$last\" ]; then i=$((i+1)); printf %s \"$c\" > /var/tmp/cibwatch/$(printf %05d $i).xml; "
+    "last=$h; fi; }; sleep 0.5; done"
+)
+WATCHED = ("node1", "pg1")
+
+
+def _cib_snapshots(node: str) -> list[str]:
+    text = ssh(node, "touch /var/tmp/cibwatch/stop; sleep 2; for f in /var/tmp/cibwatch/*.xml; do "
+                     "[ -e \"$f\" ] && { echo '<!--snapshot-->'; cat \"$f\"; }; done").stdout
+    return ["<cib>" + part.strip() + "</cib>" for part in text.split("<!--snapshot-->") if part.strip()]
+
+
 @pytest.fixture(scope="module")
 def applied(env, times):
+    for node in WATCHED:
+        ssh(node, f"setsid nohup sh -c '{CIB_WATCH}' >/dev/null 2>&1 < /dev/null &")
     start = time.monotonic()
     result = pulumi(env, "up", "--yes", "--skip-preview")
     times["pulumi_up_full_seconds"] = time.monotonic() - start
     print(result.stdout[-3000:])
+    result.snapshots = {node: _cib_snapshots(node) for node in WATCHED}
     return result
+
+
+def test_no_instant_of_up_left_a_resource_startable_without_its_constraints(applied):
+    """The CIB as the cluster saw it throughout the first `up` (every distinct configuration):
+    nothing could start before its order and colocation existed."""
+    from hastack.facts.cib import unguarded_resources
+
+    expected = {"node1": [f"{vm['name']}-vm" for vm in config()["config"]["hastack:vms"]],
+                "pg1": ["pgdata-fs", "pgsql", "pgvip"]}
+    for node, snapshots in applied.snapshots.items():
+        assert len(snapshots) >= 3, f"the watcher on {node} saw only {len(snapshots)} configurations"
+        assert all(f'id="{rid}"' in snapshots[-1] for rid in expected[node]), f"{node}: final CIB incomplete"
+        for number, snapshot in enumerate(snapshots, 1):
+            assert unguarded_resources(snapshot) == [], f"{node}, configuration {number} of {len(snapshots)}"
 
 
 def test_up_builds_the_hypervisor_layer(applied):

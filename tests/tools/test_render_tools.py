@@ -63,6 +63,23 @@ def test_the_cib_holds_the_seeds_objects(lab5_render):
         assert "target-role" not in parse_primitive(cib, f"{vm}-vm")["meta"]
 
 
+@pytest.mark.parametrize("layer", ["hypervisor", "guest"])
+def test_nothing_startable_is_unconstrained_and_a_missing_constraint_is_caught(lab5_render, layer, tmp_path):
+    from hastack.facts.cib import unguarded_resources
+
+    cib = lab5_render / layer / "cib.xml"
+    assert unguarded_resources(cib.read_text()) == []
+    broken = tmp_path / "cib.xml"
+    broken.write_bytes(cib.read_bytes())
+    resource, constraint = (("gw1-vm", "col-gw1-vm-with-drbd-gw1-clone") if layer == "hypervisor"
+                            else ("pgsql", "ord-pgdata-fs-then-pgsql"))
+    tool(["pcs", "-f", str(broken), "constraint", "delete", constraint])
+    assert unguarded_resources(broken.read_text()) == [
+        f"{resource} may start without its {'colocation' if layer == 'hypervisor' else 'order'} constraint"]
+    tool(["pcs", "-f", str(broken), "resource", "disable", resource])
+    assert unguarded_resources(broken.read_text()) == []  # disabled: nothing can start
+
+
 def _drbd_conf(tmp_path: Path, drbd_dir: Path, resource: str) -> Path:
     conf = tmp_path / f"{resource}.conf"
     conf.write_text(f'include "{drbd_dir}/global_common.conf";\ninclude "{drbd_dir}/{resource}.res";\n')
