@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -113,6 +114,35 @@ def wait_ssh(lab: Path, hosts: list[Host], t0: float, timeout: float = SSH_WAIT_
     return ready
 
 
+# Every lab link configured by networkd.  On a loaded machine networkd's netlink calls can time
+# out at boot ("br-mgmt: netdev could not be created: Connection timed out", seen with a Go build
+# beside four booting hosts), leaving a NIC outside its bridge for good; a restart of networkd
+# re-creates the state from its files.
+NETWORK_SETTLED = r"""
+for i in $(seq 1 45); do
+  stuck=$(networkctl list --no-legend --no-pager | awk '$2 != "lo" && $5 != "configured" {print $2}')
+  [ -z "$stuck" ] && exit 0
+  if [ "$i" = 10 ] || [ "$i" = 30 ]; then
+    echo "restarting systemd-networkd: not configured: $stuck" >&2
+    systemctl restart systemd-networkd
+  fi
+  sleep 2
+done
+echo "links not configured after 90 s: $stuck" >&2
+exit 1
+"""
+
+
+def wait_networks(lab: Path, hosts: list[Host]) -> None:
+    for h in hosts:
+        r = subprocess.run(ssh_argv(lab, h, ["sh", "-c", shlex.quote(NETWORK_SETTLED)]), capture_output=True,
+                           text=True, timeout=180)
+        for line in r.stderr.splitlines():
+            log(f"{h.name}: {line}")
+        if r.returncode != 0:
+            raise RuntimeError(f"{h.name}: lab networks not configured ({r.stderr.strip()})")
+
+
 # ---- up ----------------------------------------------------------------------------------
 
 def check_socket_paths(lab: Path) -> None:
@@ -136,6 +166,7 @@ def up() -> int:
         on = [h for h in HOSTS if qemu.status(host_files(lab, h)) == "on"]
         log(f"lab already running ({lab}); checking SSH on {', '.join(h.name for h in on) or 'no host'}")
         wait_ssh(lab, on, time.monotonic())
+        wait_networks(lab, on)
         print_status(lab)
         return 0
     if lab.exists():
@@ -189,6 +220,7 @@ def up() -> int:
         save_state(lab, state)
     log(f"BMCs started: {', '.join(f'{h.name} {h.bmc_address}' for h in hypervisors())}")
     times = wait_ssh(lab, list(HOSTS), t0)
+    wait_networks(lab, list(HOSTS))
     state["boot_seconds"] = times
     save_state(lab, state)
     log(f"lab up in {time.monotonic() - t0:.0f} s (inventory {lab / 'inventory.json'})")
