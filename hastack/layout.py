@@ -75,6 +75,13 @@ def tiebreaker_params(tiebreaker: Tiebreaker, fenced_node: str) -> dict[str, str
     return {"pcmk_delay_base": tiebreaker.delay_base, "pcmk_delay_max": tiebreaker.delay_max}
 
 
+def _fence_ops(hv: HypervisorCluster) -> tuple[Op, ...]:
+    if hv.fence_op_timeout is None:
+        return (Op(name="monitor", interval=hv.fence_monitor_interval),)
+    return (Op(name="start", interval="0s", timeout=hv.fence_op_timeout),
+            Op(name="monitor", interval=hv.fence_monitor_interval, timeout=hv.fence_op_timeout))
+
+
 def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, str, dict[str, str]]]:
     """(spec, node it fences, secret values) per node."""
     out = []
@@ -89,7 +96,7 @@ def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, s
         if node.bmc.cipher is not None:
             params["cipher"] = str(node.bmc.cipher)
         spec = PrimitiveSpec(id=fence_device_id(node.name), agent=f"stonith:{hv.fence_agent}", params=params,
-                             secret_params=("password",), ops=(Op(name="monitor", interval=hv.fence_monitor_interval),))
+                             secret_params=("password",), ops=_fence_ops(hv))
         out.append((spec, node.name, {"password": node.bmc.password.get_secret_value()}))
     return out
 

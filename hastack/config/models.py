@@ -213,6 +213,9 @@ class HypervisorCluster(Model):
     nodes: tuple[HypervisorNode, ...]
     fence_agent: Literal["fence_ipmilan"] = "fence_ipmilan"
     fence_monitor_interval: Duration = "60s"
+    fence_op_timeout: Duration | None = Field(
+        default=None, description="timeout of the fence devices' start and monitor (Pacemaker's default is 20s; "
+        "a slow BMC needs more)")
     tiebreaker: Tiebreaker
     properties: dict[str, str] = {"stonith-enabled": "true"}
     resource_defaults: dict[str, str]

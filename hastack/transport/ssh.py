@@ -189,17 +189,20 @@ class SshTransport:
         return command if self.target.user == "root" else "sudo -n -- " + command
 
     def run(self, argv, stdin: bytes | None = None, *, ok_rc=(0,), secret_stdin: bool = False) -> Result:
+        # One connection per host, one channel per command: commands of resources that Pulumi
+        # creates in parallel run side by side (a long `drbdadm wait-connect` holds up no one).
         with self._lock:
             client = self._connect()
             COUNTERS["commands"] += 1
-            channel = client.get_transport().open_session(timeout=self._timeout)
+        channel = client.get_transport().open_session(timeout=self._timeout)
+        try:
             channel.exec_command(self._command(argv))
             if stdin is not None:
                 channel.sendall(stdin)
             channel.shutdown_write()
-            stdout = _drain(channel.makefile("rb"))
-            stderr = _drain(channel.makefile_stderr("rb"))
+            stdout, stderr = _drain_both(channel)
             code = channel.recv_exit_status()
+        finally:
             channel.close()
         log.debug("%s: %s -> %s", self.name, shown(argv), code)
         _trace(self.name, argv, code)
@@ -229,8 +232,22 @@ def _trace(host: str, argv, code: int) -> None:
             handle.write(f"{host}\t{code}\t{argv[0] if argv else ''}\n")
 
 
-def _drain(stream) -> str:
-    return stream.read().decode("utf-8", errors="replace")
+def _drain_both(channel) -> tuple[str, str]:
+    """Read stdout and stderr together, so a command that fills one while we wait on the other
+    cannot stall (paramiko stops the sender when a channel's window is full)."""
+    out, err, pause = bytearray(), bytearray(), 0.001
+    while not (channel.eof_received and not channel.recv_ready() and not channel.recv_stderr_ready()):
+        got = False
+        if channel.recv_ready():
+            out += channel.recv(65536)
+            got = True
+        if channel.recv_stderr_ready():
+            err += channel.recv_stderr(65536)
+            got = True
+        pause = 0.001 if got else min(pause * 2, 0.05)
+        if not got:
+            time.sleep(pause)
+    return out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace")
 
 
 def close_all() -> None:

@@ -156,3 +156,28 @@ def test_connect_wait_never_retries_a_wrong_host_key(sshd, tmp_path):
     with pytest.raises(HastackError, match="SSH_HOST_KEY_MISMATCH"):
         SshTransport(target(sshd, host_keys=(other,), connect_wait=60)).run(["true"])
     assert time.monotonic() - started < 10
+
+
+def test_parallel_commands_share_one_connection_and_run_side_by_side(sshd):
+    """Pulumi creates resources in parallel: a long command must not hold up the others."""
+    import threading
+
+    transport = SshTransport(target(sshd))
+    transport.run(["true"])
+    before = COUNTERS["connections"]
+    started = time.monotonic()
+    threads = [threading.Thread(target=transport.run, args=(["sleep", "2"],)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.monotonic() - started < 4.5
+    assert COUNTERS["connections"] == before
+    transport.close()
+
+
+def test_a_command_that_floods_stderr_before_stdout_does_not_stall(sshd):
+    transport = SshTransport(target(sshd))
+    result = transport.run(["sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' e >&2; echo done"])
+    assert result.stdout == "done\n" and len(result.stderr) == 5_000_000
+    transport.close()
