@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -129,9 +132,19 @@ class LiveCib:
     def configuration(self) -> str:
         return self.transport.run(["cibadmin", "--query", "--scope", "configuration"]).stdout
 
-    def edit(self, commands, secrets: dict[str, str] | None = None, retries: int = 3) -> bool:
-        """Apply pcs commands as one patch; True when the CIB changed."""
-        for _attempt in range(retries + 1):
+    def edit(self, commands, secrets: dict[str, str] | None = None, retries: int = 6) -> bool:
+        """Apply pcs commands as one patch; True when the CIB changed.
+
+        Pulumi creates resources in parallel, all in this one provider process: their edits of
+        the same cluster take turns (measured: four VMs' edits racing each other exhausted the
+        epoch guard's retries).  The guard still catches changes made by anyone else."""
+        with _cluster_lock(self.transport.name):
+            return self._edit(commands, secrets, retries)
+
+    def _edit(self, commands, secrets, retries) -> bool:
+        for attempt in range(retries + 1):
+            if attempt:
+                time.sleep(random.uniform(0.5, 1.5) * attempt)  # let the other writer finish
             current = self.query()
             edited = apply_pcs(current, commands, secrets)
             verify(edited)
@@ -145,6 +158,15 @@ class LiveCib:
         raise HastackError(
             "CIB_BUSY", f"{self.transport.name}: the configuration kept changing while hastack patched it; retry"
         )
+
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _cluster_lock(name: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(name, threading.Lock())
 
 
 CONFIG_MOVED = 75  # exit code of the guard below: the configuration changed since the query

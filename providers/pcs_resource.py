@@ -77,7 +77,7 @@ class PcsResourceProvider(CibObjectProvider):
             CLUSTER, Run(("crm_resource", "--wait", "--timeout=300s")))
 
     def plan_update(self, old: PcsResourceProps, new: PcsResourceProps):
-        return cib_plan(*update_argvs(old.spec, new.spec), secrets=secrets_for(new))
+        return cib_plan(*update_argvs(old.spec, new.spec), secrets=secrets_for(new)) + cleanup(new.spec)
 
     def diff(self, id_, olds, news):
         result = super().diff(id_, olds, news)
@@ -103,6 +103,12 @@ class PcsResourceProvider(CibObjectProvider):
         if fields["ops"] != wanted_spec_fields(props.spec)["ops"]:
             spec["ops"] = fields["ops"]
         return {"spec": spec}
+
+
+def cleanup(spec: PrimitiveSpec):
+    """After a definition changes, past failures of the old one no longer count: a start that
+    timed out under the old timeout must not keep the fixed resource banned from a node."""
+    return on(CLUSTER, Run(("crm_resource", "--cleanup", "--resource", spec.top_id)))
 
 
 def update_argvs(old: PrimitiveSpec, new: PrimitiveSpec) -> list[list[str]]:

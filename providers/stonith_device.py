@@ -9,7 +9,7 @@ from hastack.facts.cib import parse_constraint
 from hastack.render.pcs import constraint_create_argv, constraint_delete_argv, primitive_create_argvs, primitive_delete_argvs
 from hastack.specs import LocationSpec
 from providers.cib_object import cib_plan
-from providers.pcs_resource import PcsResourceProps, PcsResourceProvider, secrets_for, update_argvs
+from providers.pcs_resource import PcsResourceProps, PcsResourceProvider, cleanup, secrets_for, update_argvs
 
 
 class StonithDeviceProps(PcsResourceProps):
@@ -38,7 +38,7 @@ class StonithDeviceProvider(PcsResourceProvider):
         commands = update_argvs(old.spec, new.spec)
         if old.fences_node != new.fences_node:
             commands += [constraint_delete_argv(avoid_spec(old)), constraint_create_argv(avoid_spec(new))]
-        return cib_plan(*commands, secrets=secrets_for(new))
+        return cib_plan(*commands, secrets=secrets_for(new)) + cleanup(new.spec)
 
     def observe_cib(self, props: StonithDeviceProps, cib_xml: str):
         observed = super().observe_cib(props, cib_xml)
