@@ -29,7 +29,7 @@ def apply_live(plan: Plan, transport_for: Callable[[str], Transport]) -> list[st
     done: list[str] = []
     for index, (target, step) in enumerate(plan):
         try:
-            if target == CLUSTER:
+            if isinstance(step, CibEdit):
                 LiveCib(transport_for(CLUSTER)).edit(step.commands, step.secrets)
             else:
                 _apply_host_step(transport_for(target), step)

@@ -13,6 +13,7 @@ from hastack.config.models import (
     DrbdOptions,
     GuestPgCluster,
     HypervisorCluster,
+    OpTimeouts,
     ProtectedVm,
     StackConfig,
     Tiebreaker,
@@ -21,10 +22,6 @@ from hastack.config.models import (
 from hastack.specs import AlertSpec, ColocationSpec, LocationSpec, Op, OrderSpec, PrimitiveSpec, Promotable
 
 # The seed's VirtualDomain timeouts; the guest fence timeout must outlast their sum.
-VM_START_TIMEOUT = "60s"
-VM_STOP_TIMEOUT = "60s"
-
-
 # ---- names ------------------------------------------------------------------------------------
 def drbd_primitive_id(resource: str) -> str:
     return f"drbd-{resource}"
@@ -55,7 +52,7 @@ def alert_specs(alerts: tuple[Alert, ...]) -> tuple[AlertSpec, ...]:
     return tuple(AlertSpec(id=a.id, path=a.path, recipients=a.recipients) for a in alerts)
 
 
-def drbd_clone_spec(resource: str, ignore_missing_notifications: bool) -> PrimitiveSpec:
+def drbd_clone_spec(resource: str, ignore_missing_notifications: bool, monitor_timeout: str | None = None) -> PrimitiveSpec:
     params = {"drbd_resource": resource}
     if ignore_missing_notifications:
         params["ignore_missing_notifications"] = "true"
@@ -63,7 +60,8 @@ def drbd_clone_spec(resource: str, ignore_missing_notifications: bool) -> Primit
         id=drbd_primitive_id(resource),
         agent="ocf:linbit:drbd",
         params=params,
-        ops=(Op(name="monitor", interval="30s", role="Promoted"), Op(name="monitor", interval="60s", role="Unpromoted")),
+        ops=(Op(name="monitor", interval="30s", role="Promoted", timeout=monitor_timeout),
+             Op(name="monitor", interval="60s", role="Unpromoted", timeout=monitor_timeout)),
         promotable=Promotable(),
     )
 
@@ -76,10 +74,11 @@ def tiebreaker_params(tiebreaker: Tiebreaker, fenced_node: str) -> dict[str, str
 
 
 def _fence_ops(hv: HypervisorCluster) -> tuple[Op, ...]:
-    if hv.fence_op_timeout is None:
+    timeout = hv.op_timeouts.fence
+    if timeout is None:
         return (Op(name="monitor", interval=hv.fence_monitor_interval),)
-    return (Op(name="start", interval="0s", timeout=hv.fence_op_timeout),
-            Op(name="monitor", interval=hv.fence_monitor_interval, timeout=hv.fence_op_timeout))
+    return (Op(name="start", interval="0s", timeout=timeout),
+            Op(name="monitor", interval=hv.fence_monitor_interval, timeout=timeout))
 
 
 def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, str, dict[str, str]]]:
@@ -110,7 +109,8 @@ class VmObjects:
     location: LocationSpec
 
 
-def vm_objects(vm: ProtectedVm) -> VmObjects:
+def vm_objects(vm: ProtectedVm, timeouts: OpTimeouts | None = None) -> VmObjects:
+    timeouts = timeouts or OpTimeouts()
     rid = vm_resource_id(vm.name)
     clone = drbd_clone_id(vm.name)
     domain = PrimitiveSpec(
@@ -118,12 +118,12 @@ def vm_objects(vm: ProtectedVm) -> VmObjects:
         agent="VirtualDomain",
         params={"hypervisor": "qemu:///system", "config": f"/etc/libvirt/qemu/{vm.name}.xml",
                 "migration_transport": "ssh"},
-        ops=(Op(name="start", timeout=VM_START_TIMEOUT), Op(name="stop", timeout=VM_STOP_TIMEOUT),
-             Op(name="monitor", interval="30s", timeout="30s")),
+        ops=(Op(name="start", timeout=timeouts.vm_start), Op(name="stop", timeout=timeouts.vm_stop),
+             Op(name="monitor", interval="30s", timeout=timeouts.vm_monitor)),
         disabled=True,  # enabled by PcsResourceEnable once its constraints exist
     )
     return VmObjects(
-        drbd_clone=drbd_clone_spec(vm.name, ignore_missing_notifications=True),
+        drbd_clone=drbd_clone_spec(vm.name, ignore_missing_notifications=True, monitor_timeout=timeouts.drbd_monitor),
         domain=domain,
         order=OrderSpec(id=f"ord-{clone}-then-{rid}", first=clone, first_action="promote", then=rid, then_action="start"),
         colocation=ColocationSpec(id=f"col-{rid}-with-{clone}", resource=rid, with_resource=clone,

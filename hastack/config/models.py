@@ -144,6 +144,18 @@ class Alert(Model):
     )
 
 
+class OpTimeouts(Model):
+    """Operation timeouts of the hypervisor layer's resources.  The defaults are the seed's; slow
+    hosts (a BMC that takes 17 s to answer, emulated CPUs) need more, or a probe that times out
+    counts as a failure and its recovery can end in fencing."""
+
+    fence: Duration | None = Field(default=None, description="fence devices' start and monitor (Pacemaker: 20s)")
+    vm_start: Duration = "60s"
+    vm_stop: Duration = "60s"
+    vm_monitor: Duration = Field(default="30s", description="also the probe of each VirtualDomain")
+    drbd_monitor: Duration | None = Field(default=None, description="the DRBD clones' monitors (agent: 20s)")
+
+
 class Tiebreaker(Model):
     """In a partition, the survivor's fence device waits, so the survivor shoots first."""
 
@@ -213,9 +225,7 @@ class HypervisorCluster(Model):
     nodes: tuple[HypervisorNode, ...]
     fence_agent: Literal["fence_ipmilan"] = "fence_ipmilan"
     fence_monitor_interval: Duration = "60s"
-    fence_op_timeout: Duration | None = Field(
-        default=None, description="timeout of the fence devices' start and monitor (Pacemaker's default is 20s; "
-        "a slow BMC needs more)")
+    op_timeouts: OpTimeouts = Field(default_factory=OpTimeouts)
     tiebreaker: Tiebreaker
     properties: dict[str, str] = {"stonith-enabled": "true"}
     resource_defaults: dict[str, str]

@@ -100,6 +100,10 @@ def _client_key(target: SshTarget):
     raise HastackError("SSH_BAD_CLIENT_KEY", f"{target.name}: the client private key cannot be read")
 
 
+MAX_SESSIONS = 6  # below sshd's MaxSessions (10), leaving room for an operator's own session
+CHANNEL_OPEN_TIMEOUT = 60.0  # measured: a loaded emulated host took over 15 s to open one
+
+
 class SshTransport:
     def __init__(self, target: SshTarget, connect_timeout: float = 15.0):
         self.target = target
@@ -108,6 +112,7 @@ class SshTransport:
         self._client: paramiko.SSHClient | None = None
         self._lock = threading.Lock()
         self._silent_until = 0.0
+        self._sessions = threading.BoundedSemaphore(MAX_SESSIONS)
 
     @classmethod
     def pooled(cls, target: SshTarget) -> "SshTransport":
@@ -190,20 +195,23 @@ class SshTransport:
 
     def run(self, argv, stdin: bytes | None = None, *, ok_rc=(0,), secret_stdin: bool = False) -> Result:
         # One connection per host, one channel per command: commands of resources that Pulumi
-        # creates in parallel run side by side (a long `drbdadm wait-connect` holds up no one).
-        with self._lock:
-            client = self._connect()
-            COUNTERS["commands"] += 1
-        channel = client.get_transport().open_session(timeout=self._timeout)
-        try:
-            channel.exec_command(self._command(argv))
-            if stdin is not None:
-                channel.sendall(stdin)
-            channel.shutdown_write()
-            stdout, stderr = _drain_both(channel)
-            code = channel.recv_exit_status()
-        finally:
-            channel.close()
+        # creates in parallel run side by side (a long `drbdadm wait-connect` holds up no one),
+        # a few at a time (sshd allows 10 sessions per connection; a busy host opens them slowly).
+        with self._sessions:
+            channel = self._open_channel(argv)
+            try:
+                channel.exec_command(self._command(argv))
+                if stdin is not None:
+                    channel.sendall(stdin)
+                channel.shutdown_write()
+                stdout, stderr = _drain_both(channel)
+                code = channel.recv_exit_status()
+            except (paramiko.SSHException, OSError, EOFError) as error:
+                self._forget_if_dead()
+                raise HastackError("SSH_LOST", f"{self.name}: the connection failed while `{shown(argv)}` ran "
+                                   f"({error or type(error).__name__}); it may or may not have taken effect") from None
+            finally:
+                channel.close()
         log.debug("%s: %s -> %s", self.name, shown(argv), code)
         _trace(self.name, argv, code)
         result = Result(code, stdout, stderr)
@@ -211,12 +219,35 @@ class SshTransport:
             raise CommandFailed(self.name, shown(argv), code, stderr, stdout)
         return result
 
+    def _open_channel(self, argv):
+        """A session channel; nothing has run yet, so a channel that fails to open is retried."""
+        for attempt in range(3):
+            with self._lock:
+                client = self._connect()
+                if attempt == 0:
+                    COUNTERS["commands"] += 1
+            try:
+                return client.get_transport().open_session(timeout=CHANNEL_OPEN_TIMEOUT)
+            except (paramiko.SSHException, OSError, EOFError) as error:
+                last = error
+                log.info("%s: opening a channel failed (%s); retrying", self.name, error)
+                self._forget_if_dead()
+        raise HastackError("SSH_CHANNEL", f"{self.name}: could not open a session for `{shown(argv)}` "
+                           f"({last}); the command did not run")
+
     def put(self, path: str, content: bytes, mode: int = 0o644) -> None:
         self.run(put_argv(path, mode), stdin=content, secret_stdin=True)
 
     def read(self, path: str) -> bytes | None:
         result = self.run(["cat", "--", path], ok_rc=(0, 1))
         return result.stdout.encode() if result.exit_code == 0 else None
+
+    def _forget_if_dead(self) -> None:
+        """Drop a connection that died (the next command reconnects); a live one is shared."""
+        with self._lock:
+            client = self._client
+            if client is not None and not (client.get_transport() and client.get_transport().is_active()):
+                self._client = None
 
     def close(self) -> None:
         if self._client is not None:

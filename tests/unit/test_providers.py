@@ -80,6 +80,25 @@ def test_a_failed_step_says_what_was_applied_and_what_is_left():
     assert not any("primary" in c for c in hosts["node1"].calls)
 
 
+def test_cluster_wide_commands_run_on_the_cluster_not_as_cib_edits(lab5_render):
+    """A resource update = CIB patch + cleanup, a delete = patch + wait: the plain commands go
+    to the cluster's transport (this failed live: every CLUSTER step was taken for a CIB edit)."""
+    from hastack.layout import vm_objects
+    from hastack.config.load import load_stack
+
+    spec = vm_objects(next(v for v in load_stack("lab5").vms if v.name == "pg1")).domain
+    provider = PcsResourceProvider()
+    props = provider._props(_pcs_props(spec))
+    cluster = ScriptedTransport("node1/node2", answers={
+        "cibadmin --query": Result(0, (lab5_render / "hypervisor/cib.xml").read_text(), "")})
+    changed = props.model_copy(update={"spec": spec.model_copy(update={"meta": {"allow-migrate": "false"}})})
+    apply_live(provider.plan_update(props, changed), lambda target: cluster)
+    assert cluster.calls[-1] == "crm_resource --cleanup --resource pg1-vm"
+    assert any(c.startswith("sh -c") for c in cluster.calls)  # the guarded patch
+    apply_live(provider.plan_delete(props), lambda target: cluster)
+    assert cluster.calls[-1] == "crm_resource --wait --timeout=300s"
+
+
 def _pcs_props(spec):
     return {"layer": "hypervisor", "nodes": NODES, "spec": spec.model_dump()}
 
