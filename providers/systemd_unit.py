@@ -19,9 +19,12 @@ class SystemdUnitProps(Props):
 
 def _argv(props: SystemdUnitProps) -> tuple[str, ...]:
     verb = "enable" if props.enabled else "disable"
-    # A unit that is not installed is already "disabled"; only enabling one must find it.
+    # A unit that is not installed is already "disabled"; only enabling one must find it.  A
+    # unit is stopped only if it runs (measured: `disable --now` of an inactive drbd.service
+    # timed out talking to a busy systemd).
     script = f'systemctl {verb} --now "$1"' if props.enabled else \
-        'systemctl list-unit-files "$1" >/dev/null 2>&1 || exit 0; systemctl disable --now "$1"'
+        ('systemctl list-unit-files "$1" >/dev/null 2>&1 || exit 0; systemctl disable "$1"; '
+         'if systemctl is-active --quiet "$1"; then systemctl stop "$1"; fi')
     return ("sh", "-c", script, "sh", props.unit)
 
 

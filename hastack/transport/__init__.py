@@ -30,8 +30,9 @@ def shown(argv) -> str:
 
 
 # Writes a file atomically (temp file + rename) with the given mode; path and mode are $1, $2.
+# The parent directory is created if missing (root-owned, 0755: what it holds carries its own mode).
 # `mv -T`: a directory standing where the file belongs is an error, not a place to move into.
-PUT_SCRIPT = ('set -e; t=$(mktemp "$1.hastack.XXXXXX"); trap \'rm -f "$t"\' EXIT; cat > "$t"; chmod "$2" "$t"; '
+PUT_SCRIPT = ('set -e; mkdir -p -- "$(dirname -- "$1")"; t=$(mktemp "$1.hastack.XXXXXX"); trap \'rm -f "$t"\' EXIT; cat > "$t"; chmod "$2" "$t"; '
               'mv -f -T "$t" "$1"; trap - EXIT')
 
 

@@ -197,6 +197,7 @@ class SshTransport:
         # One connection per host, one channel per command: commands of resources that Pulumi
         # creates in parallel run side by side (a long `drbdadm wait-connect` holds up no one),
         # a few at a time (sshd allows 10 sessions per connection; a busy host opens them slowly).
+        started = time.monotonic()
         with self._sessions:
             channel = self._open_channel(argv)
             try:
@@ -213,7 +214,7 @@ class SshTransport:
             finally:
                 channel.close()
         log.debug("%s: %s -> %s", self.name, shown(argv), code)
-        _trace(self.name, argv, code)
+        _trace(self.name, argv, code, time.monotonic() - started)
         result = Result(code, stdout, stderr)
         if code not in ok_rc:
             raise CommandFailed(self.name, shown(argv), code, stderr, stdout)
@@ -255,12 +256,13 @@ class SshTransport:
             self._client = None
 
 
-def _trace(host: str, argv, code: int) -> None:
-    """With HASTACK_SSH_TRACE=FILE, one line per round trip (for bench/): host, exit, program."""
+def _trace(host: str, argv, code: int, seconds: float) -> None:
+    """With HASTACK_SSH_TRACE=FILE, one line per round trip (for bench/): host, exit, program,
+    seconds the command took, and when it ended."""
     path = os.environ.get("HASTACK_SSH_TRACE")
     if path:
         with open(path, "a") as handle:
-            handle.write(f"{host}\t{code}\t{argv[0] if argv else ''}\n")
+            handle.write(f"{host}\t{code}\t{argv[0] if argv else ''}\t{seconds:.2f}\t{time.time():.1f}\n")
 
 
 def _drain_both(channel) -> tuple[str, str]:
