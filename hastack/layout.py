@@ -73,12 +73,10 @@ def tiebreaker_params(tiebreaker: Tiebreaker, fenced_node: str) -> dict[str, str
     return {"pcmk_delay_base": tiebreaker.delay_base, "pcmk_delay_max": tiebreaker.delay_max}
 
 
-def _fence_ops(hv: HypervisorCluster) -> tuple[Op, ...]:
-    timeout = hv.op_timeouts.fence
+def _fence_ops(interval: str, timeout: str | None) -> tuple[Op, ...]:
     if timeout is None:
-        return (Op(name="monitor", interval=hv.fence_monitor_interval),)
-    return (Op(name="start", interval="0s", timeout=timeout),
-            Op(name="monitor", interval=hv.fence_monitor_interval, timeout=timeout))
+        return (Op(name="monitor", interval=interval),)
+    return (Op(name="start", interval="0s", timeout=timeout), Op(name="monitor", interval=interval, timeout=timeout))
 
 
 def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, str, dict[str, str]]]:
@@ -95,7 +93,8 @@ def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, s
         if node.bmc.cipher is not None:
             params["cipher"] = str(node.bmc.cipher)
         spec = PrimitiveSpec(id=fence_device_id(node.name), agent=f"stonith:{hv.fence_agent}", params=params,
-                             secret_params=("password",), ops=_fence_ops(hv))
+                             secret_params=("password",),
+                             ops=_fence_ops(hv.fence_monitor_interval, hv.op_timeouts.fence))
         out.append((spec, node.name, {"password": node.bmc.password.get_secret_value()}))
     return out
 
@@ -154,16 +153,17 @@ class GuestObjects:
 
 def guest_objects(guest: GuestPgCluster) -> GuestObjects:
     clone = drbd_clone_id(guest.drbd.resource)
+    monitor = guest.op_timeouts.resource_monitor
     fs = PrimitiveSpec(id=guest.fs_id, agent="Filesystem",
                        params={"device": drbd_device(guest.drbd.minor), "directory": guest.mountpoint,
                                "fstype": guest.fstype},
-                       ops=(Op(name="monitor", interval="20s"),), disabled=True)
+                       ops=(Op(name="monitor", interval="20s", timeout=monitor),), disabled=True)
     pgsql = PrimitiveSpec(id=guest.pgsql_id, agent="ocf:heartbeat:pgsql",
                           params={"pgctl": guest.pgctl, "pgdata": guest.pgdata},
-                          ops=(Op(name="monitor", interval="10s", timeout="60s"),), disabled=True)
+                          ops=(Op(name="monitor", interval="10s", timeout=monitor or "60s"),), disabled=True)
     vip = PrimitiveSpec(id=guest.vip_id, agent="IPaddr2",
                         params={"ip": str(guest.vip), "cidr_netmask": str(guest.vip_cidr_netmask)},
-                        ops=(Op(name="monitor", interval="10s"),), disabled=True)
+                        ops=(Op(name="monitor", interval="10s", timeout=monitor),), disabled=True)
     # Created disabled and enabled once the chain's constraints exist (see PcsResourceEnable).
     chain = [(clone, "promote", fs.id), (fs.id, "start", pgsql.id), (pgsql.id, "start", vip.id)]
     orders = tuple(OrderSpec(id=f"ord-{a}-then-{b}", first=a, first_action=act, then=b, then_action="start")
@@ -173,7 +173,8 @@ def guest_objects(guest: GuestPgCluster) -> GuestObjects:
         ColocationSpec(id=f"col-{pgsql.id}-with-{fs.id}", resource=pgsql.id, with_resource=fs.id),
         ColocationSpec(id=f"col-{vip.id}-with-{pgsql.id}", resource=vip.id, with_resource=pgsql.id),
     )
-    return GuestObjects(drbd_clone_spec(guest.drbd.resource, ignore_missing_notifications=False), fs, pgsql, vip,
+    return GuestObjects(drbd_clone_spec(guest.drbd.resource, ignore_missing_notifications=False,
+                                        monitor_timeout=guest.op_timeouts.drbd_monitor), fs, pgsql, vip,
                         orders, colocations)
 
 
@@ -185,7 +186,7 @@ def guest_fence_specs(guest: GuestPgCluster) -> list[tuple[PrimitiveSpec, str]]:
                   "pcmk_off_timeout": fencing.timeout, "pcmk_reboot_timeout": fencing.timeout,
                   **tiebreaker_params(fencing.tiebreaker, node.name)}
         out.append((PrimitiveSpec(id=fence_device_id(node.name), agent=f"stonith:{fencing.agent}", params=params,
-                                  ops=(Op(name="monitor", interval=fencing.monitor_interval),)), node.name))
+                                  ops=_fence_ops(fencing.monitor_interval, guest.op_timeouts.fence)), node.name))
     return out
 
 

@@ -156,6 +156,15 @@ class OpTimeouts(Model):
     drbd_monitor: Duration | None = Field(default=None, description="the DRBD clones' monitors (agent: 20s)")
 
 
+class GuestOpTimeouts(Model):
+    """Operation timeouts of the guest layer's resources (defaults: the agents' own)."""
+
+    fence: Duration | None = Field(default=None, description="fence devices' start and monitor (Pacemaker: 20s)")
+    drbd_monitor: Duration | None = None
+    resource_monitor: Duration | None = Field(
+        default=None, description="monitors (and so probes) of the filesystem, pgsql and VIP")
+
+
 class Tiebreaker(Model):
     """In a partition, the survivor's fence device waits, so the survivor shoots first."""
 
@@ -312,6 +321,7 @@ class GuestPgCluster(Model):
     vip: IPv4
     vip_cidr_netmask: int = Field(default=24, ge=1, le=32)
     fencing: GuestFencing
+    op_timeouts: GuestOpTimeouts = Field(default_factory=GuestOpTimeouts)
 
     @model_validator(mode="after")
     def _consistent(self) -> "GuestPgCluster":
