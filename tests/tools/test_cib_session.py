@@ -81,3 +81,39 @@ def test_a_schema_invalid_edit_is_refused_before_the_push():
     # Findings that are normal mid-build (stonith on, no device yet) are not fatal.
     partial = cib.apply_pcs(cib.empty_cib(), [["property", "set", "stonith-enabled=true"]])
     assert "STONITH" in cib.verify(partial)
+
+
+def test_parallel_edits_go_out_together_and_a_bad_one_fails_alone(live, tmp_path):
+    """Pulumi's parallel resources: edits that queue behind a push share the next patch (fewer
+    round trips), every edit lands, and a failing edit reports its own error only."""
+    import threading
+
+    path, transport = live
+    patches = []
+
+    class Counting(LocalTransport):
+        def run(self, argv, stdin=None, **kw):
+            if argv[0] == "sh":
+                patches.append(1)
+            return super().run(argv, stdin, **kw)
+
+    counting = Counting("node1", transport.env)
+    outcome: dict[str, object] = {}
+
+    def edit(name, commands):
+        try:
+            outcome[name] = LiveCib(counting).edit(commands)
+        except Exception as error:  # noqa: BLE001 - the test records what each edit got
+            outcome[name] = error
+
+    threads = [threading.Thread(target=edit, args=(f"d{i}", [["resource", "create", f"d{i}", "ocf:pacemaker:Dummy"]]))
+               for i in range(6)]
+    threads.append(threading.Thread(target=edit, args=("bad", [["resource", "create", "bad", "ocf:nosuch:Agent"]])))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    text = path.read_text()
+    assert all(outcome[f"d{i}"] is True and f'id="d{i}"' in text for i in range(6)), outcome
+    assert isinstance(outcome["bad"], Exception) and "nosuch" in str(outcome["bad"]) and 'id="bad"' not in text
+    assert len(patches) < 6, f"{len(patches)} patches for 6 edits"
