@@ -103,11 +103,16 @@ class GuestPgCluster(pulumi.ComponentResource):
 
         # -- the guests
         guests_up = list(args.guest_vms_ready)
+        # Pacemaker owns PostgreSQL and DRBD here; their own units must not start them at boot.
+        # Done before the cluster starts: disabling a SysV-wrapped unit reloads systemd, and a
+        # concurrent `systemctl stop` timed out on an emulated guest while it did.
+        units_off = [SystemdUnit(f"{name}-{unit}-off", {**base, "unit": unit, "enabled": False}, child(self, guests_up))
+                     for unit in ("postgresql.service", "drbd.service")]
         cluster = CorosyncCluster(f"{name}-corosync", {
             **base, "cluster_name": guest.name, "token_ms": guest.token_ms,
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in guest.nodes},
             "node_addresses": {n.name: [str(n.mgmt_address)] for n in guest.nodes},
-        }, child(self, guests_up))
+        }, child(self, [*guests_up, *units_off]))
         config = PcsClusterConfig(f"{name}-cluster-config", {
             **base, "properties": guest.properties, "resource_defaults": guest.resource_defaults,
             "alerts": [a.model_dump() for a in alert_specs(guest.alerts)], "failback": guest.failback.value,
@@ -138,9 +143,6 @@ class GuestPgCluster(pulumi.ComponentResource):
             **base, "path": "/etc/drbd.d/global_common.conf", "content": render_global_common(guest.drbd_options),
         }, child(self, guests_up))
 
-        # Pacemaker owns PostgreSQL and DRBD here; their own units must not start them at boot.
-        units_off = [SystemdUnit(f"{name}-{unit}-off", {**base, "unit": unit, "enabled": False}, child(self, guests_up))
-                     for unit in ("postgresql.service", "drbd.service")]
         objects = guest_objects(guest)
         preferred = guest.nodes[0].name
         vm_network = _vm_network(stack)
