@@ -36,6 +36,18 @@ def conf_text(props: CorosyncClusterProps) -> str:
     return render_corosync_conf(props.cluster_name, nodes, props.token_ms)
 
 
+def cluster_key(facts: dict[str, str], keys: dict[str, bytes | None]) -> tuple[bytes, dict[str, str]]:
+    """The authkey every node must share.  A create that failed halfway left this cluster's
+    conf and key on some nodes: keep the first such key (a new random one would split the
+    cluster: knet drops every packet of a peer with another key), and give it to every node
+    that lacks it.  Only when no node has one is a new key made."""
+    existing = [keys[n] for n in facts if keys.get(n)]
+    if not existing:
+        return os.urandom(256), {n: "fresh" if f == "same" else f for n, f in facts.items()}
+    key = existing[0]
+    return key, {n: ("rekey" if f == "same" and keys.get(n) != key else f) for n, f in facts.items()}
+
+
 class CorosyncClusterProvider(HastackProvider):
     props_model = CorosyncClusterProps
     compare_fields = ("cluster_name", "ring_addresses", "token_ms")
@@ -58,15 +70,18 @@ class CorosyncClusterProvider(HastackProvider):
         return facts
 
     def plan_create(self, props, facts=None, authkey: bytes | None = None):
+        """`facts` per node: fresh (no cluster yet), same (this cluster's conf and key already
+        there: a previous create got that far), rekey (this conf, but not the cluster's key)."""
         facts = facts or {n.name: "fresh" for n in props.nodes}
         authkey = authkey if authkey is not None else b"(generated at create)"
         plan = ()
         for node in props.nodes:
-            if facts[node.name] == "fresh":
+            if facts[node.name] in ("fresh", "rekey"):
                 # Debian starts a one-node cluster from its default config; its CIB must not survive.
-                plan += on(node.name, Run(("systemctl", "stop", "pacemaker", "corosync")),
-                           Run(("sh", "-c", "rm -f /var/lib/pacemaker/cib/cib*")),
-                           Put(AUTHKEY, authkey, 0o400, secret=True))
+                plan += on(node.name, Run(("systemctl", "stop", "pacemaker", "corosync")))
+                if facts[node.name] == "fresh":
+                    plan += on(node.name, Run(("sh", "-c", "rm -f /var/lib/pacemaker/cib/cib*")))
+                plan += on(node.name, Put(AUTHKEY, authkey, 0o400, secret=True))
             plan += on(node.name, Put(CONF, conf_text(props).encode()),
                        Run(("systemctl", "enable", "--now", "corosync", "pacemaker")))
         first = props.nodes[0].name
@@ -78,7 +93,10 @@ class CorosyncClusterProvider(HastackProvider):
         from providers.base import transports
 
         transport_for = transports(p)
-        apply_live(self.plan_create(p, self.probe(p, transport_for), authkey=os.urandom(256)), transport_for)
+        facts = self.probe(p, transport_for)
+        keys = {n: transport_for(n).read(AUTHKEY) for n, f in facts.items() if f == "same"}
+        authkey, facts = cluster_key(facts, keys)
+        apply_live(self.plan_create(p, facts, authkey=authkey), transport_for)
         return pulumi.dynamic.CreateResult(p.cluster_name, outs=dict(props))
 
     def plan_update(self, old, new):

@@ -137,3 +137,24 @@ def test_diff_replaces_only_what_cannot_change_in_place():
     new["spec"]["agent"] = "ocf:heartbeat:Dummy"
     assert provider.diff("pg1-vm", old, new).replaces == ["spec"]
     assert not provider.diff("pg1-vm", old, dict(old)).changes
+
+
+def test_a_half_created_cluster_keeps_its_authkey():
+    """Live: a create failed on pg2 after pg1 had its conf and key; the retry gave pg2 a new
+    random key and knet split the cluster.  The retry must reuse pg1's key and re-key pg2."""
+    from providers.corosync_cluster import AUTHKEY, CorosyncClusterProps, CorosyncClusterProvider, cluster_key
+
+    key_a, key_b = b"A" * 256, b"B" * 256
+    assert cluster_key({"pg1": "same", "pg2": "fresh"}, {"pg1": key_a}) == (key_a, {"pg1": "same", "pg2": "fresh"})
+    assert cluster_key({"pg1": "same", "pg2": "same"}, {"pg1": key_a, "pg2": key_b}) == (
+        key_a, {"pg1": "same", "pg2": "rekey"})
+    fresh_key, facts = cluster_key({"pg1": "fresh", "pg2": "fresh"}, {})
+    assert len(fresh_key) == 256 and facts == {"pg1": "fresh", "pg2": "fresh"}
+
+    props = CorosyncClusterProps(layer="guest", nodes=NODES, cluster_name="pgcluster",
+                                 ring_addresses={"node1": ("10.0.0.1",), "node2": ("10.0.0.2",)})
+    plan = CorosyncClusterProvider().plan_create(props, {"node1": "same", "node2": "rekey"}, authkey=key_a)
+    node2 = [step for target, step in plan if target == "node2"]
+    assert any(isinstance(s, Put) and s.path == AUTHKEY and s.content == key_a and s.secret for s in node2)
+    assert not any(isinstance(s, Run) and "rm -f" in " ".join(s.argv) for s in node2)  # its CIB is kept
+    assert not any(isinstance(s, Put) and s.path == AUTHKEY for t, s in plan if t == "node1")
