@@ -6,6 +6,7 @@ through `sudo -n`.  Failures name the host, the command, the exit code and stder
 """
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import os
@@ -240,8 +241,10 @@ class SshTransport:
         self.run(put_argv(path, mode), stdin=content, secret_stdin=True)
 
     def read(self, path: str) -> bytes | None:
-        result = self.run(["cat", "--", path], ok_rc=(0, 1))
-        return result.stdout.encode() if result.exit_code == 0 else None
+        # base64: command output is decoded as text, which would mangle a binary file (live: a
+        # corosync authkey read back 465 bytes long and split the cluster it was copied into).
+        result = self.run(["base64", "-w0", "--", path], ok_rc=(0, 1))
+        return base64.b64decode(result.stdout) if result.exit_code == 0 else None
 
     def _forget_if_dead(self) -> None:
         """Drop a connection that died (the next command reconnects); a live one is shared."""

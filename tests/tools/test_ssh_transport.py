@@ -114,6 +114,9 @@ def test_put_is_atomic_with_mode_and_stdin_not_argv(sshd, tmp_path):
     assert transport.read(str(path)) == b"password=s3cret\n"
     assert transport.read(str(tmp_path / "missing")) is None
     assert not list(tmp_path.glob("*.hastack.*"))  # no temp file left behind
+    binary = bytes(range(256)) * 2  # an authkey is random bytes: it must read back unchanged
+    transport.put(str(tmp_path / "authkey"), binary, 0o400)
+    assert transport.read(str(tmp_path / "authkey")) == binary
     transport.put(str(tmp_path / "fence-agent" / "key"), b"k", 0o600)  # a directory not made yet
     assert (tmp_path / "fence-agent" / "key").read_bytes() == b"k"
 
