@@ -10,6 +10,7 @@ import base64
 import io
 import logging
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ class SshTransport:
         self._lock = threading.Lock()
         self._silent_until = 0.0
         self._sessions = threading.BoundedSemaphore(MAX_SESSIONS)
+        self.silence_check = 120.0  # seconds without output before checking the host still answers
 
     @classmethod
     def pooled(cls, target: SshTarget) -> "SshTransport":
@@ -206,7 +208,9 @@ class SshTransport:
                 if stdin is not None:
                     channel.sendall(stdin)
                 channel.shutdown_write()
-                stdout, stderr = _drain_both(channel)
+                stdout, stderr = _drain_both(
+                channel, lambda: answers_banner(self.target.host, self.target.port) or
+                answers_banner(self.target.host, self.target.port), self.silence_check)
                 code = channel.recv_exit_status()
             except (paramiko.SSHException, OSError, EOFError) as error:
                 self._forget_if_dead()
@@ -268,11 +272,29 @@ def _trace(host: str, argv, code: int, seconds: float) -> None:
             handle.write(f"{host}\t{code}\t{argv[0] if argv else ''}\t{seconds:.2f}\t{time.time():.1f}\n")
 
 
-def _drain_both(channel) -> tuple[str, str]:
+def answers_banner(host: str, port: int, timeout: float = 20.0) -> bool:
+    """Does an sshd answer at host:port now?  A forward (or a NAT) can keep a TCP connection open
+    to a host that froze or lost power; a fresh connection that gets no banner tells."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as probe:
+            probe.settimeout(timeout)
+            return probe.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def _drain_both(channel, still_alive=None, silence: float = 120.0) -> tuple[str, str]:
     """Read stdout and stderr together, so a command that fills one while we wait on the other
-    cannot stall (paramiko stops the sender when a channel's window is full)."""
+    cannot stall (paramiko stops the sender when a channel's window is full).  After `silence`
+    seconds without output, ask `still_alive()`; a host that no longer answers ends the wait
+    (live: a guest powered off by a fence left a command waiting forever)."""
     out, err, pause = bytearray(), bytearray(), 0.001
+    quiet_since = time.monotonic()
     while not (channel.eof_received and not channel.recv_ready() and not channel.recv_stderr_ready()):
+        if still_alive is not None and time.monotonic() - quiet_since > silence:
+            if not still_alive():
+                raise OSError(f"no SSH banner from the host after {silence:.0f} s without output")
+            quiet_since = time.monotonic()
         got = False
         if channel.recv_ready():
             out += channel.recv(65536)
@@ -281,6 +303,8 @@ def _drain_both(channel) -> tuple[str, str]:
             err += channel.recv_stderr(65536)
             got = True
         pause = 0.001 if got else min(pause * 2, 0.05)
+        if got:
+            quiet_since = time.monotonic()
         if not got:
             time.sleep(pause)
     return out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace")

@@ -186,3 +186,39 @@ def test_a_command_that_floods_stderr_before_stdout_does_not_stall(sshd):
     result = transport.run(["sh", "-c", "head -c 5000000 /dev/zero | tr '\\0' e >&2; echo done"])
     assert result.stdout == "done\n" and len(result.stderr) == 5_000_000
     transport.close()
+
+
+def test_a_host_that_stops_answering_ends_a_running_command(sshd):
+    """A fenced host can leave the TCP connection open (a forward or NAT keeps it): the wait
+    must end.  Here sshd itself is frozen (SIGSTOP): the running session goes on, but a fresh
+    connection gets no banner, so the command fails as lost instead of waiting forever."""
+    import os
+    import signal
+
+    port = _free_port()
+    config = sshd["dir"] / "sshd_frozen_config"
+    config.write_text((sshd["dir"] / "sshd_config").read_text()
+                      .replace(f"Port {sshd['port']}", f"Port {port}").replace("sshd.pid", "sshd_frozen.pid"))
+    daemon = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        transport = SshTransport(target(sshd, port=port))
+        transport.silence_check = 2.0
+        transport.run(["true"])
+        os.kill(daemon.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(HastackError) as caught:
+            transport.run(["sleep", "120"])
+        assert caught.value.code == "SSH_LOST" and "sleep 120" in caught.value.message
+        assert "may or may not have taken effect" in caught.value.message
+        assert time.monotonic() - started < 90
+    finally:
+        os.kill(daemon.pid, signal.SIGCONT)
+        daemon.terminate()
+        daemon.wait(timeout=10)
