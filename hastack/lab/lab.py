@@ -135,8 +135,9 @@ exit 1
 
 def wait_networks(lab: Path, hosts: list[Host]) -> None:
     for h in hosts:
-        r = subprocess.run(ssh_argv(lab, h, ["sh", "-c", shlex.quote(NETWORK_SETTLED)]), capture_output=True,
-                           text=True, timeout=180)
+        # A busy emulated host can take more than 10 s to send its banner: allow a minute.
+        r = subprocess.run(ssh_argv(lab, h, ["sh", "-c", shlex.quote(NETWORK_SETTLED)], connect_timeout=60),
+                           capture_output=True, text=True, timeout=240)
         for line in r.stderr.splitlines():
             log(f"{h.name}: {line}")
         if r.returncode != 0:
@@ -155,7 +156,7 @@ ALL_HOSTS_TUNING = "systemctl disable --now pcsd.service pcsd-ruby.service"
 def tune_hosts(lab: Path, hosts: list[Host]) -> None:
     for h in hosts:
         command = f"{ALL_HOSTS_TUNING}; {HYPERVISOR_TUNING}" if h.is_hypervisor else ALL_HOSTS_TUNING
-        subprocess.run(ssh_argv(lab, h, [command]), check=True, capture_output=True, timeout=180)
+        subprocess.run(ssh_argv(lab, h, [command], connect_timeout=60), check=True, capture_output=True, timeout=240)
 
 
 # ---- up ----------------------------------------------------------------------------------
