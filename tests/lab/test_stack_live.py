@@ -17,7 +17,13 @@ from labhelpers import ssh, wait_for
 from hastack.simulate import parse_crm_mon, running_on
 from tests.conftest import ROOT, run
 
-pytestmark = pytest.mark.lab
+# The whole stack on the emulated lab takes 30-60 min on a 2-core machine and has not yet passed
+# end to end there (issue 6): it runs when asked for, never silently.
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(os.environ.get("HASTACK_LIVE_STACK") != "1",
+                       reason="live pulumi up on the lab: set HASTACK_LIVE_STACK=1 (30-60 min; issue 6 is open)"),
+]
 
 HYPERVISORS = ("node1", "node2")
 
