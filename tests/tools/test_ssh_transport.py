@@ -21,6 +21,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_listening(port: int) -> None:
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
 def _keygen(path: Path, kind: str = "ed25519") -> str:
     subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)], check=True)
     return Path(f"{path}.pub").read_text().strip()
@@ -46,12 +55,7 @@ def sshd(tmp_path_factory):
     )
     process = subprocess.Popen([sshd_bin, "-D", "-e", "-f", str(d / "sshd_config")],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    _wait_listening(port)
     yield {"port": port, "host_pub": host_pub, "client_key": str(client_key), "dir": d}
     process.terminate()
     process.wait(timeout=10)
@@ -202,12 +206,7 @@ def test_a_host_that_stops_answering_ends_a_running_command(sshd):
     daemon = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(50):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        _wait_listening(port)
         transport = SshTransport(target(sshd, port=port))
         transport.silence_check = 2.0
         transport.run(["true"])
