@@ -358,9 +358,9 @@ def test_plain_fence_key_file_is_refused(stack):
 
 
 def test_private_key_content_is_recognised_without_the_flag(stack):
-    stack.add("RemoteFile", "stray-key", {"layer": "guest", "nodes": [], "path": "/root/.ssh/id_rsa",
+    stack.add("RemoteFile", "stray-key", {"layer": "guest", "nodes": [], "path": "/var/lib/ops/.ssh/id_rsa",
                                           "content": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n"})
-    assert "/root/.ssh/id_rsa" in messages(stack.findings("fence-secrets-are-secret"))
+    assert "/var/lib/ops/.ssh/id_rsa" in messages(stack.findings("fence-secrets-are-secret"))
 
 
 def test_unknown_secretness_is_reported_not_passed(stack):
