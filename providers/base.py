@@ -16,7 +16,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from hastack.apply import apply_live
 from hastack.plan import CLUSTER, Plan
 from hastack.reports import HastackError
-from hastack.transport import Transport
+from hastack.transport import UNREACHABLE, Transport
 
 
 class NodeRef(BaseModel):
@@ -50,8 +50,6 @@ class FailoverTransport:
     """Any member can take a CIB query or patch: use the first node that can be reached, and
     move on to the next only when a node cannot be reached at all (never after a command ran)."""
 
-    UNREACHABLE = ("SSH_UNREACHABLE", "SSH_CONNECT")
-
     def __init__(self, members: list):
         self.members = members
         self.name = "/".join(m.name for m in members)
@@ -64,7 +62,7 @@ class FailoverTransport:
             try:
                 return getattr(member, method)(*args, **kwargs)
             except HastackError as error:
-                if error.code not in self.UNREACHABLE:
+                if error.code not in UNREACHABLE:
                     raise
                 errors.append(str(error))
         raise HastackError("CLUSTER_UNREACHABLE", "no cluster node could be reached: " + "; ".join(errors))

@@ -24,6 +24,10 @@ class Transport(Protocol):
     def read(self, path: str) -> bytes | None: ...
 
 
+# Error codes of a host that did not answer at all (nothing ran): safe to retry or fail over.
+UNREACHABLE = ("SSH_UNREACHABLE", "SSH_CONNECT")
+
+
 def shown(argv) -> str:
     """An argv as the operator reads it in errors and logs (secrets never reach argv)."""
     return shlex.join(list(argv))

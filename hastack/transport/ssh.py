@@ -20,7 +20,7 @@ import paramiko
 
 from hastack.config.load import PROJECT_ROOT
 from hastack.reports import CommandFailed, HastackError
-from hastack.transport import Result, put_argv, shown
+from hastack.transport import UNREACHABLE, Result, put_argv, shown
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class SshTransport:
                 client = self._connect_once()
                 break
             except HastackError as error:
-                if error.code not in ("SSH_UNREACHABLE", "SSH_CONNECT") or time.monotonic() >= deadline:
+                if error.code not in UNREACHABLE or time.monotonic() >= deadline:
                     raise
                 log.info("%s not answering yet (%s); retrying", self.name, error)
                 time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
@@ -156,7 +156,7 @@ class SshTransport:
                 self._connect(wait=False)
                 return True
             except HastackError as error:
-                if error.code in ("SSH_UNREACHABLE", "SSH_CONNECT"):
+                if error.code in UNREACHABLE:
                     self._silent_until = time.monotonic() + 60
                     return False
                 raise
@@ -208,9 +208,7 @@ class SshTransport:
                 if stdin is not None:
                     channel.sendall(stdin)
                 channel.shutdown_write()
-                stdout, stderr = _drain_both(
-                channel, lambda: answers_banner(self.target.host, self.target.port) or
-                answers_banner(self.target.host, self.target.port), self.silence_check)
+                stdout, stderr = _drain_both(channel, self._still_answers, self.silence_check)
                 code = channel.recv_exit_status()
             except (paramiko.SSHException, OSError, EOFError) as error:
                 self._forget_if_dead()
@@ -224,6 +222,10 @@ class SshTransport:
         if code not in ok_rc:
             raise CommandFailed(self.name, shown(argv), code, stderr, stdout)
         return result
+
+    def _still_answers(self) -> bool:
+        # Twice: one missed banner on a busy host is not yet a lost host.
+        return any(answers_banner(self.target.host, self.target.port) for _ in range(2))
 
     def _open_channel(self, argv):
         """A session channel; nothing has run yet, so a channel that fails to open is retried."""
