@@ -134,26 +134,13 @@ exit 1
 """
 
 
-# Nested domains yield to the cluster stack: each hypervisor has one emulated vCPU, and a nested
-# kernel booting under TCG otherwise takes all of it (measured: DRBD and fence monitors of the
-# hypervisor's own Pacemaker timed out).  Persistent (a drop-in under /etc), so fenced hosts keep it.
-HYPERVISOR_TUNING = "systemctl set-property machine.slice CPUWeight=10"
-# hastack never talks to pcsd (it drives corosync, cibadmin and a local pcs -f); on one emulated
-# vCPU pcsd's idle Python and Ruby daemons took ~12% of it (4 min in 33).  Lab hosts only.
-ALL_HOSTS_TUNING = "systemctl disable --now pcsd.service pcsd-ruby.service"
-
-
-def settle_script(h: Host) -> str:
-    tuning = f"{ALL_HOSTS_TUNING}; {HYPERVISOR_TUNING}" if h.is_hypervisor else ALL_HOSTS_TUNING
-    return f"{{ {tuning}; }} >/dev/null 2>&1 || echo 'lab tuning failed (continuing)' >&2\n{NETWORK_SETTLED}"
-
-
 def settle_hosts(lab: Path, hosts: list[Host]) -> None:
-    """Lab tuning and the network check on every host, all hosts at once (one SSH each; measured:
-    one after the other they added ~5 min to `lab up`)."""
+    """The network check on every host, all hosts at once (one SSH each; measured: one after the
+    other they added ~5 min to `lab up`).  Lab tuning (pcsd off, machine.slice CPUWeight) is in the
+    image, where it costs no daemon-reload on a busy host."""
     def one(h: Host) -> subprocess.CompletedProcess:
         # A busy emulated host can take more than 10 s to send its banner: allow a minute.
-        return subprocess.run(ssh_argv(lab, h, ["sh", "-c", shlex.quote(settle_script(h))], connect_timeout=60),
+        return subprocess.run(ssh_argv(lab, h, ["sh", "-c", shlex.quote(NETWORK_SETTLED)], connect_timeout=60),
                               capture_output=True, text=True, timeout=300)
 
     with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:

@@ -44,6 +44,18 @@ def test_qemu_command_line_forwards_ssh_on_loopback_only(tmp_path: Path):
     assert all(isinstance(a, str) for a in argv)
 
 
+def test_lab_memory_budget_holds_with_translation_caches(tmp_path: Path):
+    """Issue 5's limit: the whole lab within 12 GiB, counting each host's RAM and TCG cache."""
+    total = 0
+    for h in HOSTS:
+        argv = qemu.qemu_argv(h, qemu.HostFiles(tmp_path), Path("/k"), Path("/i"), "0" * 32,
+                              {"mgmt": 10, "stor1": 11, "stor2": 12}, None)
+        tb = int(argv[argv.index("-accel") + 1].split("tb-size=")[1])
+        assert tb == (qemu.TB_MIB_HYPERVISOR if h.is_hypervisor else qemu.TB_MIB_GUEST)
+        total += int(argv[argv.index("-m") + 1]) + tb
+    assert total <= 12 * 1024, total
+
+
 def test_macs_ports_and_taps_are_unique():
     macs = [h.mac(n) for h in HOSTS for n in ("fwd", *NETWORKS)]
     assert len(set(macs)) == len(macs)
