@@ -29,6 +29,19 @@ def ssh(name: str, command: str, timeout: float = 120, check: bool = True) -> su
     return r
 
 
+def wait_on_host(name: str, condition: str, timeout: float, what: str, interval: float = 2.0) -> float:
+    """Polls a shell condition on the host itself, in one SSH session: a new SSH login every
+    second costs an emulated host more CPU (sshd, a logind session) than what is being waited for."""
+    loop = (f"t0=$(date +%s); while ! {{ {condition}; }} >/dev/null 2>&1; do "
+            f"[ $(( $(date +%s) - t0 )) -ge {int(timeout)} ] && exit 3; sleep {interval}; done; "
+            "echo $(( $(date +%s) - t0 ))")
+    r = ssh(name, loop, timeout=timeout + 120, check=False)
+    if r.returncode != 0:
+        raise AssertionError(f"{name}: timed out after {timeout:.0f} s waiting for {what} "
+                             f"({r.returncode}: {r.stderr.strip()[-500:]})")
+    return float(r.stdout.split()[-1])
+
+
 def wait_for(predicate, timeout: float, interval: float = 2.0, what: str = "condition") -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
