@@ -51,7 +51,7 @@ def test_lab_memory_budget_holds_with_translation_caches(tmp_path: Path):
         argv = qemu.qemu_argv(h, qemu.HostFiles(tmp_path), Path("/k"), Path("/i"), "0" * 32,
                               {"mgmt": 10, "stor1": 11, "stor2": 12}, None)
         tb = int(argv[argv.index("-accel") + 1].split("tb-size=")[1])
-        assert tb == (qemu.TB_MIB_HYPERVISOR if h.is_hypervisor else qemu.TB_MIB_GUEST)
+        assert tb == qemu.TB_MIB
         total += int(argv[argv.index("-m") + 1]) + tb
     assert total <= 12 * 1024, total
 
