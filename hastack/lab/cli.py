@@ -1,4 +1,4 @@
-"""python -m hastack lab up|down|status|ssh HOST [cmd...]|power HOST on|off|cycle|status"""
+"""python -m hastack lab up|down|status|id|ssh HOST [cmd...]|power HOST on|off|cycle|status"""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +12,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="build the image if needed and start the lab (reuses a running one)")
     sub.add_parser("down", help="stop everything and remove every trace of the lab")
     sub.add_parser("status", help="each host, its SSH forward port and its power state")
+    sub.add_parser("id", help="the running lab's id (new each time a lab is created)")
     s = sub.add_parser("ssh", help="open a shell or run a command on a lab host")
     s.add_argument("host", choices=[h.name for h in HOSTS])
     s.add_argument("cmd", nargs=argparse.REMAINDER)
@@ -31,6 +32,8 @@ def main(argv: list[str]) -> int:
         return lab.down()
     if args.command == "status":
         return lab.status()
+    if args.command == "id":
+        return lab.lab_id()
     if args.command == "ssh":
         return lab.ssh(args.host, args.cmd)
     return lab.power(args.host, args.action)

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -188,7 +189,8 @@ def up() -> int:
     operator_pub = seed.ensure_key(lab / "id_ed25519", "hastack-lab operator")
 
     anchor = netns.start_anchor(lab / "anchor.log")
-    state = {"anchor": anchor, "netns_ino": netns.netns_inode(anchor), "bmc": {}}
+    # lab_id: a new one per created lab, so a stack's state can tell which lab it was built on.
+    state = {"anchor": anchor, "netns_ino": netns.netns_inode(anchor), "bmc": {}, "lab_id": uuid.uuid4().hex}
     save_state(lab, state)
     netns.run_in_ns(anchor, netns.setup_commands())
     log("lab namespace, bridges and taps ready")
@@ -304,6 +306,16 @@ def print_status(lab: Path) -> None:
         if h.bmc_address:
             b = f"{h.bmc_address} ({'up' if owned(state.get('bmc', {}).get(h.name), lab) else 'DOWN'})"
         print(f"{h.name:<6} {h.role:<10} 127.0.0.1:{h.ssh_port:<6} {power:<7} {b}")
+
+
+def lab_id() -> int:
+    """Prints the running lab's id (made when the lab was created); fails when no lab runs."""
+    state = load_state(lab_dir())
+    if not state.get("lab_id"):
+        print("lab: not running (or created before lab ids)", file=sys.stderr)
+        return 1
+    print(state["lab_id"])
+    return 0
 
 
 def status() -> int:

@@ -132,3 +132,15 @@ def test_tiny_domain_xml_has_acpi_and_optional_network():
     assert "<acpi/>" in xml and "hastack.ip=10.77.0.61/24" in xml and "br-mgmt" in xml
     standin = tiny_domain_xml("pg1")
     assert "<interface" not in standin and "<kernel>" not in standin
+
+
+def test_lab_id_names_the_lab_a_stack_was_built_on(tmp_path: Path, monkeypatch, capsys):
+    """bin/main drops a lab stack's state when the lab it was built on is gone: `lab id` is the key."""
+    from hastack.lab import cli
+
+    monkeypatch.setenv("HASTACK_LAB_DIR", str(tmp_path / "lab"))
+    assert cli.main(["id"]) == 1  # no lab running: no id, and a failure bin/main stops on
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "state.json").write_text('{"lab_id": "0123abcd"}')
+    assert cli.main(["id"]) == 0
+    assert capsys.readouterr().out.strip() == "0123abcd"
