@@ -54,7 +54,14 @@ def duration_ms(value: str) -> int:
     return number * {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000}[unit]
 
 
+def _key_file_text(value: SecretStr) -> SecretStr:
+    """A private key as its file must hold it: OpenSSH refuses a key file without its final newline
+    ("Load key ...: error in libcrypto"), and YAML block scalars and secret round trips drop it."""
+    return SecretStr(value.get_secret_value().strip() + "\n")
+
+
 Identifier = Annotated[str, AfterValidator(_identifier)]
+PrivateKey = Annotated[SecretStr, AfterValidator(_key_file_text)]
 Size = Annotated[str, AfterValidator(_size)]
 Duration = Annotated[str, AfterValidator(_duration)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -99,7 +106,7 @@ class Ssh(Model):
     key_file: str | None = Field(
         default=None, description="client private key file, relative to the project root"
     )
-    private_key: SecretStr | None = Field(default=None, description="client private key (secret)")
+    private_key: PrivateKey | None = Field(default=None, description="client private key (secret)")
     connect_wait: int | None = Field(
         default=None, ge=0, le=3600,
         description="seconds to keep retrying a host that does not answer yet (a VM that is booting); "
@@ -286,7 +293,7 @@ class GuestDrbd(Model):
 class GuestFencing(Model):
     agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]+$")] = "fence_pgrestart"
     account: Identifier = "fence-agent"
-    private_key: SecretStr = Field(description="the guests' key for the fence account (secret)")
+    private_key: PrivateKey = Field(description="the guests' key for the fence account (secret)")
     public_key: str
     hypervisor_addresses: tuple[IPv4, ...] = Field(
         description="where the guests reach the hypervisors' fence account (br-internal)"

@@ -95,3 +95,16 @@ def test_dialect_84_needs_one_port_per_vm_only(raw):
     changed["hypervisor"]["drbd"]["dialect"] = "9"
     with pytest.raises(ConfigError, match="7789 is used twice"):
         validate(changed)
+
+
+def test_private_keys_end_with_the_newline_openssh_needs():
+    """Found live: the guests' fence key went out without its last newline and every fence
+    account login failed with 'Load key ...: error in libcrypto'."""
+    from pydantic import SecretStr, TypeAdapter
+
+    from hastack.config.models import PrivateKey
+
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----"
+    for given in (key, key + "\n", "  " + key + "\n\n"):
+        got = TypeAdapter(PrivateKey).validate_python(SecretStr(given)).get_secret_value()
+        assert got == key + "\n"
