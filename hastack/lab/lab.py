@@ -135,8 +135,8 @@ exit 1
 """
 
 
-def settle_hosts(lab: Path, hosts: list[Host]) -> None:
-    """The network check on every host, all hosts at once (one SSH each; measured: one after the
+def wait_networks(lab: Path, hosts: list[Host]) -> None:
+    """NETWORK_SETTLED on every host, all hosts at once (one SSH each; measured: one after the
     other they added ~5 min to `lab up`).  Lab tuning (pcsd off, machine.slice CPUWeight) is in the
     image, where it costs no daemon-reload on a busy host."""
     def one(h: Host) -> subprocess.CompletedProcess:
@@ -176,7 +176,7 @@ def up() -> int:
         on = [h for h in HOSTS if qemu.status(host_files(lab, h)) == "on"]
         log(f"lab already running ({lab}); checking SSH on {', '.join(h.name for h in on) or 'no host'}")
         wait_ssh(lab, on, time.monotonic())
-        settle_hosts(lab, on)
+        wait_networks(lab, on)
         print_status(lab)
         return 0
     if lab.exists():
@@ -231,7 +231,7 @@ def up() -> int:
         save_state(lab, state)
     log(f"BMCs started: {', '.join(f'{h.name} {h.bmc_address}' for h in hypervisors())}")
     times = wait_ssh(lab, list(HOSTS), t0)
-    settle_hosts(lab, list(HOSTS))
+    wait_networks(lab, list(HOSTS))
     state["boot_seconds"] = times
     save_state(lab, state)
     log(f"lab up in {time.monotonic() - t0:.0f} s (inventory {lab / 'inventory.json'})")

@@ -304,10 +304,10 @@ def _drain_both(channel, still_alive=None, silence: float = 120.0) -> tuple[str,
         if channel.recv_stderr_ready():
             err += channel.recv_stderr(65536)
             got = True
-        pause = 0.001 if got else min(pause * 2, 0.05)
         if got:
-            quiet_since = time.monotonic()
-        if not got:
+            pause, quiet_since = 0.001, time.monotonic()
+        else:
+            pause = min(pause * 2, 0.05)
             time.sleep(pause)
     return out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace")
 
