@@ -14,6 +14,7 @@ import pulumi
 
 from components.connection import child, node_refs
 from hastack.config.models import StackConfig
+from hastack.config.models import duration_ms
 from hastack.layout import (
     alert_specs,
     drbd_device,
@@ -163,7 +164,9 @@ class GuestPgCluster(pulumi.ComponentResource):
         constraints = [PcsConstraint(f"{name}-{spec.id}", {**base, "spec": spec.model_dump()}, child(self, primitives))
                        for spec in (*objects.orders, *objects.colocations)]
         for spec in (objects.filesystem, objects.pgsql, objects.vip):
-            PcsResourceEnable(f"{name}-{spec.id}-enable", {**base, "resource_id": spec.id}, child(self, constraints))
+            PcsResourceEnable(f"{name}-{spec.id}-enable", {**base, "resource_id": spec.id,
+                                                             "start_wait_s": duration_ms(guest.start_wait) // 1000},
+                              child(self, constraints))
         self.outputs = {"cluster_name": guest.name, "vip": str(guest.vip), "nodes": [n.name for n in guest.nodes],
                         "pgdata_device": drbd_device(guest.drbd.minor)}
         self.register_outputs(self.outputs)

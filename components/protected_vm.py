@@ -13,6 +13,7 @@ import pulumi
 from components.connection import child, node_refs
 from hastack.config.models import HypervisorCluster as HypervisorConfig
 from hastack.config.models import ProtectedVm as VmConfig
+from hastack.config.models import duration_ms
 from hastack.layout import drbd_device, lv_name, vm_drbd_hosts, vm_drbd_ports, vm_objects
 from hastack.render.libvirt import render_domain_xml
 from providers.drbd_resource import DrbdResource
@@ -38,7 +39,7 @@ class ProtectedVM(pulumi.ComponentResource):
         super().__init__("hastack:index:ProtectedVM", name, None, opts)
         vm, hv = args.vm, args.cluster
         base = {"layer": LAYER, "nodes": node_refs(hv.nodes)}
-        objects = vm_objects(vm, hv.op_timeouts)
+        objects = vm_objects(vm, hv.op_timeouts, hv.monitor_intervals)
         ports = vm_drbd_ports(vm, hv.drbd, len(hv.rings))
 
         lv = LogicalVolume(f"{name}-lv", {**base, "volume_group": hv.volume_group, "name": lv_name(vm.name),
@@ -58,7 +59,8 @@ class ProtectedVM(pulumi.ComponentResource):
             PcsConstraint(f"{name}-{kind}", {**base, "spec": spec.model_dump()}, child(self, [vm_resource, clone]))
             for kind, spec in (("order", objects.order), ("colocation", objects.colocation), ("location", objects.location))
         ]
-        self.enabled = PcsResourceEnable(f"{name}-enable", {**base, "resource_id": objects.domain.id},
+        self.enabled = PcsResourceEnable(f"{name}-enable", {**base, "resource_id": objects.domain.id,
+                                                                 "start_wait_s": duration_ms(hv.start_wait) // 1000},
                                          child(self, constraints))
         self.outputs = {
             "preferred_node": vm.preferred_node,

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from hastack.config.models import (
     Alert,
+    DrbdMonitorIntervals,
     DrbdOptions,
     GuestPgCluster,
     HypervisorCluster,
+    MonitorIntervals,
     OpTimeouts,
     ProtectedVm,
     StackConfig,
@@ -52,7 +54,9 @@ def alert_specs(alerts: tuple[Alert, ...]) -> tuple[AlertSpec, ...]:
     return tuple(AlertSpec(id=a.id, path=a.path, recipients=a.recipients) for a in alerts)
 
 
-def drbd_clone_spec(resource: str, ignore_missing_notifications: bool, monitor_timeout: str | None = None) -> PrimitiveSpec:
+def drbd_clone_spec(resource: str, ignore_missing_notifications: bool, monitor_timeout: str | None = None,
+                    intervals: DrbdMonitorIntervals | None = None) -> PrimitiveSpec:
+    intervals = intervals or DrbdMonitorIntervals()
     params = {"drbd_resource": resource}
     if ignore_missing_notifications:
         params["ignore_missing_notifications"] = "true"
@@ -60,8 +64,8 @@ def drbd_clone_spec(resource: str, ignore_missing_notifications: bool, monitor_t
         id=drbd_primitive_id(resource),
         agent="ocf:linbit:drbd",
         params=params,
-        ops=(Op(name="monitor", interval="30s", role="Promoted", timeout=monitor_timeout),
-             Op(name="monitor", interval="60s", role="Unpromoted", timeout=monitor_timeout)),
+        ops=(Op(name="monitor", interval=intervals.drbd_promoted, role="Promoted", timeout=monitor_timeout),
+             Op(name="monitor", interval=intervals.drbd_unpromoted, role="Unpromoted", timeout=monitor_timeout)),
         promotable=Promotable(),
     )
 
@@ -108,8 +112,9 @@ class VmObjects:
     location: LocationSpec
 
 
-def vm_objects(vm: ProtectedVm, timeouts: OpTimeouts | None = None) -> VmObjects:
-    timeouts = timeouts or OpTimeouts()
+def vm_objects(vm: ProtectedVm, timeouts: OpTimeouts | None = None,
+               intervals: MonitorIntervals | None = None) -> VmObjects:
+    timeouts, intervals = timeouts or OpTimeouts(), intervals or MonitorIntervals()
     rid = vm_resource_id(vm.name)
     clone = drbd_clone_id(vm.name)
     domain = PrimitiveSpec(
@@ -118,11 +123,12 @@ def vm_objects(vm: ProtectedVm, timeouts: OpTimeouts | None = None) -> VmObjects
         params={"hypervisor": "qemu:///system", "config": f"/etc/libvirt/qemu/{vm.name}.xml",
                 "migration_transport": "ssh"},
         ops=(Op(name="start", timeout=timeouts.vm_start), Op(name="stop", timeout=timeouts.vm_stop),
-             Op(name="monitor", interval="30s", timeout=timeouts.vm_monitor)),
+             Op(name="monitor", interval=intervals.vm, timeout=timeouts.vm_monitor)),
         disabled=True,  # enabled by PcsResourceEnable once its constraints exist
     )
     return VmObjects(
-        drbd_clone=drbd_clone_spec(vm.name, ignore_missing_notifications=True, monitor_timeout=timeouts.drbd_monitor),
+        drbd_clone=drbd_clone_spec(vm.name, ignore_missing_notifications=True, monitor_timeout=timeouts.drbd_monitor,
+                                   intervals=intervals),
         domain=domain,
         order=OrderSpec(id=f"ord-{clone}-then-{rid}", first=clone, first_action="promote", then=rid, then_action="start"),
         colocation=ColocationSpec(id=f"col-{rid}-with-{clone}", resource=rid, with_resource=clone,
@@ -153,17 +159,17 @@ class GuestObjects:
 
 def guest_objects(guest: GuestPgCluster) -> GuestObjects:
     clone = drbd_clone_id(guest.drbd.resource)
-    monitor = guest.op_timeouts.resource_monitor
+    monitor, every = guest.op_timeouts.resource_monitor, guest.monitor_intervals
     fs = PrimitiveSpec(id=guest.fs_id, agent="Filesystem",
                        params={"device": drbd_device(guest.drbd.minor), "directory": guest.mountpoint,
                                "fstype": guest.fstype},
-                       ops=(Op(name="monitor", interval="20s", timeout=monitor),), disabled=True)
+                       ops=(Op(name="monitor", interval=every.filesystem, timeout=monitor),), disabled=True)
     pgsql = PrimitiveSpec(id=guest.pgsql_id, agent="ocf:heartbeat:pgsql",
                           params={"pgctl": guest.pgctl, "pgdata": guest.pgdata},
-                          ops=(Op(name="monitor", interval="10s", timeout=monitor or "60s"),), disabled=True)
+                          ops=(Op(name="monitor", interval=every.pgsql, timeout=monitor or "60s"),), disabled=True)
     vip = PrimitiveSpec(id=guest.vip_id, agent="IPaddr2",
                         params={"ip": str(guest.vip), "cidr_netmask": str(guest.vip_cidr_netmask)},
-                        ops=(Op(name="monitor", interval="10s", timeout=monitor),), disabled=True)
+                        ops=(Op(name="monitor", interval=every.vip, timeout=monitor),), disabled=True)
     # Created disabled and enabled once the chain's constraints exist (see PcsResourceEnable).
     chain = [(clone, "promote", fs.id), (fs.id, "start", pgsql.id), (pgsql.id, "start", vip.id)]
     orders = tuple(OrderSpec(id=f"ord-{a}-then-{b}", first=a, first_action=act, then=b, then_action="start")
@@ -174,7 +180,8 @@ def guest_objects(guest: GuestPgCluster) -> GuestObjects:
         ColocationSpec(id=f"col-{vip.id}-with-{pgsql.id}", resource=vip.id, with_resource=pgsql.id),
     )
     return GuestObjects(drbd_clone_spec(guest.drbd.resource, ignore_missing_notifications=False,
-                                        monitor_timeout=guest.op_timeouts.drbd_monitor), fs, pgsql, vip,
+                                        monitor_timeout=guest.op_timeouts.drbd_monitor, intervals=every),
+                        fs, pgsql, vip,
                         orders, colocations)
 
 

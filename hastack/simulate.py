@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from hastack.facts.status import parse_crm_mon
 from hastack.reports import HastackError
 
 ACTION = re.compile(r"^\s*\* (Resource action|Pseudo action|Fencing|Cluster action):?\s+(.*)$")
@@ -112,30 +113,11 @@ class Simulation:
 
     def status(self) -> dict:
         """Where each resource runs and in which role, read with crm_mon from the CIB file."""
-        env = dict(os.environ, CIB_file=str(self.path))
-        xml = _run(["crm_mon", "-1", "--output-as=xml"], env=env)
-        return parse_crm_mon(xml)
+        return parse_crm_mon(self.status_xml())
+
+    def status_xml(self) -> str:
+        """What `crm_mon -1 --output-as=xml` says of the CIB file (as it would on a live node)."""
+        return _run(["crm_mon", "-1", "--output-as=xml"], env=dict(os.environ, CIB_file=str(self.path)))
 
     def close(self) -> None:
         self._dir.cleanup()
-
-
-def parse_crm_mon(xml_text: str) -> dict:
-    root = ET.fromstring(xml_text)
-    resources: dict[str, list[dict]] = {}
-    for resource in root.iter("resource"):
-        nodes = [n.get("name") for n in resource.findall("node")]
-        resources.setdefault(resource.get("id"), []).append(
-            {"role": resource.get("role"), "nodes": nodes, "active": resource.get("active") == "true"}
-        )
-    nodes = {n.get("name"): {"online": n.get("online") == "true", "standby": n.get("standby") == "true",
-                             "unclean": n.get("unclean") == "true"} for n in root.iter("node") if n.get("type")}
-    return {"resources": resources, "nodes": nodes}
-
-
-def running_on(status: dict, resource_id: str, role: str | None = None) -> list[str]:
-    nodes = []
-    for instance in status["resources"].get(resource_id, []):
-        if instance["active"] and (role is None or instance["role"] == role):
-            nodes += instance["nodes"]
-    return sorted(nodes)

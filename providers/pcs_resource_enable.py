@@ -1,8 +1,14 @@
 """PcsResourceEnable: lets a resource that was created disabled start, once its constraints exist.
 
 ProtectedVM creates the VirtualDomain with target-role=Stopped, then its order, colocation and
-location constraints, then this: so at no instant can the VM start unconstrained.  Deleting it
-stops the resource and waits until the cluster has settled, so teardown runs in the safe order.
+location constraints, then this: so at no instant can the VM start unconstrained.  With
+`start_wait_s`, create and update return only once the resource runs somewhere; when it does not,
+the resource is disabled again and the step fails with its failed actions.  So `up` never reports
+success for a VM that did not start, and a failed enable leaves the cluster as it was (Pulumi keeps
+no state of a failed create: a VM left enabled would later lose its constraints, on `destroy`,
+while it could still run).
+Deleting it stops the resource and waits until the cluster has settled, so teardown runs in the
+safe order.
 """
 from __future__ import annotations
 
@@ -10,15 +16,19 @@ import pulumi
 import pulumi.dynamic
 
 from hastack.facts.cib import parse_primitive
+from hastack.apply import apply_live
 from hastack.plan import CLUSTER, Run, on
 from hastack.render.pcs import disable_argv, enable_argv
-from providers.base import Props
+from hastack.reports import HastackError
+from hastack.settle import wait_until_running
+from providers.base import Props, transports
 from providers.cib_object import CibObjectProvider, cib_plan
 
 
 class PcsResourceEnableProps(Props):
     resource_id: str
     settle_timeout_s: int = 300
+    start_wait_s: int = 0  # 0: enable and return
 
 
 class PcsResourceEnableProvider(CibObjectProvider):
@@ -36,6 +46,29 @@ class PcsResourceEnableProvider(CibObjectProvider):
         return cib_plan(disable_argv(props.resource_id)) + on(
             CLUSTER, Run(("crm_resource", "--wait", f"--timeout={props.settle_timeout_s}s"))
         )
+
+    def create(self, props):
+        result = super().create(props)
+        self._wait(self._props(props))
+        return result
+
+    def update(self, _id, olds, news):
+        result = super().update(_id, olds, news)
+        self._wait(self._props(news))
+        return result
+
+    def _wait(self, props: PcsResourceEnableProps) -> None:
+        if props.start_wait_s <= 0:
+            return
+        transport_for = transports(props)
+        try:
+            wait_until_running(transport_for(CLUSTER), props.resource_id, props.start_wait_s)
+        except HastackError as error:
+            if error.code != "NOT_RUNNING":
+                raise
+            apply_live(cib_plan(disable_argv(props.resource_id)), transport_for)
+            raise HastackError(error.code, f"{error.message}\n  so {props.resource_id} was disabled again "
+                                           "(target-role=Stopped): the cluster is as before this step") from None
 
     def observe_cib(self, props, cib_xml):
         live = parse_primitive(cib_xml, props.resource_id)

@@ -151,6 +151,36 @@ class Alert(Model):
     )
 
 
+class DrbdMonitorIntervals(Model):
+    """Monitor intervals of a DRBD clone.  Each monitor costs an agent run on every node; slow
+    hosts (emulated ones) spend most of their CPU on monitors at the defaults."""
+
+    drbd_promoted: Duration = "30s"
+    drbd_unpromoted: Duration = "60s"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "DrbdMonitorIntervals":
+        # Pacemaker tells a resource's monitors apart by their interval alone.
+        if duration_ms(self.drbd_promoted) == duration_ms(self.drbd_unpromoted):
+            raise ValueError(f"monitor_intervals: drbd_promoted and drbd_unpromoted are both "
+                             f"{self.drbd_promoted}; Pacemaker needs two different intervals (e.g. 30s and 60s)")
+        return self
+
+
+class MonitorIntervals(DrbdMonitorIntervals):
+    """Monitor intervals of the hypervisor layer (the defaults are the seed's)."""
+
+    vm: Duration = Field(default="30s", description="each VirtualDomain's monitor")
+
+
+class GuestMonitorIntervals(DrbdMonitorIntervals):
+    """Monitor intervals of the guest layer's resources (the defaults are the seed's)."""
+
+    filesystem: Duration = "20s"
+    pgsql: Duration = "10s"
+    vip: Duration = "10s"
+
+
 class OpTimeouts(Model):
     """Operation timeouts of the hypervisor layer's resources.  The defaults are the seed's; slow
     hosts (a BMC that takes 17 s to answer, emulated CPUs) need more, or a probe that times out
@@ -242,6 +272,10 @@ class HypervisorCluster(Model):
     fence_agent: Literal["fence_ipmilan"] = "fence_ipmilan"
     fence_monitor_interval: Duration = "60s"
     op_timeouts: OpTimeouts = Field(default_factory=OpTimeouts)
+    monitor_intervals: MonitorIntervals = Field(default_factory=MonitorIntervals)
+    start_wait: Duration = Field(
+        default="5min", description="how long `pulumi up` waits for each resource it enables to run "
+        "(it fails with the resource's failed actions otherwise); 0s: enable and go on")
     tiebreaker: Tiebreaker
     properties: dict[str, str] = {"stonith-enabled": "true"}
     resource_defaults: dict[str, str]
@@ -329,6 +363,10 @@ class GuestPgCluster(Model):
     vip_cidr_netmask: int = Field(default=24, ge=1, le=32)
     fencing: GuestFencing
     op_timeouts: GuestOpTimeouts = Field(default_factory=GuestOpTimeouts)
+    monitor_intervals: GuestMonitorIntervals = Field(default_factory=GuestMonitorIntervals)
+    start_wait: Duration = Field(
+        default="5min", description="how long `pulumi up` waits for each resource it enables to run "
+        "(it fails with the resource's failed actions otherwise); 0s: enable and go on")
 
     @model_validator(mode="after")
     def _consistent(self) -> "GuestPgCluster":

@@ -119,30 +119,38 @@ def wait_ssh(lab: Path, hosts: list[Host], t0: float, timeout: float = SSH_WAIT_
 # Every lab link configured by networkd.  On a loaded machine networkd's netlink calls can time
 # out at boot ("br-mgmt: netdev could not be created: Connection timed out", seen with a Go build
 # beside four booting hosts), leaving a NIC outside its bridge for good; a restart of networkd
-# re-creates the state from its files.
+# re-creates the state from its files.  Only the lab's own links count ($@): libvirt's vnet taps
+# stay "unmanaged".  And only a host that just booted is restarted: on a running cluster node a
+# networkd restart drops the corosync rings (seen 2026-11-30: a warm `lab up` on a lab with
+# nested domains restarted it twice, and the cluster fell into monitor timeouts).
 NETWORK_SETTLED = r"""
+may_restart=$1; shift
 for i in $(seq 1 45); do
-  stuck=$(networkctl list --no-legend --no-pager | awk '$2 != "lo" && $5 != "configured" {print $2}')
+  stuck=
+  for link in "$@"; do
+    networkctl status --no-pager "$link" 2>/dev/null | grep -q 'State: .*(configured)' || stuck="$stuck $link"
+  done
   [ -z "$stuck" ] && exit 0
-  if [ "$i" = 10 ] || [ "$i" = 30 ]; then
-    echo "restarting systemd-networkd: not configured: $stuck" >&2
+  if [ "$may_restart" = yes ] && { [ "$i" = 10 ] || [ "$i" = 30 ]; }; then
+    echo "restarting systemd-networkd: not configured:$stuck" >&2
     systemctl restart systemd-networkd
   fi
   sleep 2
 done
-echo "links not configured after 90 s: $stuck" >&2
+echo "links not configured after 90 s:$stuck" >&2
 exit 1
 """
 
 
-def wait_networks(lab: Path, hosts: list[Host]) -> None:
+def wait_networks(lab: Path, hosts: list[Host], just_booted: bool) -> None:
     """NETWORK_SETTLED on every host, all hosts at once (one SSH each; measured: one after the
     other they added ~5 min to `lab up`).  Lab tuning (pcsd off, machine.slice CPUWeight) is in the
     image, where it costs no daemon-reload on a busy host."""
     def one(h: Host) -> subprocess.CompletedProcess:
+        argv = ["sh", "-c", shlex.quote(NETWORK_SETTLED), "settled", "yes" if just_booted else "no",
+                *seed.lab_links(h)]
         # A busy emulated host can take more than 10 s to send its banner: allow a minute.
-        return subprocess.run(ssh_argv(lab, h, ["sh", "-c", shlex.quote(NETWORK_SETTLED)], connect_timeout=60),
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(ssh_argv(lab, h, argv, connect_timeout=60), capture_output=True, text=True, timeout=300)
 
     with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
         results = list(pool.map(one, hosts))
@@ -176,7 +184,7 @@ def up() -> int:
         on = [h for h in HOSTS if qemu.status(host_files(lab, h)) == "on"]
         log(f"lab already running ({lab}); checking SSH on {', '.join(h.name for h in on) or 'no host'}")
         wait_ssh(lab, on, time.monotonic())
-        wait_networks(lab, on)
+        wait_networks(lab, on, just_booted=False)
         print_status(lab)
         return 0
     if lab.exists():
@@ -231,7 +239,7 @@ def up() -> int:
         save_state(lab, state)
     log(f"BMCs started: {', '.join(f'{h.name} {h.bmc_address}' for h in hypervisors())}")
     times = wait_ssh(lab, list(HOSTS), t0)
-    wait_networks(lab, list(HOSTS))
+    wait_networks(lab, list(HOSTS), just_booted=True)
     state["boot_seconds"] = times
     save_state(lab, state)
     log(f"lab up in {time.monotonic() - t0:.0f} s (inventory {lab / 'inventory.json'})")

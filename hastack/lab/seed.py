@@ -28,6 +28,12 @@ def ensure_key(path: Path, comment: str) -> str:
     return Path(f"{path}.pub").read_text().strip()
 
 
+def lab_links(h: Host) -> list[str]:
+    """The links network_files configures (not libvirt's vnet taps, which networkd leaves alone)."""
+    links = [NIC_SLOTS["fwd"][0]] + [NIC_SLOTS[net][0] for net in NETWORKS]
+    return links + ([f"br-{net}" for net in NETWORKS] if h.is_hypervisor else [])
+
+
 def network_files(h: Host) -> dict[str, str]:
     """systemd-networkd files. Hypervisors put each lab NIC in a bridge (br-mgmt, br-stor1,
     br-stor2) carrying the address, as the seed's hosts do, so nested domains can join them."""

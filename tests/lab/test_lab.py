@@ -8,6 +8,7 @@ import ipaddress
 import json
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,28 +94,36 @@ def test_drbd_two_nodes_replicates_a_write(live_lab: Path, times):
                 check=False)
 
 
+@contextmanager
+def console_on_failure(node: str, domain: str):
+    """A nested guest that misbehaves says why on its serial console: add its tail to the failure."""
+    try:
+        yield
+    except AssertionError as e:
+        console = ssh(node, f"tail -c 2000 /var/log/libvirt/qemu/{domain}-serial.log", check=False).stdout
+        raise AssertionError(f"{e}\n{domain} console:\n{console}") from None
+
+
 def test_tiny_protected_vm_starts_under_libvirt(live_lab: Path, times):
     address = TINY_VM_ADDRESSES["gw1"]
     xml = tiny_domain_xml("gw1", f"{address}/24")
     ssh("node2", f"cat > /tmp/gw1.xml <<'EOF'\n{xml}\nEOF\nvirsh define /tmp/gw1.xml && virsh start gw1")
     try:
         assert ssh("node2", "virsh domstate gw1").stdout.strip() == "running"
-        # Nested emulation (TCG inside a TCG host) is slow here: measured 6.5-8.6 min from start to
-        # ping on 2026-11-30 (the kernel alone ~110 s to /init, 3 s under plain TCG).
-        try:
+        with console_on_failure("node2", "gw1"):
+            # Nested emulation (TCG inside a TCG host) is slow here: measured 6.5-8.6 min from start
+            # to ping on 2026-11-30 (the kernel alone ~110 s to /init, 3 s under plain TCG).
             times["tiny_vm_start_to_ping_seconds"] = wait_on_host(
                 "node2", f"ping -c1 -W1 {address}", 1200, "gw1 to answer ping")
-        except AssertionError as e:
-            console = ssh("node2", "tail -c 2000 /var/log/libvirt/qemu/gw1-serial.log", check=False).stdout
-            raise AssertionError(f"{e}\ngw1 console:\n{console}") from None
-        # Reachable across the lab's management network too, from the other hypervisor (retried:
-        # the nested guest is slow enough that node1's first ARP requests can go unanswered).
-        wait_on_host("node1", f"busybox wget -qO- http://{address}/ | grep -qx 'hastack-tiny gw1'", 300,
-                     "gw1's HTTP answer on node1")
-        # ACPI shutdown (what libvirt and VirtualDomain ask first) powers it off.
-        ssh("node2", "virsh shutdown gw1")
-        times["tiny_vm_acpi_shutdown_seconds"] = wait_on_host(
-            "node2", "virsh domstate gw1 | grep -q 'shut off'", 300, "gw1 ACPI shutdown")
+            # Reachable across the lab's management network too, from the other hypervisor (retried:
+            # the nested guest is slow enough that node1's first ARP requests can go unanswered).
+            wait_on_host("node1", f"busybox wget -qO- http://{address}/ | grep -qx 'hastack-tiny gw1'",
+                         300, "gw1's HTTP answer on node1")
+            # ACPI shutdown (what libvirt and VirtualDomain ask first) powers it off.  The tiny init
+            # brings its network up only once acpid listens, so one press is enough.
+            ssh("node2", "virsh shutdown gw1")
+            times["tiny_vm_acpi_shutdown_seconds"] = wait_on_host(
+                "node2", "virsh domstate gw1 | grep -q 'shut off'", 300, "gw1 ACPI shutdown")
     finally:
         ssh("node2", "virsh destroy gw1; virsh undefine gw1", check=False)
 

@@ -114,6 +114,17 @@ def test_seed_network_files_bridge_hypervisor_nics_only():
     assert all("Gateway" not in text for text in {**node, **guest}.values())
 
 
+def test_the_network_check_watches_exactly_the_links_the_lab_configures():
+    """Not libvirt's vnet taps (networkd leaves them unmanaged): counting those once made a warm
+    `lab up` restart networkd under a running cluster."""
+    import re
+
+    for name in ("node1", "pg1"):
+        files = seed.network_files(host(name))
+        configured = {m for text in files.values() for m in re.findall(r"^Name=(\S+)$", text, re.M)}
+        assert set(seed.lab_links(host(name))) == configured
+
+
 def test_inventory_and_known_hosts(tmp_path: Path):
     keys = {h.name: f"ssh-ed25519 AAAA{h.name} hastack-lab {h.name}" for h in HOSTS}
     inventory.write(tmp_path, keys)

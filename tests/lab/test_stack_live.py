@@ -14,7 +14,7 @@ import pytest
 import yaml
 from labhelpers import ssh, wait_for
 
-from hastack.simulate import parse_crm_mon, running_on
+from hastack.facts.status import parse_crm_mon, running_on
 from tests.conftest import ROOT, run
 
 # The whole stack on the emulated lab takes 30-60 min on a 2-core machine and has not yet passed

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from hastack.scenarios import ORDER, main, run_scenarios  # noqa: E402
-from hastack.simulate import running_on  # noqa: E402
+from hastack.facts.status import running_on  # noqa: E402
 
 pytestmark = [pytest.mark.tools, pytest.mark.timeout(900)]
 

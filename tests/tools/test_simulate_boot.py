@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hastack.simulate import Simulation, running_on
+from hastack.facts.status import running_on
+from hastack.simulate import Simulation
 
 pytestmark = pytest.mark.tools
 

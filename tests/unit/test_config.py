@@ -68,6 +68,9 @@ CASES = [
     ("no pinned host key", ("hypervisor", "nodes", 0, "ssh"), {"host": "192.168.4.231"},
      ["no host key pinned", "192.168.4.231"]),
     ("unknown field", ("hypervisor", "stonith"), True, ["hypervisor.stonith", "Extra inputs"]),
+    ("DRBD monitors with one interval", ("hypervisor", "monitor_intervals"),
+     {"drbd_promoted": "60s", "drbd_unpromoted": "1min"}, ["hypervisor.monitor_intervals", "both 60s", "different"]),
+    ("bad start wait", ("guest", "start_wait"), "5 minutes", ["guest.start_wait", "5 minutes", "2min"]),
 ]
 
 

@@ -158,3 +158,33 @@ def test_a_half_created_cluster_keeps_its_authkey():
     assert any(isinstance(s, Put) and s.path == AUTHKEY and s.content == key_a and s.secret for s in node2)
     assert not any(isinstance(s, Run) and "rm -f" in " ".join(s.argv) for s in node2)  # its CIB is kept
     assert not any(isinstance(s, Put) and s.path == AUTHKEY for t, s in plan if t == "node1")
+
+
+def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
+    """Pulumi keeps no state of a failed create: the VM must not stay enabled behind its back."""
+    import providers.pcs_resource_enable as enable
+    from hastack.plan import CibEdit
+
+    applied = []
+
+    def not_running(cluster, rid, timeout_s):
+        raise HastackError("NOT_RUNNING", f"{rid} not started within {timeout_s} s; failed actions: start on node1")
+
+    monkeypatch.setattr(enable, "transports", lambda props: lambda target: target)
+    monkeypatch.setattr(enable, "wait_until_running", not_running)
+    monkeypatch.setattr(enable, "apply_live", lambda plan, transport_for: applied.append(plan))
+    props = enable.PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm", start_wait_s=900)
+    with pytest.raises(HastackError) as caught:
+        enable.PcsResourceEnableProvider()._wait(props)
+    assert "start on node1" in str(caught.value) and "disabled again" in str(caught.value)
+    [(target, step)] = applied[0]
+    assert target == CLUSTER and isinstance(step, CibEdit)
+    assert step.commands == (tuple(enable.disable_argv("gw1-vm")),)
+
+
+def test_enable_without_a_start_wait_does_not_poll(monkeypatch):
+    import providers.pcs_resource_enable as enable
+
+    monkeypatch.setattr(enable, "wait_until_running", lambda *a: pytest.fail("polled"))
+    props = enable.PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm")
+    enable.PcsResourceEnableProvider()._wait(props)

@@ -1,0 +1,61 @@
+"""The cluster's status as `crm_mon --output-as=xml` reports it: where each resource runs, in
+which role, which nodes are online, and the failed actions.  Pure parsing, no hosts."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+
+def parse_crm_mon(xml_text: str) -> dict:
+    root = ET.fromstring(xml_text)
+    resources: dict[str, list[dict]] = {}
+    for resource in root.iter("resource"):
+        nodes = [n.get("name") for n in resource.findall("node")]
+        resources.setdefault(resource.get("id"), []).append(
+            {"role": resource.get("role"), "nodes": nodes, "active": resource.get("active") == "true",
+             "failed": resource.get("failed") == "true", "pending": resource.get("pending")}
+        )
+    nodes = {n.get("name"): {"online": n.get("online") == "true", "standby": n.get("standby") == "true",
+                             "unclean": n.get("unclean") == "true"} for n in root.iter("node") if n.get("type")}
+    failures = [dict(f.attrib) for f in root.iter("failure")]
+    return {"resources": resources, "nodes": nodes, "failures": failures}
+
+
+def running_on(status: dict, resource_id: str, role: str | None = None) -> list[str]:
+    nodes = []
+    for instance in status["resources"].get(resource_id, []):
+        if instance["active"] and (role is None or instance["role"] == role):
+            nodes += instance["nodes"]
+    return sorted(nodes)
+
+
+def healthy_on(status: dict, resource_id: str) -> list[str]:
+    """Where the resource runs, started and without a failure.  A start in progress already shows
+    as active (role Started, pending="Starting"), and a start that failed leaves it active but
+    FAILED on that node until its stop: neither is running.  A pending monitor is."""
+    return sorted(node for instance in status["resources"].get(resource_id, [])
+                  if instance["active"] and not instance["failed"] and instance["pending"] in (None, "Monitoring")
+                  for node in instance["nodes"])
+
+
+def resource_state(status: dict, resource_id: str) -> str:
+    """What crm_mon shows of the resource, e.g. 'Stopped', 'Started on node2 (Starting)'."""
+    parts = []
+    for i in status["resources"].get(resource_id, []):
+        where = f" on {', '.join(i['nodes'])}" if i["nodes"] else ""
+        pending = f" ({i['pending']})" if i["pending"] else ""
+        parts.append(f"{i['role']}{where}{pending}{' FAILED' if i['failed'] else ''}")
+    return "; ".join(parts) or "not in the status"
+
+
+def failed_actions(status: dict, resource_id: str) -> list[str]:
+    """The resource's failed actions, as an operator reads them in `crm_mon`:
+    'start on node1: Timed Out (exit 1, reason)'.  Clone instances (drbd-x:0) count as the clone's."""
+    lines = []
+    for f in status.get("failures", []):
+        rid = f.get("op_key", "").rsplit("_", 2)[0].split(":")[0]
+        if rid != resource_id:
+            continue
+        reason = f", {f['exitreason']}" if f.get("exitreason") else ""
+        lines.append(f"{f.get('task', '?')} on {f.get('node', '?')}: {f.get('status', '?')} "
+                     f"(exit {f.get('exitcode', '?')} {f.get('exitstatus', '')}{reason})".replace(" )", ")"))
+    return lines

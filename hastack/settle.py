@@ -1,0 +1,42 @@
+"""Waiting for the cluster to act on what `up` configured: a resource that was enabled should run.
+
+`up` configures and Pacemaker acts; without this wait an `up` could report success while a VM
+failed to start.  Polls `crm_mon` (0.3 s on the host, one SSH channel) rather than running a
+loop on the host, so that each poll's failure is reported like any other command."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from hastack.facts.status import failed_actions, healthy_on, parse_crm_mon, resource_state
+from hastack.reports import HastackError
+
+CRM_MON = ("crm_mon", "-1", "--output-as=xml")
+
+
+def wait_until_running(cluster, resource_id: str, timeout_s: float, interval_s: float = 10.0,
+                       clock: Callable[[], float] = time.monotonic,
+                       sleep: Callable[[float], None] = time.sleep) -> list[str]:
+    """The nodes the resource runs on, once it runs; NOT_RUNNING with its failed actions when it
+    does not within timeout_s (the caller decides what to leave behind).  Failed actions alone do not end the wait: Pacemaker recovers
+    (restart, or the other node) and a later start may succeed."""
+    deadline = clock() + timeout_s
+    while True:
+        status = parse_crm_mon(cluster.run(list(CRM_MON)).stdout)
+        nodes = healthy_on(status, resource_id)
+        if nodes:
+            return nodes
+        if clock() >= deadline:
+            raise HastackError("NOT_RUNNING", not_running_message(status, resource_id, timeout_s, cluster.name))
+        sleep(interval_s)
+
+
+def not_running_message(status: dict, resource_id: str, timeout_s: float, where: str) -> str:
+    failures = failed_actions(status, resource_id)
+    offline = sorted(n for n, s in status["nodes"].items() if not s["online"])
+    return (f"{resource_id} is enabled and constrained, but Pacemaker has not started it within "
+            f"{timeout_s:.0f} s (now: {resource_state(status, resource_id)}); "
+            f"failed actions: {'; '.join(failures) or 'none'}"
+            + (f"; offline nodes: {', '.join(offline)}" if offline else "")
+            + f". See `crm_mon -1rf` on {where}; once the cause is fixed, "
+              f"`crm_resource --cleanup --resource {resource_id}`, then `pulumi up` again.")
