@@ -91,6 +91,9 @@ class HastackProvider(ResourceProvider):
     replace_fields: ClassVar[tuple[str, ...]] = ()
     # Props stored as-is but never compared (connection details, labels).
     serialize_as_secret_always = False
+    # Create takes over an object that already exists exactly as configured, and refuses one that
+    # differs (`pulumi import` cannot work for dynamic providers: pulumi/pulumi#16175).
+    adopts_existing: ClassVar[bool] = False
 
     # ---- to implement -------------------------------------------------------------------------
     def resource_id(self, props: Props) -> str:
@@ -134,8 +137,28 @@ class HastackProvider(ResourceProvider):
     def create(self, props: dict) -> CreateResult:
         p = self._props(props)
         transport_for = transports(p)
-        apply_live(self.plan_create(p, self.probe(p, transport_for)), transport_for)
+        if not (self.adopts_existing and self._adopted(p, transport_for)):
+            apply_live(self.plan_create(p, self.probe(p, transport_for)), transport_for)
         return CreateResult(self.resource_id(p), outs=dict(props))
+
+    def _adopted(self, p: Props, transport_for) -> bool:
+        """True when the object exists as configured (nothing to do); EXISTS_DIFFERENT when it
+        exists otherwise: hastack never overwrites an object it did not create."""
+        observed = self.observe(p, transport_for)
+        if observed is None:
+            return False
+        if observed:
+            wanted = p.model_dump(mode="json")
+            differences = "; ".join(
+                f"{field}: differs (secret)" if field.startswith("secret") else
+                f"{field}: live {_norm(value)!r}, configured {_norm(wanted.get(field))!r}"
+                for field, value in observed.items())
+            raise HastackError("EXISTS_DIFFERENT", (
+                f"{self.resource_id(p)} already exists on the {p.layer} cluster and differs from the "
+                f"config ({differences}). hastack adopts an existing object only when it matches: make "
+                "the config describe it (the next `up` adopts it, then changes it as configured) or "
+                "remove it from the cluster by hand."))
+        return True
 
     def update(self, _id: str, olds: dict, news: dict) -> UpdateResult:
         old, new = self._props(olds), self._props(news)

@@ -19,6 +19,7 @@ class PcsConstraintProps(Props):
 
 
 class PcsConstraintProvider(CibObjectProvider):
+    adopts_existing = True
     props_model = PcsConstraintProps
     compare_fields = ("spec",)
 

@@ -60,6 +60,7 @@ def _qualified(agent: str) -> str:
 
 
 class PcsResourceProvider(CibObjectProvider):
+    adopts_existing = True
     props_model = PcsResourceProps
     compare_fields = ("spec", "secret_values")
     replace_fields = ()

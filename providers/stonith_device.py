@@ -24,6 +24,8 @@ def avoid_spec(props: StonithDeviceProps) -> LocationSpec:
 
 
 class StonithDeviceProvider(PcsResourceProvider):
+    # The live password cannot be read back to compare: a device that exists is never adopted.
+    adopts_existing = False
     props_model = StonithDeviceProps
     compare_fields = ("spec", "secret_values", "fences_node")
 

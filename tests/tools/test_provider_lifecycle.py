@@ -1,0 +1,145 @@
+"""Each CIB provider's whole lifecycle through its Pulumi methods (create, read, no-op diff,
+update, drift found by read, adoption, delete) against a CIB file with the real tools: pcs -f,
+crm_verify and cibadmin honour CIB_file, exactly as on a cluster node."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import providers.base
+from hastack import cib
+from hastack.config.load import load_stack
+from hastack.facts.cib import parse_constraint, parse_primitive
+from hastack.layout import vm_objects
+from hastack.reports import HastackError
+from hastack.transport import Result
+from hastack.transport.local import LocalTransport
+from providers.pcs_constraint import PcsConstraintProvider
+from providers.pcs_resource import PcsResourceProvider
+
+pytestmark = pytest.mark.tools
+
+NODES = [{"name": "node1", "ssh": {"host": "127.0.0.1", "port": 22201, "known_hosts_file": "x"}},
+         {"name": "node2", "ssh": {"host": "127.0.0.1", "port": 22202, "known_hosts_file": "x"}}]
+
+
+class FileCluster(LocalTransport):
+    """A CIB file stands for the cluster.  `crm_resource --cleanup` asks the controller, which a
+    file does not have (it crashes there): that one command is recorded instead of run."""
+
+    def __init__(self, path):
+        super().__init__("node1", {"CIB_file": str(path)})
+        self.cleanups = []
+
+    def run(self, argv, stdin=None, **kwargs):
+        if list(argv[:2]) == ["crm_resource", "--cleanup"]:
+            self.cleanups.append(argv[-1])
+            return Result(0, "", "")
+        return super().run(argv, stdin, **kwargs)
+
+
+@pytest.fixture()
+def local(tmp_path, monkeypatch):
+    """The providers' transports, pointed at a CIB file on this machine."""
+    path = tmp_path / "cib.xml"
+    path.write_text(cib.empty_cib())
+    transport = FileCluster(path)
+    monkeypatch.setattr(providers.base, "transports", lambda props: lambda target: transport)
+    return transport
+
+
+@pytest.fixture()
+def cluster(local):
+    return Path(local.env["CIB_file"])
+
+
+@pytest.fixture(scope="module")
+def pg1():
+    return vm_objects(next(v for v in load_stack("lab5").vms if v.name == "pg1"))
+
+
+@pytest.fixture()
+def pg1_resources(cluster, pg1):
+    for spec in (pg1.drbd_clone, pg1.domain):
+        PcsResourceProvider().create(props(spec))
+    return cluster
+
+
+def props(spec) -> dict:
+    return {"layer": "hypervisor", "nodes": NODES, "spec": spec.model_dump(mode="json")}
+
+
+
+def start_op_id(path) -> str:
+    import xml.etree.ElementTree as ET
+
+    return next(op.get("id") for op in ET.fromstring(path.read_text()).iter("op")
+                if op.get("name") == "start" and op.get("id", "").startswith("pg1-vm"))
+
+
+def test_pcs_resource_lifecycle(cluster, local, pg1):
+    provider = PcsResourceProvider()
+    clone, domain = props(pg1.drbd_clone), props(pg1.domain)
+    provider.create(clone)
+    provider.create(domain)
+    live = parse_primitive(cluster.read_text(), "pg1-vm")
+    assert live["agent"] == "ocf:heartbeat:VirtualDomain" and live["meta"]["target-role"] == "Stopped"
+
+    # read: no drift; diff: no change
+    assert provider.read("pg1-vm", domain).outs["spec"] == domain["spec"]
+    assert not provider.diff("pg1-vm", domain, domain).changes
+
+    # update in place: a longer start timeout
+    longer = props(pg1.domain.model_copy(update={"ops": tuple(
+        op.model_copy(update={"timeout": "300s"}) if op.name == "start" else op for op in pg1.domain.ops)}))
+    assert provider.diff("pg1-vm", domain, longer).changes and not provider.diff("pg1-vm", domain, longer).replaces
+    provider.update("pg1-vm", domain, longer)
+    assert local.cleanups == ["pg1-vm"]  # failures under the old definition no longer count
+    start = [op for op in parse_primitive(cluster.read_text(), "pg1-vm")["ops"] if op["name"] == "start"]
+    assert start[0]["timeout"] == "300s"
+    assert provider.read("pg1-vm", longer).outs["spec"] == longer["spec"]
+
+    # drift: a hand edit of the timeout shows in read, and diff wants it back
+    subprocess.run(["cibadmin", "--modify", "--xml-text", f'<op id="{start_op_id(cluster)}" timeout="45s"/>'],
+                   check=True, env={"CIB_file": str(cluster), "PATH": "/usr/sbin:/usr/bin"})
+    drifted = provider.read("pg1-vm", longer).outs
+    assert drifted["spec"] != longer["spec"]
+    assert provider.diff("pg1-vm", drifted, longer).changes
+
+    # delete: gone, and the clone it depended on stays
+    provider.delete("pg1-vm", longer)
+    assert parse_primitive(cluster.read_text(), "pg1-vm") is None
+    assert provider.read("pg1-vm", longer).id is None
+    assert parse_primitive(cluster.read_text(), "drbd-pg1") is not None
+
+
+def test_an_identical_existing_object_is_adopted_and_a_different_one_refused(pg1_resources, pg1):
+    cluster = pg1_resources
+    provider = PcsConstraintProvider()
+    order = props(pg1.order)
+    provider.create(order)
+    before = cluster.read_text()
+    provider.create(order)  # exists as configured (e.g. built by hand, or state lost): adopted
+    assert cluster.read_text() == before  # no patch at all
+
+    other = props(pg1.order.model_copy(update={"first_action": "start"}))
+    with pytest.raises(HastackError) as caught:
+        provider.create(other)
+    message = str(caught.value)
+    assert caught.value.code == "EXISTS_DIFFERENT" and pg1.order.id in message
+    assert "'first_action': 'promote'" in message and "'first_action': 'start'" in message
+    assert parse_constraint(cluster.read_text(), pg1.order.id)["first_action"] == "promote"  # untouched
+
+
+def test_a_constraint_deleted_by_hand_is_gone_on_read_and_recreated(pg1_resources, pg1):
+    cluster = pg1_resources
+    provider = PcsConstraintProvider()
+    location = props(pg1.location)
+    provider.create(location)
+    subprocess.run(["cibadmin", "--delete", "--xml-text", f'<rsc_location id="{pg1.location.id}"/>'], check=True,
+                   env={"CIB_file": str(cluster), "PATH": "/usr/sbin:/usr/bin"})
+    assert provider.read(pg1.location.id, location).id is None  # refresh drops it; up recreates it
+    provider.create(location)
+    assert parse_constraint(cluster.read_text(), pg1.location.id) is not None
