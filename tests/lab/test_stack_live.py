@@ -21,6 +21,9 @@ from tests.conftest import ROOT, run
 # end to end there (issue 6): it runs when asked for, never silently.
 pytestmark = [
     pytest.mark.lab,
+    # The first test also runs the module's lab up and the whole-stack `up` (25-35 min here): far
+    # beyond the suite's 900 s per test.
+    pytest.mark.timeout(3600),
     pytest.mark.skipif(os.environ.get("HASTACK_LIVE_STACK") != "1",
                        reason="live pulumi up on the lab: set HASTACK_LIVE_STACK=1 (30-60 min; issue 6 is open)"),
 ]
@@ -44,7 +47,8 @@ def env(live_lab, tmp_path_factory):
 
 
 def pulumi(env, *args, check=True, timeout=2400):
-    return run(["pulumi", *args, "--stack", "lab"], env=env, check=check, timeout=timeout)
+    # As bin/main runs it: yielding to the emulated hosts that share this machine's cores.
+    return run(["nice", "-n", "10", "pulumi", *args, "--stack", "lab"], env=env, check=check, timeout=timeout)
 
 
 def crm_mon(node="node1") -> dict:
