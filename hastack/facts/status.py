@@ -29,11 +29,13 @@ def running_on(status: dict, resource_id: str, role: str | None = None) -> list[
 
 
 def healthy_on(status: dict, resource_id: str) -> list[str]:
-    """Where the resource runs, started and without a failure.  A start in progress already shows
-    as active (role Started, pending="Starting"), and a start that failed leaves it active but
-    FAILED on that node until its stop: neither is running.  A pending monitor is."""
+    """Where the resource runs, started, with no action in flight and no failure.  crm_mon shows
+    a resource whose probe is still running as active ("Started", pending="Monitoring"; seen live:
+    an enable wait returned before the VM's probe had finished), a start in progress likewise
+    (pending="Starting"), and a failed start as active but FAILED.  None of those is running; a
+    recurring monitor in flight only delays the answer to the next poll."""
     return sorted(node for instance in status["resources"].get(resource_id, [])
-                  if instance["active"] and not instance["failed"] and instance["pending"] in (None, "Monitoring")
+                  if instance["active"] and not instance["failed"] and instance["pending"] is None
                   for node in instance["nodes"])
 
 

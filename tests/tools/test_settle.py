@@ -70,16 +70,17 @@ def test_a_resource_that_fails_to_start_everywhere_is_reported_with_its_failed_a
     assert clock.now >= 600
 
 
-def test_a_start_in_progress_is_not_running_yet(lab5_render):
-    """crm_mon shows a start in progress as active, role Started, pending="Starting" (seen live)."""
+def test_a_probe_or_start_in_progress_is_not_running_yet(lab5_render):
+    """crm_mon shows a resource whose probe or start is in flight as active, role Started, with
+    pending="Monitoring" or "Starting" (both seen live on the lab)."""
     import re
 
     sim = _booted((lab5_render / "hypervisor/cib.xml").read_text())
     sim.settle()
     running = sim.status_xml()
-    starting, count = re.subn(r'(<resource id="gw1-vm"[^>]*nodes_running_on="1")', r'\1 pending="Starting"', running)
+    probing, count = re.subn(r'(<resource id="gw1-vm"[^>]*nodes_running_on="1")', r'\1 pending="Monitoring"', running)
     assert count == 1
-    monitoring = starting.replace('pending="Starting"', 'pending="Monitoring"')
-    cluster, clock = CrmMonAnswers(starting, starting, monitoring), FakeClock()
+    starting = probing.replace('pending="Monitoring"', 'pending="Starting"')
+    cluster, clock = CrmMonAnswers(probing, starting, running), FakeClock()
     assert wait_until_running(cluster, "gw1-vm", 60, clock=clock, sleep=clock.sleep) == ["node1"]
     assert cluster.calls == 3
