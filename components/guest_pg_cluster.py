@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.connection import child, node_refs
-from hastack.config.models import StackConfig
-from hastack.config.models import duration_ms
+from hastack.config.models import StackConfig, duration_ms
 from hastack.layout import (
     alert_specs,
     drbd_device,

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hastack.config.models import StackConfig
+from hastack.facts.status import parse_crm_mon, running_on
 from hastack.layout import drbd_primitive_id, fence_device_id, guest_objects, vm_resource_id
 from hastack.reports import HastackError
-from hastack.facts.status import parse_crm_mon, running_on
 from hastack.simulate import Simulation, _run, parse_round
 
 PROMOTION = "10000"  # what the DRBD agent sets for an UpToDate disk

@@ -18,8 +18,8 @@ def wait_until_running(cluster, resource_id: str, timeout_s: float, interval_s: 
                        clock: Callable[[], float] = time.monotonic,
                        sleep: Callable[[float], None] = time.sleep) -> list[str]:
     """The nodes the resource runs on, once it runs; NOT_RUNNING with its failed actions when it
-    does not within timeout_s (the caller decides what to leave behind).  Failed actions alone do not end the wait: Pacemaker recovers
-    (restart, or the other node) and a later start may succeed."""
+    does not within timeout_s (the caller decides what to leave behind).  Failed actions alone do
+    not end the wait: Pacemaker recovers (restart, or the other node) and a later start may succeed."""
     deadline = clock() + timeout_s
     while True:
         status = parse_crm_mon(cluster.run(list(CRM_MON)).stdout)

@@ -137,13 +137,27 @@ class HastackProvider(ResourceProvider):
     def create(self, props: dict) -> CreateResult:
         p = self._props(props)
         transport_for = transports(p)
-        if not (self.adopts_existing and self._adopted(p, transport_for)):
+        try:
             apply_live(self.plan_create(p, self.probe(p, transport_for)), transport_for)
+        except HastackError as create_error:
+            # Looked at only when the create failed (its CIB edit is all or nothing), so a create
+            # that succeeds costs no extra query.  If the look fails too, the create's error stands.
+            if not self.adopts_existing:
+                raise
+            try:
+                adopted = self._adopted(p, transport_for)
+            except HastackError as error:
+                if error.code == "EXISTS_DIFFERENT":
+                    raise
+                raise create_error from None
+            if not adopted:
+                raise
         return CreateResult(self.resource_id(p), outs=dict(props))
 
     def _adopted(self, p: Props, transport_for) -> bool:
-        """True when the object exists as configured (nothing to do); EXISTS_DIFFERENT when it
-        exists otherwise: hastack never overwrites an object it did not create."""
+        """True when the object exists as configured (nothing to do); False when it does not
+        exist (the create's own error stands); EXISTS_DIFFERENT when it exists otherwise: hastack
+        never overwrites an object it did not create."""
         observed = self.observe(p, transport_for)
         if observed is None:
             return False

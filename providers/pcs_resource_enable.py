@@ -15,8 +15,8 @@ from __future__ import annotations
 import pulumi
 import pulumi.dynamic
 
-from hastack.facts.cib import parse_primitive
 from hastack.apply import apply_live
+from hastack.facts.cib import parse_primitive
 from hastack.plan import CLUSTER, Run, on
 from hastack.render.pcs import disable_argv, enable_argv
 from hastack.reports import HastackError
