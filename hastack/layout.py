@@ -77,6 +77,13 @@ def tiebreaker_params(tiebreaker: Tiebreaker, fenced_node: str) -> dict[str, str
     return {"pcmk_delay_base": tiebreaker.delay_base, "pcmk_delay_max": tiebreaker.delay_max}
 
 
+def fence_status_timeout(timeout: str | None) -> dict[str, str]:
+    """The fencer times a device's status (its start, its monitor) by pcmk_monitor_timeout, 60 s
+    unless set, not by the operation's timeout: a configured fence timeout must set both (seen in
+    the lab: a 90 s start failed "within 58s")."""
+    return {} if timeout is None else {"pcmk_monitor_timeout": timeout}
+
+
 def _fence_ops(interval: str, timeout: str | None) -> tuple[Op, ...]:
     if timeout is None:
         return (Op(name="monitor", interval=interval),)
@@ -89,7 +96,8 @@ def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, s
     for node in hv.nodes:
         assert node.bmc is not None
         params = {"ip": str(node.bmc.address), "username": node.bmc.username, "password": "",
-                  "pcmk_host_list": node.name, **tiebreaker_params(hv.tiebreaker, node.name)}
+                  "pcmk_host_list": node.name, **tiebreaker_params(hv.tiebreaker, node.name),
+                  **fence_status_timeout(hv.op_timeouts.fence)}
         if node.bmc.lanplus:
             params["lanplus"] = "1"
         if node.bmc.port != 623:
@@ -191,7 +199,7 @@ def guest_fence_specs(guest: GuestPgCluster) -> list[tuple[PrimitiveSpec, str]]:
     for node in guest.nodes:
         params = {"nodename": node.name, "pcmk_host_list": node.name,
                   "pcmk_off_timeout": fencing.timeout, "pcmk_reboot_timeout": fencing.timeout,
-                  **tiebreaker_params(fencing.tiebreaker, node.name)}
+                  **tiebreaker_params(fencing.tiebreaker, node.name), **fence_status_timeout(guest.op_timeouts.fence)}
         out.append((PrimitiveSpec(id=fence_device_id(node.name), agent=f"stonith:{fencing.agent}", params=params,
                                   ops=_fence_ops(fencing.monitor_interval, guest.op_timeouts.fence)), node.name))
     return out

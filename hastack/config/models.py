@@ -186,7 +186,8 @@ class OpTimeouts(Model):
     hosts (a BMC that takes 17 s to answer, emulated CPUs) need more, or a probe that times out
     counts as a failure and its recovery can end in fencing."""
 
-    fence: Duration | None = Field(default=None, description="fence devices' start and monitor (Pacemaker: 20s)")
+    fence: Duration | None = Field(default=None, description="fence devices' start and monitor, and their "
+                                   "pcmk_monitor_timeout (Pacemaker: 20s and 60s)")
     vm_start: Duration = "60s"
     vm_stop: Duration = "60s"
     vm_monitor: Duration = Field(default="30s", description="also the probe of each VirtualDomain")
@@ -196,7 +197,8 @@ class OpTimeouts(Model):
 class GuestOpTimeouts(Model):
     """Operation timeouts of the guest layer's resources (defaults: the agents' own)."""
 
-    fence: Duration | None = Field(default=None, description="fence devices' start and monitor (Pacemaker: 20s)")
+    fence: Duration | None = Field(default=None, description="fence devices' start and monitor, and their "
+                                   "pcmk_monitor_timeout (Pacemaker: 20s and 60s)")
     drbd_monitor: Duration | None = None
     resource_monitor: Duration | None = Field(
         default=None, description="monitors (and so probes) of the filesystem, pgsql and VIP")

@@ -358,7 +358,8 @@ def power(name: str, action: str) -> int:
 
 def ssh(name: str, command: list[str]) -> int:
     lab = lab_dir()
-    argv = ssh_argv(lab, find_host(name), command, batch=bool(command))
+    # A host busy with a Pacemaker transition can take over 10 s to send its banner.
+    argv = ssh_argv(lab, find_host(name), command, batch=bool(command), connect_timeout=60)
     if not command:
         argv.insert(1, "-t")
     os.execvp(argv[0], argv)

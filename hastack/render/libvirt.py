@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from xml.sax.saxutils import escape, quoteattr
 
 from hastack.config.models import ProtectedVm
@@ -11,6 +12,12 @@ def vm_mac(vm_name: str, nic_index: int) -> str:
     """A stable MAC per VM and NIC, so the VM keeps its addresses whichever node runs it."""
     digest = hashlib.sha256(f"{vm_name}/{nic_index}".encode()).digest()
     return "52:54:00:%02x:%02x:%02x" % (digest[0], digest[1], digest[2])
+
+
+def vm_uuid(vm_name: str) -> str:
+    """A stable UUID per VM, the same on both nodes: libvirt refuses to redefine a domain under a
+    new UUID, so a definition without one could be created once but never updated."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hastack:vm/{vm_name}"))
 
 
 def domain_xml_path(vm_name: str) -> str:
@@ -40,6 +47,7 @@ def render_domain_xml(vm: ProtectedVm, domain_type: str = "kvm") -> str:
     # ACPI lets `virsh shutdown` (a node standby) power the guest off cleanly instead of halting.
     return f"""<domain type="{domain_type}">
   <name>{vm.name}</name>
+  <uuid>{vm_uuid(vm.name)}</uuid>
   <memory unit="MiB">{vm.memory_mib}</memory>
   <vcpu>{vm.vcpus}</vcpu>
   <os>

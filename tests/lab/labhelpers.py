@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from hastack.lab import lab as lab_mod
 from hastack.lab.paths import REPO_ROOT, lab_dir
@@ -22,11 +23,31 @@ def lab_cli(*args: str, timeout: float = 1500, check: bool = True) -> subprocess
 
 
 def ssh(name: str, command: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    argv = lab_mod.ssh_argv(lab_dir(), host(name), [command])
+    # A loaded emulated host can take over 10 s to send its SSH banner (seen during `up`).
+    argv = lab_mod.ssh_argv(lab_dir(), host(name), [command], connect_timeout=60)
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     if check and r.returncode != 0:
         raise AssertionError(f"{name}: {command!r} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
     return r
+
+
+# The cluster's own account of a run: the journal of the HA stack and libvirt, and crm_mon.
+HOST_LOG_COMMAND = ("journalctl -b --no-pager -o short-precise -u corosync -u pacemaker -u libvirtd "
+                    "-u drbd 2>&1 | tail -n 4000; echo '--- crm_mon'; crm_mon -1 -r 2>&1; "
+                    "echo '--- /proc/drbd'; cat /proc/drbd 2>&1")
+
+
+def save_host_logs(directory: Path) -> None:
+    """Every host's log of the run into DIRECTORY; a host that does not answer is noted, not fatal."""
+    from hastack.lab.topology import HOSTS
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for h in HOSTS:
+        try:
+            r = ssh(h.name, HOST_LOG_COMMAND, timeout=180, check=False)
+            (directory / f"{h.name}.log").write_text(r.stdout + r.stderr)
+        except Exception as error:  # a host that is gone or hung must not hide the test's own result
+            (directory / f"{h.name}.log").write_text(f"(no log: {error})\n")
 
 
 def wait_on_host(name: str, condition: str, timeout: float, what: str, interval: float = 2.0) -> float:

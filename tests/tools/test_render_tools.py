@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,15 @@ def test_drbd_84_dialect_with_the_84_tools(tmp_path):
 @pytest.mark.parametrize("vm", VMS)
 def test_virt_xml_validate_accepts_the_domain(lab5_render, vm):
     tool(["virt-xml-validate", str(lab5_render / "hypervisor/libvirt" / f"{vm}.xml"), "domain"])
+
+
+def test_every_domain_has_its_own_stable_uuid(lab5_render):
+    """libvirt redefines a domain only under the UUID it was defined with: the rendered one must
+    not change between runs or nodes, and must differ between VMs."""
+    from hastack.render.libvirt import vm_uuid
+
+    uuids = {vm: ET.parse(lab5_render / "hypervisor/libvirt" / f"{vm}.xml").getroot().findtext("uuid") for vm in VMS}
+    assert uuids == {vm: vm_uuid(vm) for vm in VMS} and len(set(uuids.values())) == len(VMS)
 
 
 @pytest.mark.parametrize("module", ["drbd-allow", "drbd-netlink2"])

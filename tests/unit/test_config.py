@@ -111,3 +111,19 @@ def test_private_keys_end_with_the_newline_openssh_needs():
     for given in (key, key + "\n", "  " + key + "\n\n"):
         got = TypeAdapter(PrivateKey).validate_python(SecretStr(given)).get_secret_value()
         assert got == key + "\n"
+
+
+def test_a_configured_fence_timeout_also_times_the_fencers_status_check():
+    """Pacemaker's fencer times a device's status by pcmk_monitor_timeout (60 s unless set), not
+    by the start or monitor operation's timeout: the configured one must reach both."""
+    from hastack.config.load import load_stack
+    from hastack.layout import guest_fence_specs, hypervisor_fence_specs
+
+    lab = load_stack("lab")
+    for spec, _node, _secrets in hypervisor_fence_specs(lab.hypervisor):
+        assert spec.params["pcmk_monitor_timeout"] == lab.hypervisor.op_timeouts.fence
+        assert {op.timeout for op in spec.ops} == {lab.hypervisor.op_timeouts.fence}
+    for spec, _node in guest_fence_specs(lab.guest):
+        assert spec.params["pcmk_monitor_timeout"] == lab.guest.op_timeouts.fence
+    lab5 = load_stack("lab5")  # no fence timeout configured: Pacemaker's defaults stand
+    assert all("pcmk_monitor_timeout" not in spec.params for spec, _n, _s in hypervisor_fence_specs(lab5.hypervisor))

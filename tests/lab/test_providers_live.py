@@ -1,0 +1,262 @@
+"""Each host-side provider's whole lifecycle through its Pulumi methods, against the lab's two
+hypervisors over the real SSH transport (no cluster needed): create, read, no-op diff, update,
+drift made by hand and found by read, a hand delete, delete.  Asserted on the hosts themselves
+(lvs, /proc/drbd, virsh dumpxml, semodule -l), never on what the provider says of itself.
+The Pacemaker providers' lifecycles run against a CIB file in tests/tools and against the live
+cluster in test_stack_live.py."""
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from labhelpers import ssh, wait_for
+
+from hastack.config.load import load_stack
+from hastack.layout import vm_drbd_hosts
+from hastack.render.libvirt import render_domain_xml, vm_uuid
+from hastack.reports import HastackError
+from hastack.transport.ssh import close_all
+from providers.drbd_resource import DrbdResourceProvider
+from providers.libvirt_domain import LibvirtDomainProvider
+from providers.logical_volume import LogicalVolumeProvider
+from providers.selinux_module import SelinuxModuleProvider
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]
+
+HYPERVISORS = ("node1", "node2")
+# Names, minor and ports no stack object uses, so nothing here can collide with the lab stack.
+NAME, MINOR, PORTS = "probe", 9, (7837, 7838)
+
+
+@pytest.fixture(scope="module")
+def hv(live_lab):
+    return load_stack("lab").hypervisor
+
+
+@pytest.fixture(scope="module")
+def base(hv):
+    return {"layer": "hypervisor",
+            "nodes": [{"name": n.name, "ssh": n.ssh.model_dump(mode="json", exclude_none=True)} for n in hv.nodes]}
+
+
+@pytest.fixture(autouse=True)
+def fresh_connections():
+    # Each test's provider calls open their own pooled connections, as a provider process would.
+    yield
+    close_all()
+
+
+def on_both(command: str) -> list[str]:
+    return [ssh(node, command, check=False).stdout for node in HYPERVISORS]
+
+
+def test_logical_volume_lifecycle(hv, base):
+    provider = LogicalVolumeProvider()
+    props = {**base, "volume_group": hv.volume_group, "name": "lv-probe", "size": "16M"}
+    lv = f"{hv.volume_group}/lv-probe"
+    sizes = f"lvs --noheadings --nosuffix --units m -o lv_size {lv}"
+    try:
+        provider.create(props)
+        assert [s.strip() for s in on_both(sizes)] == ["16.00", "16.00"]
+        assert provider.read(lv, props).outs == props
+        assert not provider.diff(lv, props, props).changes
+
+        # drift: grown by hand on node2
+        ssh("node2", f"lvextend -q -L 24M {lv}")
+        drifted = provider.read(lv, props).outs
+        assert "node2" in drifted["size"] and provider.diff(lv, drifted, props).changes
+
+        # update: grows in place; shrinking is refused before any host is touched
+        bigger = {**props, "size": "32M"}
+        assert not provider.diff(lv, props, bigger).replaces
+        provider.update(lv, props, bigger)
+        assert [s.strip() for s in on_both(sizes)] == ["32.00", "32.00"]
+        with pytest.raises(HastackError, match="LV_SHRINK|shrinking"):
+            provider.update(lv, bigger, props)
+        assert [s.strip() for s in on_both(sizes)] == ["32.00", "32.00"]
+
+        # a hand delete on one node is drift; on both, the object is gone
+        ssh("node1", f"lvremove -q -y {lv}")
+        assert "node1" in provider.read(lv, bigger).outs["size"]
+        provider.delete(lv, bigger)
+        assert "lv-probe" not in "".join(on_both(f"lvs --noheadings -o lv_name {hv.volume_group}"))
+        assert provider.read(lv, bigger).id is None
+        provider.delete(lv, bigger)  # deleting what is gone is not an error
+    finally:
+        on_both(f"lvremove -q -y {lv}")
+
+
+@pytest.fixture()
+def probe_lv(hv, base):
+    provider = LogicalVolumeProvider()
+    props = {**base, "volume_group": hv.volume_group, "name": "lv-probe", "size": "16M"}
+    provider.create(props)
+    yield f"/dev/{hv.volume_group}/lv-probe"
+    on_both(f"drbdsetup down {NAME}; rm -f /etc/drbd.d/{NAME}.res")
+    provider.delete(f"{hv.volume_group}/lv-probe", props)
+
+
+def test_drbd_resource_lifecycle(hv, base, probe_lv):
+    provider = DrbdResourceProvider()
+    options = hv.drbd.model_dump(mode="json")
+    props = {**base, "name": NAME, "minor": MINOR, "disk": probe_lv, "hosts": vm_drbd_hosts(hv),
+             "ports": PORTS[:1], "options": options, "preferred_node": "node1"}
+    provider.create(props)
+    # Both sides new: the first primary ran on node1, the resync ran, and the role was handed back.
+    for text in on_both(f"cat /proc/drbd; cat /etc/drbd.d/{NAME}.res"):
+        assert f"{MINOR}: cs:" in text and "ro:Secondary/Secondary" in text
+        assert f"device /dev/drbd{MINOR}" in text or f"minor {MINOR}" in text
+    assert provider.read(NAME, props).outs == props
+    assert not provider.diff(NAME, props, props).changes
+
+    # drift: a hand edit of the .res on node2 shows in read and diff
+    ssh("node2", f"echo '# hand edit' >> /etc/drbd.d/{NAME}.res")
+    drifted = provider.read(NAME, props).outs
+    assert "node2" in drifted["options"] and provider.diff(NAME, drifted, props).changes
+
+    # update in place (drbdadm adjust on both): a new resync rate, and the hand edit is gone
+    faster = {**props, "options": {**options, "resync_rate": "50M"}}
+    assert not provider.diff(NAME, props, faster).replaces
+    provider.update(NAME, props, faster)
+    for text in on_both(f"cat /etc/drbd.d/{NAME}.res"):
+        assert "# hand edit" not in text and "resync-rate 50M" in text
+    # and the kernel runs what the file says (a dry-run adjust has nothing left to do)
+    assert on_both(f"drbdadm --dry-run adjust {NAME}") == ["", ""]
+    assert provider.read(NAME, faster).outs == faster
+    assert provider.diff(NAME, props, {**props, "minor": MINOR + 1}).replaces == ["minor"]
+
+    # delete: down on both nodes and the file gone; the LV (another resource) stays
+    provider.delete(NAME, faster)
+    for text in on_both(f"cat /proc/drbd; ls /etc/drbd.d; lvs {probe_lv}"):
+        assert f"{MINOR}: cs:" not in text and f"{NAME}.res" not in text and "lv-probe" in text
+    assert provider.read(NAME, faster).id is None
+
+
+def uptodate_on(node: str) -> bool:
+    return f"{MINOR}: cs:Connected ro:Secondary/Secondary ds:UpToDate/UpToDate" in ssh(node, "cat /proc/drbd").stdout
+
+
+def test_drbd_create_on_existing_replicas_keeps_the_newer_data(hv, base, probe_lv):
+    """Both disks already carry DRBD metadata and node2 (not the preferred node) holds the newer
+    data: create brings the resource up as it is, with no `create-md` and no forced primary on
+    node1, so the resync runs node2 -> node1 and node2's write survives."""
+    provider = DrbdResourceProvider()
+    props = {**base, "name": NAME, "minor": MINOR, "disk": probe_lv, "hosts": vm_drbd_hosts(hv),
+             "ports": PORTS[:1], "options": hv.drbd.model_dump(mode="json"), "preferred_node": "node1"}
+    provider.create(props)
+    wait_for(lambda: uptodate_on("node2"), 300, 2, "the first resync")
+    token = f"newer-on-node2-{time.time_ns()}"
+    ssh("node1", f"drbdadm down {NAME}")
+    ssh("node2", f"drbdadm primary {NAME} && printf %s {token} | dd of=/dev/drbd{MINOR} bs=512 count=1 "
+                 f"conv=sync,fsync status=none && drbdadm secondary {NAME}")
+    on_both(f"drbdadm down {NAME}; rm -f /etc/drbd.d/{NAME}.res")
+
+    provider.create(props)
+    wait_for(lambda: uptodate_on("node1"), 300, 2, "the resync from node2")
+    read = ssh("node1", f"drbdadm primary {NAME} && dd if=/dev/drbd{MINOR} bs=512 count=1 status=none | tr -d '\\0'; "
+                        f"drbdadm secondary {NAME}")
+    assert read.stdout == token
+    provider.delete(NAME, props)
+
+
+def test_libvirt_domain_lifecycle(hv, base):
+    vm = load_stack("lab").vms[0].model_copy(update={"name": NAME, "drbd_minor": MINOR})
+    provider = LibvirtDomainProvider()
+    props = {**base, "name": NAME, "xml": render_domain_xml(vm, hv.libvirt_domain_type)}
+    memory = f"virsh dumpxml --inactive {NAME} | grep -o '<memory unit=.KiB.>[0-9]*'"
+    try:
+        provider.create(props)
+        assert [m.split(">")[-1] for m in on_both(memory)] == ["131072\n", "131072\n"]
+        for node in HYPERVISORS:  # defined, never started: Pacemaker owns the running state
+            assert ssh(node, f"virsh domstate {NAME}").stdout.strip() == "shut off"
+        assert [u.strip() for u in on_both(f"virsh domuuid {NAME}")] == [vm_uuid(NAME)] * 2
+        assert provider.read(NAME, props).outs == props
+        assert not provider.diff(NAME, props, props).changes
+
+        # update: more memory, redefined on both nodes
+        bigger = {**props, "xml": props["xml"].replace('<memory unit="MiB">128<', '<memory unit="MiB">192<')}
+        assert not provider.diff(NAME, props, bigger).replaces
+        provider.update(NAME, props, bigger)
+        assert [m.split(">")[-1] for m in on_both(memory)] == ["196608\n", "196608\n"]
+
+        # drift: undefined by hand on node2, then repaired by the update a refresh would lead to
+        ssh("node2", f"virsh undefine {NAME}")
+        drifted = provider.read(NAME, bigger).outs
+        assert "node2" in drifted["xml"] and provider.diff(NAME, drifted, bigger).changes
+        provider.update(NAME, drifted, bigger)
+        assert ssh("node2", f"virsh domstate {NAME}").stdout.strip() == "shut off"
+
+        # a definition under another UUID (as hastack made them before stable UUIDs) is replaced
+        ssh("node1", f"virsh dumpxml --inactive {NAME} | sed '/<uuid>/d' > /tmp/{NAME}-old.xml && "
+                     f"virsh undefine {NAME} && virsh define /tmp/{NAME}-old.xml")
+        assert ssh("node1", f"virsh domuuid {NAME}").stdout.strip() != vm_uuid(NAME)
+        provider.update(NAME, bigger, props)
+        assert [u.strip() for u in on_both(f"virsh domuuid {NAME}")] == [vm_uuid(NAME)] * 2
+        assert [m.split(">")[-1] for m in on_both(memory)] == ["131072\n", "131072\n"]
+
+        # delete: undefined on both; a second delete is not an error
+        provider.delete(NAME, props)
+        assert all(NAME not in names for names in on_both("virsh list --all --name"))
+        assert provider.read(NAME, props).id is None
+        provider.delete(NAME, props)
+    finally:
+        on_both(f"virsh destroy {NAME}; virsh undefine {NAME}")
+
+
+PROBE_TE = """module hastack_probe {version};
+require {{ type virtd_t; type tmp_t; class file {{ {perms} }}; }}
+allow virtd_t tmp_t:file {{ {perms} }};
+"""
+
+
+def test_selinux_module_lifecycle(base):
+    provider = SelinuxModuleProvider()
+    props = {**base, "name": "hastack_probe", "te": PROBE_TE.format(version="1.0", perms="read"), "priority": 300}
+    installed = "semodule -l | grep -x hastack_probe"
+    try:
+        created = provider.create(props)
+        # The lab does not enforce SELinux: installed into the policy store, and the output says so.
+        assert set(created.outs["selinux_mode"].values()) <= {"Disabled", "Permissive"}
+        assert [o.strip() for o in on_both(installed)] == ["hastack_probe", "hastack_probe"]
+        assert provider.read("hastack_probe", props).outs == props
+
+        newer = {**props, "te": PROBE_TE.format(version="1.1", perms="read getattr")}
+        provider.update("hastack_probe", props, newer)
+        assert all("1.1" in t for t in on_both("cat /var/lib/hastack/selinux/hastack_probe/hastack_probe.te"))
+
+        ssh("node1", "semodule -X 300 -r hastack_probe")
+        assert "node1" in provider.read("hastack_probe", newer).outs["te"]
+        provider.delete("hastack_probe", newer)
+        assert [o.strip() for o in on_both(installed)] == ["", ""]
+        assert provider.read("hastack_probe", newer).id is None
+    finally:
+        on_both("semodule -X 300 -r hastack_probe")
+
+
+def test_a_module_that_needs_types_the_policy_lacks_is_named(base):
+    """The seed's modules name RHEL-only types (cluster_t): the error says so, not just checkmodule's words."""
+    te = "module hastack_rhel 1.0;\nrequire { type cluster_t; class file { read }; }\nallow cluster_t cluster_t:file read;\n"
+    with pytest.raises(HastackError) as error:
+        SelinuxModuleProvider().create({**base, "name": "hastack_rhel", "te": te, "priority": 300})
+    assert error.value.code == "SELINUX_POLICY_MISMATCH" and "node1" in str(error.value)
+    assert all("hastack_rhel" not in t for t in on_both("semodule -l"))
+
+
+def test_a_wrong_host_key_refuses_before_any_command(hv, base, tmp_path, live_lab):
+    """node1's alias pinned to node2's key: the provider stops at the handshake, naming the host,
+    and the command it would have run never ran."""
+    pinned = (live_lab / "known_hosts").read_text().splitlines()
+    node1, node2 = hv.nodes[0].ssh, hv.nodes[1].ssh
+    alias1, alias2 = f"[{node1.host}]:{node1.port}", f"[{node2.host}]:{node2.port}"
+    wrong = [line.replace(alias2, alias1, 1) for line in pinned if line.startswith(alias2 + " ")]
+    assert wrong, "the lab's known_hosts pins no key for node2"
+    known = tmp_path / "known_hosts"
+    known.write_text("\n".join(wrong) + "\n")
+    shutil.copymode(live_lab / "known_hosts", known)
+    nodes = [{"name": "node1", "ssh": {**base["nodes"][0]["ssh"], "known_hosts_file": str(known)}}]
+    props = {"layer": "hypervisor", "nodes": nodes, "volume_group": hv.volume_group, "name": "lv-never", "size": "8M"}
+    with pytest.raises(HastackError) as error:
+        LogicalVolumeProvider().create(props)
+    assert error.value.code == "SSH_HOST_KEY_MISMATCH" and "node1" in str(error.value)
+    assert "lv-never" not in ssh("node1", f"lvs --noheadings -o lv_name {hv.volume_group}").stdout
