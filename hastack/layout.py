@@ -129,7 +129,7 @@ def vm_objects(vm: ProtectedVm, timeouts: OpTimeouts | None = None,
         id=rid,
         agent="VirtualDomain",
         params={"hypervisor": "qemu:///system", "config": f"/etc/libvirt/qemu/{vm.name}.xml",
-                "migration_transport": "ssh"},
+                "migration_transport": "ssh", **({"force_stop": "true"} if vm.force_stop else {})},
         ops=(Op(name="start", timeout=timeouts.vm_start), Op(name="stop", timeout=timeouts.vm_stop),
              Op(name="monitor", interval=intervals.vm, timeout=timeouts.vm_monitor)),
         disabled=True,  # enabled by PcsResourceEnable once its constraints exist

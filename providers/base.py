@@ -174,8 +174,20 @@ class HastackProvider(ResourceProvider):
                 "remove it from the cluster by hand."))
         return True
 
+    def _old_props(self, olds: dict, news: dict) -> Props:
+        """The olds of an update.  After a refresh, a field whose live value differed holds a
+        description of the drift (read's outs, shown by preview), not a value: such a field is
+        taken as configured, so the update puts that field back as the config says."""
+        try:
+            return self._props(olds)
+        except ValidationError as error:
+            drifted = {e["loc"][0] for e in error.errors() if e["loc"] and e["loc"][0] in news}
+            if not drifted:
+                raise
+            return self._props({**olds, **{field: news[field] for field in drifted}})
+
     def update(self, _id: str, olds: dict, news: dict) -> UpdateResult:
-        old, new = self._props(olds), self._props(news)
+        old, new = self._old_props(olds, news), self._props(news)
         apply_live(self.plan_update(old, new), transports(new))
         return UpdateResult(outs=dict(news))
 

@@ -263,6 +263,9 @@ class ProtectedVm(Model):
     networks: tuple[str, ...] = Field(default=("br-internal",), description="host bridges, in NIC order")
     boot: VmBoot = VmBoot()
     image: str | None = Field(default=None, description="qcow2 written once into a new DRBD disk")
+    force_stop: bool = Field(default=False, description=(
+        "stop by destroying the domain instead of an ACPI shutdown (VirtualDomain force_stop): only "
+        "for a domain with no OS to shut down, such as a lab stand-in; a real guest loses unflushed writes"))
 
 
 class HypervisorCluster(Model):

@@ -102,6 +102,10 @@ def _client_key(target: SshTarget):
     raise HastackError("SSH_BAD_CLIENT_KEY", f"{target.name}: the client private key cannot be read")
 
 
+# A host that accepted the TCP connection but failed the SSH handshake ("No existing session",
+# a lost banner: seen on a hypervisor busy with a Pacemaker transition) is up, only slow.  Nothing
+# has run yet, so the handshake is tried again, whatever connect_wait says.
+HANDSHAKE_RETRIES, HANDSHAKE_PAUSE = 3, 5.0
 MAX_SESSIONS = 6  # below sshd's MaxSessions (10), leaving room for an operator's own session
 CHANNEL_OPEN_TIMEOUT = 60.0  # measured: a loaded emulated host took over 15 s to open one
 
@@ -133,11 +137,17 @@ class SshTransport:
         if self._client is not None and self._client.get_transport() and self._client.get_transport().is_active():
             return self._client
         deadline = time.monotonic() + (self.target.connect_wait if wait else 0)
+        handshakes_left = HANDSHAKE_RETRIES if wait else 0
         while True:
             try:
                 client = self._connect_once()
                 break
             except HastackError as error:
+                if error.code == "SSH_CONNECT" and handshakes_left > 0:
+                    handshakes_left -= 1
+                    log.info("%s: SSH handshake failed (%s); trying again", self.name, error)
+                    time.sleep(HANDSHAKE_PAUSE)
+                    continue
                 if error.code not in UNREACHABLE or time.monotonic() >= deadline:
                     raise
                 log.info("%s not answering yet (%s); retrying", self.name, error)

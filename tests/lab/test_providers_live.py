@@ -67,10 +67,11 @@ def test_logical_volume_lifecycle(hv, base):
         drifted = provider.read(lv, props).outs
         assert "node2" in drifted["size"] and provider.diff(lv, drifted, props).changes
 
-        # update: grows in place; shrinking is refused before any host is touched
+        # update: grows in place (from the refreshed olds, as `up --refresh` does); shrinking is
+        # refused before any host is touched
         bigger = {**props, "size": "32M"}
-        assert not provider.diff(lv, props, bigger).replaces
-        provider.update(lv, props, bigger)
+        assert not provider.diff(lv, drifted, bigger).replaces
+        provider.update(lv, drifted, bigger)
         assert [s.strip() for s in on_both(sizes)] == ["32.00", "32.00"]
         with pytest.raises(HastackError, match="LV_SHRINK|shrinking"):
             provider.update(lv, bigger, props)
@@ -117,8 +118,8 @@ def test_drbd_resource_lifecycle(hv, base, probe_lv):
 
     # update in place (drbdadm adjust on both): a new resync rate, and the hand edit is gone
     faster = {**props, "options": {**options, "resync_rate": "50M"}}
-    assert not provider.diff(NAME, props, faster).replaces
-    provider.update(NAME, props, faster)
+    assert not provider.diff(NAME, drifted, faster).replaces
+    provider.update(NAME, drifted, faster)  # the refreshed olds, as `up --refresh` passes them
     for text in on_both(f"cat /etc/drbd.d/{NAME}.res"):
         assert "# hand edit" not in text and "resync-rate 50M" in text
     # and the kernel runs what the file says (a dry-run adjust has nothing left to do)

@@ -32,13 +32,20 @@ pytestmark = [
 HYPERVISORS = ("node1", "node2")
 
 
+# The stack's state outlives the run (not in pytest's temporary directories, which a second
+# pytest run on the machine prunes): a failed run can be inspected, or continued by hand.
+STATE = ROOT / "out" / "live-stack-state"
+
+
 @pytest.fixture(scope="module")
-def env(live_lab, tmp_path_factory):
+def env(live_lab):
+    shutil.rmtree(STATE, ignore_errors=True)
+    (STATE / "backend").mkdir(parents=True)
     env = dict(os.environ)
     env.update(
         PATH=f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}",
-        PULUMI_BACKEND_URL=f"file://{tmp_path_factory.mktemp('backend')}",
-        PULUMI_HOME=str(tmp_path_factory.mktemp("pulumi-home")),
+        PULUMI_BACKEND_URL=f"file://{STATE / 'backend'}",
+        PULUMI_HOME=str(STATE / "pulumi-home"),
         PULUMI_SKIP_UPDATE_CHECK="true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
         PULUMI_CONFIG_PASSPHRASE="hastack-lab",

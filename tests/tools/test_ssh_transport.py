@@ -159,6 +159,37 @@ def test_connect_wait_rides_out_a_host_that_is_still_booting(sshd):
         starter.wait(timeout=10)
 
 
+def test_a_failed_handshake_is_tried_again_before_it_is_reported(sshd, monkeypatch):
+    """A listener that accepts and hangs up at once (a real socket, as a host too busy to finish
+    the handshake): tried 1 + HANDSHAKE_RETRIES times, then reported as SSH_CONNECT."""
+    import threading
+
+    from hastack.transport import ssh as ssh_module
+
+    monkeypatch.setattr(ssh_module, "HANDSHAKE_PAUSE", 0.1)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted = []
+
+    def hang_up():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(connection)
+            connection.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        with pytest.raises(HastackError, match="SSH_CONNECT"):
+            SshTransport(target(sshd, port=listener.getsockname()[1]), connect_timeout=2).run(["true"])
+        assert len(accepted) == 1 + ssh_module.HANDSHAKE_RETRIES
+    finally:
+        listener.close()
+
+
 def test_connect_wait_never_retries_a_wrong_host_key(sshd, tmp_path):
     other = " ".join(_keygen(tmp_path / "other").split()[:2])
     started = time.monotonic()

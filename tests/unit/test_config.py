@@ -127,3 +127,12 @@ def test_a_configured_fence_timeout_also_times_the_fencers_status_check():
         assert spec.params["pcmk_monitor_timeout"] == lab.guest.op_timeouts.fence
     lab5 = load_stack("lab5")  # no fence timeout configured: Pacemaker's defaults stand
     assert all("pcmk_monitor_timeout" not in spec.params for spec, _n, _s in hypervisor_fence_specs(lab5.hypervisor))
+
+
+def test_force_stop_reaches_virtualdomain_only_where_configured():
+    """Lab stand-ins boot no OS and ignore ACPI: they stop by destroy.  A real guest (lab5) never does."""
+    from hastack.config.load import load_stack
+    from hastack.layout import vm_objects
+
+    assert all(vm_objects(vm).domain.params.get("force_stop") == "true" for vm in load_stack("lab").vms)
+    assert all("force_stop" not in vm_objects(vm).domain.params for vm in load_stack("lab5").vms)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from pydantic import ValidationError
 
 from hastack.apply import apply_live
 from hastack.config.models import DrbdOptions
@@ -188,3 +189,18 @@ def test_enable_without_a_start_wait_does_not_poll(monkeypatch):
     monkeypatch.setattr(enable, "wait_until_running", lambda *a: pytest.fail("polled"))
     props = enable.PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm")
     enable.PcsResourceEnableProvider()._wait(props)
+
+
+def test_an_update_after_refresh_takes_a_drifted_field_as_configured():
+    """After `pulumi refresh`, a field whose live value differed holds read's description of the
+    drift (seen live: options = "(/etc/drbd.d/mgmt.res edited on node2)"): the update must still
+    plan, putting that field back as configured, instead of failing to validate its olds."""
+    news = drbd_props().model_dump(mode="json")
+    olds = {**news, "options": "(/etc/drbd.d/pg1.res edited on node2)"}
+    provider = DrbdResourceProvider()
+    old = provider._old_props(olds, news)
+    assert old.options == DrbdOptions.model_validate(news["options"])
+    plan = provider.plan_update(old, provider._props(news))
+    assert ("drbdadm", "adjust", "pg1") in [step.argv for _, step in plan if isinstance(step, Run)]
+    with pytest.raises(ValidationError):  # a field that is wrong in the config too stays an error
+        provider._old_props({**olds, "minor": "x"}, {**news, "minor": "x"})
