@@ -4,6 +4,7 @@ from __future__ import annotations
 import pulumi
 import pulumi.dynamic
 
+from hastack.config.models import Size
 from hastack.plan import Run, on
 from hastack.reports import HastackError
 from providers.base import HastackProvider, Props
@@ -18,7 +19,7 @@ def size_bytes(size: str) -> int:
 class LogicalVolumeProps(Props):
     volume_group: str
     name: str
-    size: str
+    size: Size  # typed, so a refreshed olds' drift description is never read as a size
 
 
 def lvcreate_argv(props: LogicalVolumeProps) -> tuple[str, ...]:

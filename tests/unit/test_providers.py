@@ -204,3 +204,13 @@ def test_an_update_after_refresh_takes_a_drifted_field_as_configured():
     assert ("drbdadm", "adjust", "pg1") in [step.argv for _, step in plan if isinstance(step, Run)]
     with pytest.raises(ValidationError):  # a field that is wrong in the config too stays an error
         provider._old_props({**olds, "minor": "x"}, {**news, "minor": "x"})
+
+
+def test_an_lv_update_after_refresh_grows_to_the_configured_size():
+    """A refreshed LV's size holds the drift ("{'node2': 25165824}"): never parsed as a size."""
+    news = {"layer": "hypervisor", "nodes": NODES, "volume_group": "vg", "name": "lv-pg1", "size": "32M"}
+    provider = LogicalVolumeProvider()
+    old = provider._old_props({**news, "size": "{'node2': 25165824}"}, news)
+    assert old.size == "32M"
+    assert [step.argv for _, step in provider.plan_update(old, provider._props(news))] == [
+        ("lvextend", "-L", "32M", "vg/lv-pg1")] * 2
