@@ -13,7 +13,8 @@ from providers.pcs_resource import PcsResourceProps, PcsResourceProvider, cleanu
 
 
 class StonithDeviceProps(PcsResourceProps):
-    fences_node: str
+    # After a refresh: None when the avoid constraint was deleted, "NODE (SCORE)" when edited.
+    fences_node: str | None
     # Guest devices: the hypervisor addresses the agent asks (for the policy pack; not compared).
     fence_path: tuple[str, ...] = ()
 
@@ -39,7 +40,10 @@ class StonithDeviceProvider(PcsResourceProvider):
     def plan_update(self, old: StonithDeviceProps, new: StonithDeviceProps):
         commands = update_argvs(old.spec, new.spec)
         if old.fences_node != new.fences_node:
-            commands += [constraint_delete_argv(avoid_spec(old)), constraint_create_argv(avoid_spec(new))]
+            if old.fences_node is not None:  # the live constraint is on the node before " (SCORE)"
+                live = old.model_copy(update={"fences_node": old.fences_node.split(" (", 1)[0]})
+                commands.append(constraint_delete_argv(avoid_spec(live)))
+            commands.append(constraint_create_argv(avoid_spec(new)))
         return cib_plan(*commands, secrets=secrets_for(new)) + cleanup(new.spec)
 
     def observe_cib(self, props: StonithDeviceProps, cib_xml: str):

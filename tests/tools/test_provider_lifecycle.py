@@ -143,3 +143,33 @@ def test_a_constraint_deleted_by_hand_is_gone_on_read_and_recreated(pg1_resource
     assert provider.read(pg1.location.id, location).id is None  # refresh drops it; up recreates it
     provider.create(location)
     assert parse_constraint(cluster.read_text(), pg1.location.id) is not None
+
+
+def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(cluster):
+    """After refresh, fences_node holds the drift (None: deleted; "NODE (SCORE)": edited); the
+    update that `up --refresh` makes from those olds puts the -INFINITY location back."""
+    from hastack.layout import hypervisor_fence_specs
+    from providers.stonith_device import StonithDeviceProvider, avoid_spec
+
+    spec, fenced, secrets = hypervisor_fence_specs(load_stack("lab5").hypervisor)[0]
+    props = {"layer": "hypervisor", "nodes": NODES, "spec": spec.model_dump(mode="json"),
+             "fences_node": fenced, "secret_values": {k: "not-the-real-one" for k in secrets}}
+    provider = StonithDeviceProvider()
+    provider.create(props)
+    avoid_id = avoid_spec(provider._props(props)).id
+    cib_env = {"CIB_file": str(cluster), "PATH": "/usr/sbin:/usr/bin"}
+
+    def avoid():
+        return parse_constraint(cluster.read_text(), avoid_id)
+
+    assert avoid()["node"] == fenced and avoid()["score"] == "-INFINITY"
+    for hand_edit, seen in (
+        (["cibadmin", "--delete", "--xml-text", f'<rsc_location id="{avoid_id}"/>'], None),
+        (["cibadmin", "--modify", "--xml-text", f'<rsc_location id="{avoid_id}" score="-100"/>'], f"{fenced} (-100)"),
+    ):
+        subprocess.run(hand_edit, check=True, env=cib_env)
+        drifted = provider.read(spec.id, props).outs
+        assert drifted["fences_node"] == seen and provider.diff(spec.id, drifted, props).changes
+        provider.update(spec.id, drifted, props)
+        assert avoid()["node"] == fenced and avoid()["score"] == "-INFINITY"
+        assert provider.read(spec.id, props).outs["fences_node"] == fenced
