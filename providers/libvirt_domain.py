@@ -48,25 +48,27 @@ class LibvirtDomainProvider(HastackProvider):
     def resource_id(self, props):
         return props.name
 
-    def plan_create(self, props, facts=None):
+    @staticmethod
+    def _staged_then(props, define_argv) -> tuple:
+        """On every node: the XML written to the staging file, then DEFINE_ARGV(staged path)."""
         staged = f"{STAGING}/{props.name}.xml"
         return tuple(s for n in props.nodes for s in on(
-            n.name, Run(("mkdir", "-p", STAGING)), Put(staged, props.xml.encode()), Run(("virsh", "define", staged))))
+            n.name, Run(("mkdir", "-p", STAGING)), Put(staged, props.xml.encode()), Run(define_argv(staged))))
+
+    def plan_create(self, props, facts=None):
+        return self._staged_then(props, lambda staged: ("virsh", "define", staged))
 
     def plan_update(self, old, new):
         # `virsh define` replaces the persistent definition (a running domain takes it at its next
         # start).  A definition made under another UUID (hastack before stable UUIDs) cannot be
         # redefined: it is undefined first, which is safe only where the domain is shut off.
-        staged = f"{STAGING}/{new.name}.xml"
         script = ('live=$(virsh domuuid "$1" 2>/dev/null) || live=; '
                   'if [ -n "$live" ] && [ "$live" != "$2" ]; then '
                   'if [ "$(virsh domstate "$1")" != "shut off" ]; then '
                   'echo "domain $1 runs here under UUID $live, not $2: stop it (pcs resource disable) and run up again" >&2; '
                   'exit 1; fi; virsh undefine "$1" >/dev/null; fi; virsh define "$3"')
         wanted_uuid = ET.fromstring(new.xml).findtext("uuid") or ""
-        return tuple(s for n in new.nodes for s in on(
-            n.name, Run(("mkdir", "-p", STAGING)), Put(staged, new.xml.encode()),
-            Run(("sh", "-c", script, "sh", new.name, wanted_uuid, staged))))
+        return self._staged_then(new, lambda staged: ("sh", "-c", script, "sh", new.name, wanted_uuid, staged))
 
     def plan_delete(self, props):
         script = ('virsh dominfo "$1" >/dev/null 2>&1 || exit 0; '

@@ -51,9 +51,19 @@ def on_both(command: str) -> list[str]:
     return [ssh(node, command, check=False).stdout for node in HYPERVISORS]
 
 
-def test_logical_volume_lifecycle(hv, base):
-    provider = LogicalVolumeProvider()
-    props = {**base, "volume_group": hv.volume_group, "name": "lv-probe", "size": "16M"}
+@pytest.fixture()
+def lv_props(hv, base) -> dict:
+    return {**base, "volume_group": hv.volume_group, "name": "lv-probe", "size": "16M"}
+
+
+@pytest.fixture()
+def drbd_props(hv, base, probe_lv) -> dict:
+    return {**base, "name": NAME, "minor": MINOR, "disk": probe_lv, "hosts": vm_drbd_hosts(hv),
+            "ports": PORTS[:1], "options": hv.drbd.model_dump(mode="json"), "preferred_node": "node1"}
+
+
+def test_logical_volume_lifecycle(hv, lv_props):
+    provider, props = LogicalVolumeProvider(), lv_props
     lv = f"{hv.volume_group}/lv-probe"
     sizes = f"lvs --noheadings --nosuffix --units m -o lv_size {lv}"
     try:
@@ -89,20 +99,17 @@ def test_logical_volume_lifecycle(hv, base):
 
 
 @pytest.fixture()
-def probe_lv(hv, base):
+def probe_lv(hv, lv_props):
     provider = LogicalVolumeProvider()
-    props = {**base, "volume_group": hv.volume_group, "name": "lv-probe", "size": "16M"}
-    provider.create(props)
+    provider.create(lv_props)
     yield f"/dev/{hv.volume_group}/lv-probe"
     on_both(f"drbdsetup down {NAME}; rm -f /etc/drbd.d/{NAME}.res")
-    provider.delete(f"{hv.volume_group}/lv-probe", props)
+    provider.delete(f"{hv.volume_group}/lv-probe", lv_props)
 
 
-def test_drbd_resource_lifecycle(hv, base, probe_lv):
-    provider = DrbdResourceProvider()
-    options = hv.drbd.model_dump(mode="json")
-    props = {**base, "name": NAME, "minor": MINOR, "disk": probe_lv, "hosts": vm_drbd_hosts(hv),
-             "ports": PORTS[:1], "options": options, "preferred_node": "node1"}
+def test_drbd_resource_lifecycle(drbd_props, probe_lv):
+    provider, props = DrbdResourceProvider(), drbd_props
+    options = props["options"]
     provider.create(props)
     # Both sides new: the first primary ran on node1, the resync ran, and the role was handed back.
     for text in on_both(f"cat /proc/drbd; cat /etc/drbd.d/{NAME}.res"):
@@ -138,13 +145,11 @@ def uptodate_on(node: str) -> bool:
     return f"{MINOR}: cs:Connected ro:Secondary/Secondary ds:UpToDate/UpToDate" in ssh(node, "cat /proc/drbd").stdout
 
 
-def test_drbd_create_on_existing_replicas_keeps_the_newer_data(hv, base, probe_lv):
+def test_drbd_create_on_existing_replicas_keeps_the_newer_data(drbd_props):
     """Both disks already carry DRBD metadata and node2 (not the preferred node) holds the newer
     data: create brings the resource up as it is, with no `create-md` and no forced primary on
     node1, so the resync runs node2 -> node1 and node2's write survives."""
-    provider = DrbdResourceProvider()
-    props = {**base, "name": NAME, "minor": MINOR, "disk": probe_lv, "hosts": vm_drbd_hosts(hv),
-             "ports": PORTS[:1], "options": hv.drbd.model_dump(mode="json"), "preferred_node": "node1"}
+    provider, props = DrbdResourceProvider(), drbd_props
     provider.create(props)
     wait_for(lambda: uptodate_on("node2"), 300, 2, "the first resync")
     token = f"newer-on-node2-{time.time_ns()}"
