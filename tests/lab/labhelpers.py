@@ -23,12 +23,30 @@ def lab_cli(*args: str, timeout: float = 1500, check: bool = True) -> subprocess
 
 
 def ssh(name: str, command: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    # A loaded emulated host can take over 10 s to send its SSH banner (seen during `up`).
-    argv = lab_mod.ssh_argv(lab_dir(), host(name), [command], connect_timeout=60)
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    """Runs COMMAND on a lab host. With check=False a host that does not answer within TIMEOUT is
+    a failed result (exit 255, as ssh's own connect failure), not an exception: callers probe
+    whether a host is down or back."""
+    # A loaded emulated host can take over 10 s to send its SSH banner (seen during `up`), but
+    # the banner wait must end inside TIMEOUT: through the lab's port forward the TCP connect to
+    # a powered-off guest succeeds and only the banner never comes.
+    connect_timeout = max(5, min(60, int(timeout) // 2))
+    argv = lab_mod.ssh_argv(lab_dir(), host(name), [command], connect_timeout=connect_timeout)
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as expired:
+        if check:
+            raise
+        r = subprocess.CompletedProcess(argv, 255, _text(expired.stdout),
+                                        _text(expired.stderr) + f"\n(no answer within {timeout:.0f} s)")
     if check and r.returncode != 0:
         raise AssertionError(f"{name}: {command!r} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
     return r
+
+
+def _text(output: bytes | str | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
 
 
 # The cluster's own account of a run: the journal of the HA stack and libvirt, and crm_mon.

@@ -1,0 +1,52 @@
+"""The lab tests' own SSH probe, against a real ssh client and a port that accepts but never
+answers: what a powered-off guest looks like through the lab's port forward."""
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+import time
+
+import labhelpers
+import pytest
+
+from hastack.lab.topology import host
+
+
+@pytest.fixture
+def silent_port():
+    """A listener that accepts connections and never sends an SSH banner."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+def test_a_host_that_never_answers_is_a_failed_probe_inside_its_timeout(silent_port, tmp_path, monkeypatch):
+    monkeypatch.setattr(labhelpers, "lab_dir", lambda: tmp_path)
+    monkeypatch.setattr(labhelpers, "host", lambda name: dataclasses.replace(host(name), ssh_port=silent_port))
+    start = time.monotonic()
+    probe = labhelpers.ssh("pg1", "true", timeout=12, check=False)
+    assert probe.returncode != 0
+    # ssh's own banner wait (half the timeout) ends it, before the subprocess timeout would.
+    assert time.monotonic() - start < 11
+    with pytest.raises(AssertionError, match="pg1"):
+        labhelpers.ssh("pg1", "true", timeout=12)
