@@ -132,7 +132,8 @@ class GuestPgCluster(pulumi.ComponentResource):
         fence_ready = [config, *guest_files, *hv_files]
         fence_devices = [
             StonithDevice(f"{name}-{spec.id}", {**base, "spec": spec.model_dump(), "fences_node": fenced,
-                                                "secret_values": {}, "fence_path": hv_addresses}, child(self, fence_ready))
+                                                "secret_values": {}, "fence_path": hv_addresses,
+                                                "start_wait_s": duration_ms(guest.start_wait) // 1000}, child(self, fence_ready))
             for spec, fenced in guest_fence_specs(guest)
         ]
         selinux = [SelinuxModule(f"{name}-selinux-{m.name}", {**base, "name": m.name, "priority": m.priority,

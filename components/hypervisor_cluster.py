@@ -8,7 +8,7 @@ import pulumi
 
 from components.connection import child, node_refs
 from hastack.config.load import PROJECT_ROOT
-from hastack.config.models import HypervisorCluster as HypervisorConfig
+from hastack.config.models import HypervisorCluster as HypervisorConfig, duration_ms
 from hastack.layout import alert_specs, hypervisor_fence_specs
 from hastack.render.drbd import render_global_common
 from providers.corosync_cluster import CorosyncCluster
@@ -48,6 +48,7 @@ class HypervisorCluster(pulumi.ComponentResource):
         self.fence_devices = [
             StonithDevice(f"{name}-{spec.id}", {
                 **base, "spec": spec.model_dump(), "fences_node": fenced,
+                "start_wait_s": duration_ms(hv.start_wait) // 1000,
                 "secret_values": {k: pulumi.Output.secret(v) for k, v in secrets.items()},
             }, child(self, ready))
             for spec, fenced, secrets in hypervisor_fence_specs(hv)

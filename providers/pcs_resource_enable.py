@@ -15,14 +15,12 @@ from __future__ import annotations
 import pulumi
 import pulumi.dynamic
 
-from hastack.apply import apply_live
 from hastack.facts.cib import parse_primitive
 from hastack.plan import CLUSTER, Run, on
 from hastack.render.pcs import disable_argv, enable_argv
-from hastack.reports import HastackError
-from hastack.settle import wait_until_running
-from providers.base import Props, transports
+from providers.base import Props
 from providers.cib_object import CibObjectProvider, cib_plan
+from providers.start_wait import wait_running_or_undo
 
 
 class PcsResourceEnableProps(Props):
@@ -58,17 +56,9 @@ class PcsResourceEnableProvider(CibObjectProvider):
         return result
 
     def _wait(self, props: PcsResourceEnableProps) -> None:
-        if props.start_wait_s <= 0:
-            return
-        transport_for = transports(props)
-        try:
-            wait_until_running(transport_for(CLUSTER), props.resource_id, props.start_wait_s)
-        except HastackError as error:
-            if error.code != "NOT_RUNNING":
-                raise
-            apply_live(cib_plan(disable_argv(props.resource_id)), transport_for)
-            raise HastackError(error.code, f"{error.message}\n  so {props.resource_id} was disabled again "
-                                           "(target-role=Stopped): the cluster is as before this step") from None
+        wait_running_or_undo(props, props.resource_id, props.start_wait_s, cib_plan(disable_argv(props.resource_id)),
+                             f"{props.resource_id} was disabled again (target-role=Stopped): the cluster is as "
+                             "before this step")
 
     def observe_cib(self, props, cib_xml):
         live = parse_primitive(cib_xml, props.resource_id)

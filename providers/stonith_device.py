@@ -10,6 +10,7 @@ from hastack.render.pcs import constraint_create_argv, constraint_delete_argv, p
 from hastack.specs import LocationSpec
 from providers.cib_object import cib_plan
 from providers.pcs_resource import PcsResourceProps, PcsResourceProvider, cleanup, secrets_for, update_argvs
+from providers.start_wait import wait_running_or_undo
 
 
 class StonithDeviceProps(PcsResourceProps):
@@ -17,6 +18,9 @@ class StonithDeviceProps(PcsResourceProps):
     fences_node: str | None
     # Guest devices: the hypervisor addresses the agent asks (for the policy pack; not compared).
     fence_path: tuple[str, ...] = ()
+    # Create and update return once the device runs (0: at once).  A device that cannot start
+    # (a wrong BMC password, an unreachable BMC) leaves its node unfenceable: `up` must say so.
+    start_wait_s: int = 0
 
 
 def avoid_spec(props: StonithDeviceProps) -> LocationSpec:
@@ -45,6 +49,22 @@ class StonithDeviceProvider(PcsResourceProvider):
                 commands.append(constraint_delete_argv(avoid_spec(live)))
             commands.append(constraint_create_argv(avoid_spec(new)))
         return cib_plan(*commands, secrets=secrets_for(new)) + cleanup(new.spec)
+
+    def create(self, props):
+        result = super().create(props)
+        p = self._props(props)
+        wait_running_or_undo(p, p.spec.id, p.start_wait_s, self.plan_delete(p),
+                             f"{p.spec.id} and the location keeping it off {p.fences_node} were removed again: "
+                             "the cluster is as before this step")
+        return result
+
+    def update(self, _id, olds, news):
+        result = super().update(_id, olds, news)
+        p = self._props(news)
+        wait_running_or_undo(p, p.spec.id, p.start_wait_s, None,
+                             f"{p.spec.id} has its new definition but does not run, and {p.fences_node} cannot be "
+                             "fenced until it does; the next `pulumi up` applies this update again")
+        return result
 
     def observe_cib(self, props: StonithDeviceProps, cib_xml: str):
         observed = super().observe_cib(props, cib_xml)

@@ -279,7 +279,7 @@ class HypervisorCluster(Model):
     op_timeouts: OpTimeouts = Field(default_factory=OpTimeouts)
     monitor_intervals: MonitorIntervals = Field(default_factory=MonitorIntervals)
     start_wait: Duration = Field(
-        default="5min", description="how long `pulumi up` waits for each resource it enables to run "
+        default="5min", description="how long `pulumi up` waits for each resource it enables, and each fence device, to run "
         "(it fails with the resource's failed actions otherwise); 0s: enable and go on")
     tiebreaker: Tiebreaker
     properties: dict[str, str] = {"stonith-enabled": "true"}
@@ -370,7 +370,7 @@ class GuestPgCluster(Model):
     op_timeouts: GuestOpTimeouts = Field(default_factory=GuestOpTimeouts)
     monitor_intervals: GuestMonitorIntervals = Field(default_factory=GuestMonitorIntervals)
     start_wait: Duration = Field(
-        default="5min", description="how long `pulumi up` waits for each resource it enables to run "
+        default="5min", description="how long `pulumi up` waits for each resource it enables, and each fence device, to run "
         "(it fails with the resource's failed actions otherwise); 0s: enable and go on")
 
     @model_validator(mode="after")

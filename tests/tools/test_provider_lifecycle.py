@@ -173,3 +173,99 @@ def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(
         provider.update(spec.id, drifted, props)
         assert avoid()["node"] == fenced and avoid()["score"] == "-INFINITY"
         assert provider.read(spec.id, props).outs["fences_node"] == fenced
+
+
+class ActingCluster(FileCluster):
+    """A CIB file that the scheduler acts on: before each status query, crm_simulate runs the
+    transition the CIB calls for (both nodes online, quorate), failing the starts in FAIL, and
+    writes the outcome back, as the cluster would."""
+
+    def __init__(self, path, fail: tuple[str, ...] = ()):
+        super().__init__(path)
+        self.fail = fail
+
+    def run(self, argv, stdin=None, **kwargs):
+        if argv[0] == "crm_mon":
+            path = Path(self.env["CIB_file"])
+            failing = [a for op in self.fail for a in ("--op-fail", op)]
+            subprocess.run(["crm_simulate", "--xml-file", str(path), "--simulate", "--quorum", "1",
+                            "--node-up", "node1", "--node-up", "node2", *failing, "--save-output", f"{path}.next"],
+                           check=True, capture_output=True)
+            Path(f"{path}.next").replace(path)
+        return super().run(argv, stdin, **kwargs)
+
+
+@pytest.fixture()
+def fence_props():
+    from hastack.layout import hypervisor_fence_specs
+
+    spec, fenced, secrets = hypervisor_fence_specs(load_stack("lab5").hypervisor)[0]
+    return {"layer": "hypervisor", "nodes": NODES, "spec": spec.model_dump(mode="json"), "fences_node": fenced,
+            "secret_values": {k: "not-the-real-one" for k in secrets}, "start_wait_s": 2}
+
+
+@pytest.fixture()
+def acting(tmp_path, monkeypatch):
+    import functools
+
+    import providers.start_wait
+    from hastack import settle
+
+    path = tmp_path / "cib.xml"
+    path.write_text(cib.apply_pcs(cib.empty_cib(), [["property", "set", "stonith-enabled=true"]]))
+    monkeypatch.setattr(providers.start_wait, "wait_until_running",
+                        functools.partial(settle.wait_until_running, interval_s=0.2))
+
+    def cluster(fail=()):
+        transport = ActingCluster(path, fail)
+        monkeypatch.setattr(providers.base, "transports", lambda props: lambda target: transport)
+        monkeypatch.setattr(providers.start_wait, "transports", lambda props: lambda target: transport)
+        return path
+
+    return cluster
+
+
+def test_a_fence_device_create_returns_once_the_device_runs_off_its_target(acting, fence_props):
+    from providers.stonith_device import StonithDeviceProvider
+
+    path = acting()
+    StonithDeviceProvider().create(fence_props)
+    status = subprocess.run(["crm_mon", "-1", "--output-as=xml"], capture_output=True, text=True, check=True,
+                            env={"CIB_file": str(path), "PATH": "/usr/sbin:/usr/bin"}).stdout
+    from hastack.facts.status import healthy_on, parse_crm_mon
+
+    assert healthy_on(parse_crm_mon(status), fence_props["spec"]["id"]) == ["node2"]
+
+
+def test_a_fence_device_that_cannot_start_is_removed_again_and_named(acting, fence_props):
+    """A wrong BMC password: the start fails on the one node the device may run on.  `up` must not
+    report success with node1 unfenceable, and the failed create leaves no device behind (Pulumi
+    keeps no state of it, and this provider never adopts a device it cannot read the password of)."""
+    from providers.stonith_device import StonithDeviceProvider, avoid_spec
+
+    device = fence_props["spec"]["id"]
+    path = acting(fail=(f"{device}_start_0@node2=1",))
+    provider = StonithDeviceProvider()
+    with pytest.raises(HastackError) as caught:
+        provider.create(fence_props)
+    message = str(caught.value)
+    assert caught.value.code == "NOT_RUNNING" and f"start on node2" in message
+    assert "removed again: the cluster is as before this step" in message
+    live = path.read_text()
+    assert parse_primitive(live, device) is None
+    assert parse_constraint(live, avoid_spec(provider._props(fence_props)).id) is None
+
+
+def test_a_fence_device_update_that_stops_it_running_says_the_node_is_unfenceable(acting, fence_props):
+    from providers.stonith_device import StonithDeviceProvider
+
+    device = fence_props["spec"]["id"]
+    acting()
+    provider = StonithDeviceProvider()
+    provider.create(fence_props)
+    path = acting(fail=(f"{device}_start_0@node2=1",))
+    news = {**fence_props, "spec": {**fence_props["spec"], "params": {**fence_props["spec"]["params"], "ipport": "624"}}}
+    with pytest.raises(HastackError) as caught:
+        provider.update(device, fence_props, news)
+    assert "node1 cannot be fenced until it does" in str(caught.value)
+    assert parse_primitive(path.read_text(), device)["params"]["ipport"] == "624"  # what is left, as said

@@ -164,6 +164,7 @@ def test_a_half_created_cluster_keeps_its_authkey():
 def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
     """Pulumi keeps no state of a failed create: the VM must not stay enabled behind its back."""
     import providers.pcs_resource_enable as enable
+    import providers.start_wait as start_wait
     from hastack.plan import CibEdit
 
     applied = []
@@ -171,9 +172,9 @@ def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
     def not_running(cluster, rid, timeout_s):
         raise HastackError("NOT_RUNNING", f"{rid} not started within {timeout_s} s; failed actions: start on node1")
 
-    monkeypatch.setattr(enable, "transports", lambda props: lambda target: target)
-    monkeypatch.setattr(enable, "wait_until_running", not_running)
-    monkeypatch.setattr(enable, "apply_live", lambda plan, transport_for: applied.append(plan))
+    monkeypatch.setattr(start_wait, "transports", lambda props: lambda target: target)
+    monkeypatch.setattr(start_wait, "wait_until_running", not_running)
+    monkeypatch.setattr(start_wait, "apply_live", lambda plan, transport_for: applied.append(plan))
     props = enable.PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm", start_wait_s=900)
     with pytest.raises(HastackError) as caught:
         enable.PcsResourceEnableProvider()._wait(props)
@@ -185,8 +186,9 @@ def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
 
 def test_enable_without_a_start_wait_does_not_poll(monkeypatch):
     import providers.pcs_resource_enable as enable
+    import providers.start_wait as start_wait
 
-    monkeypatch.setattr(enable, "wait_until_running", lambda *a: pytest.fail("polled"))
+    monkeypatch.setattr(start_wait, "wait_until_running", lambda *a: pytest.fail("polled"))
     props = enable.PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm")
     enable.PcsResourceEnableProvider()._wait(props)
 
