@@ -29,6 +29,8 @@ class CorosyncClusterProps(Props):
     settle_tries: int = 90
     # Every address each node answers on (for the policy pack; not compared).
     node_addresses: dict[str, tuple[str, ...]] = {}
+    # After a refresh: which nodes' keys differ, when they do.
+    authkey: str = "shared"
 
 
 def conf_text(props: CorosyncClusterProps) -> str:
@@ -50,8 +52,12 @@ def cluster_key(facts: dict[str, str], keys: dict[str, bytes | None]) -> tuple[b
 
 class CorosyncClusterProvider(HastackProvider):
     props_model = CorosyncClusterProps
-    compare_fields = ("cluster_name", "ring_addresses", "token_ms")
+    compare_fields = ("cluster_name", "ring_addresses", "token_ms", "authkey")
     replace_fields = ("cluster_name",)
+
+    def diff(self, id_, olds, news):
+        # Stacks created before `authkey` was a field hold none: shared, as they were made.
+        return super().diff(id_, {"authkey": "shared", **olds}, {"authkey": "shared", **news})
 
     def resource_id(self, props):
         return props.cluster_name
@@ -100,6 +106,13 @@ class CorosyncClusterProvider(HastackProvider):
         return pulumi.dynamic.CreateResult(p.cluster_name, outs=dict(props))
 
     def plan_update(self, old, new):
+        if old.authkey != "shared":
+            # Not a replace (that would stop Pacemaker and every VM with it), and not a key
+            # hastack picks: the nodes that hold each key may each be running resources.
+            raise HastackError("AUTHKEY_DIFFERS", f"cluster {new.cluster_name}: {old.authkey}; knet drops every "
+                               "packet of a peer with another key, so the nodes cannot be members of one cluster. "
+                               "Decide which node's /etc/corosync/authkey is right, copy it to the other node "
+                               "(mode 0400) and restart corosync and pacemaker there, then `pulumi up --refresh`")
         # A new corosync.conf is reloaded in place; the nodes stay members throughout.
         return tuple(s for n in new.nodes for s in on(n.name, Put(CONF, conf_text(new).encode()))) + on(
             new.nodes[0].name, Run(("corosync-cfgtool", "-R")))
@@ -109,7 +122,7 @@ class CorosyncClusterProvider(HastackProvider):
             n.name, Run(("systemctl", "disable", "--now", "pacemaker", "corosync")), Run(("rm", "-f", CONF))))
 
     def observe(self, props, transport_for):
-        drift, keys, present = {}, set(), 0
+        drift, keys, present = {}, {}, 0
         for node in props.nodes:
             t = transport_for(node.name)
             text = t.read(CONF)
@@ -118,9 +131,9 @@ class CorosyncClusterProvider(HastackProvider):
             present += 1
             if text.decode() != conf_text(props):
                 drift["ring_addresses"] = f"({CONF} differs on {node.name})"
-            keys.add(digest(t.read(AUTHKEY) or b""))
-        if len(keys) > 1:
-            drift["cluster_name"] = f"{props.cluster_name} (authkeys differ between nodes)"
+            keys[node.name] = digest(t.read(AUTHKEY) or b"")
+        if len(set(keys.values())) > 1:
+            drift["authkey"] = "authkeys differ between " + " and ".join(keys)
         return None if present == 0 else drift
 
 

@@ -216,3 +216,32 @@ def test_an_lv_update_after_refresh_grows_to_the_configured_size():
     assert old.size == "32M"
     assert [step.argv for _, step in provider.plan_update(old, provider._props(news))] == [
         ("lvextend", "-L", "32M", "vg/lv-pg1")] * 2
+
+
+def test_differing_authkeys_are_drift_that_up_refuses_to_guess_not_a_replace():
+    """A replace would stop Pacemaker and every VM on both nodes; picking a key could cut off the
+    node whose key is dropped.  refresh shows it, up stops with what to do by hand."""
+    from hastack.plan import Put
+    from providers.corosync_cluster import AUTHKEY, CONF, CorosyncClusterProps, CorosyncClusterProvider, conf_text
+
+    props = CorosyncClusterProps(layer="hypervisor", nodes=NODES, cluster_name="lab",
+                                 ring_addresses={"node1": ("10.0.0.1",), "node2": ("10.0.0.2",)})
+    hosts = {n: ScriptedTransport(n) for n in ("node1", "node2")}
+    for name, key in (("node1", b"a" * 256), ("node2", b"b" * 256)):
+        hosts[name].files.update({CONF: conf_text(props).encode(), AUTHKEY: key})
+    provider = CorosyncClusterProvider()
+    drift = provider.observe(props, hosts.__getitem__)
+    assert drift == {"authkey": "authkeys differ between node1 and node2"}
+    news = props.model_dump(mode="json")
+    refreshed = {**news, **drift}
+    result = provider.diff("lab", refreshed, news)
+    assert result.changes and result.replaces == []
+    with pytest.raises(HastackError) as caught:
+        provider.plan_update(provider._props(refreshed), props)
+    assert caught.value.code == "AUTHKEY_DIFFERS" and "node1 and node2" in str(caught.value)
+    assert "/etc/corosync/authkey" in str(caught.value)
+    # A stack recorded before the field existed: no change.
+    assert not provider.diff("lab", {k: v for k, v in news.items() if k != "authkey"}, news).changes
+    hosts["node2"].files[AUTHKEY] = b"a" * 256
+    assert provider.observe(props, hosts.__getitem__) == {}
+    assert any(isinstance(s, Put) and s.path == CONF for _, s in provider.plan_update(props, props))
