@@ -555,6 +555,19 @@ def _domain_minor(resources: list[Resource], vm_resource: dict) -> int | None:
     return None
 
 
+def check_vm_force_stop(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "vm-force-stop", []
+    for r, spec in _primitives(resources, "hypervisor"):
+        params = spec.get("params") or {}
+        if _agent_kind(spec.get("agent", "")) == "VirtualDomain" and _true(params.get("force_stop")):
+            out.append(_finding(rule, r, (
+                f"{spec.get('id')}: force_stop=true destroys the domain on every stop (failover, failback, "
+                "disable, destroy) without an ACPI shutdown, so its OS never shuts down cleanly and what it had "
+                "not written to its disk is lost. Meant for stand-in domains that run no OS (the lab stack); "
+                "for a VM with a real OS set force_stop: false and give vm_stop time for a clean shutdown")))
+    return out
+
+
 def check_vm_follows_drbd(resources: list[Resource], options: dict | None = None) -> list[Finding]:
     rule, out = "vm-follows-promoted-drbd", []
     layer = "hypervisor"
@@ -721,6 +734,8 @@ RULES: tuple[Rule, ...] = (
     Rule("drbd-fencing", "DRBD has a fencing policy and fence-peer/unfence handlers.", check_drbd_fencing),
     Rule("drbd-clone-meta", "Every DRBD clone is promotable with promoted-max=1 and clone-max=2.",
          check_drbd_clone_meta),
+    Rule("vm-force-stop", "A VM that is destroyed instead of shut down is said so.", check_vm_force_stop,
+         advisory=True),
     Rule("vm-follows-promoted-drbd", "Every VirtualDomain is colocated with and ordered after its promoted DRBD "
          "clone.", check_vm_follows_drbd),
     Rule("guest-chain-complete", "Guest chain: fs after promote, pgsql after fs, VIP after pgsql, colocated.",

@@ -77,7 +77,7 @@ def test_lab5_breaks_no_mandatory_rule(stack):
 
 def test_every_rule_is_registered_once():
     names = [r.name for r in pr.RULES]
-    assert len(names) == len(set(names)) == 17
+    assert len(names) == len(set(names)) == 18
 
 
 # ---- stickiness against location ----------------------------------------------------------------
@@ -239,6 +239,15 @@ def test_drbd84_says_what_redundancy_is_lost(stack):
     assert "replicates over one path only (192.168.2.21<->192.168.2.22:7797)" in found[0].message
     assert "(192.168.3.21<->192.168.3.22)" in found[0].message and "Outdated" in found[0].message
     assert stack.findings("drbd-two-paths") == []
+
+
+def test_force_stop_is_an_advisory_naming_the_vm(stack):
+    assert stack.findings("vm-force-stop") == []
+    stack.spec("pg1-vm")["params"]["force_stop"] = "true"
+    [found] = stack.findings("vm-force-stop")
+    assert found.resource == "pg1-vm" and "pg1-vm: force_stop=true" in found.message
+    assert "force_stop: false" in found.message
+    assert "vm-force-stop" in {r.name for r in pr.RULES if r.advisory}
 
 
 def test_duplicate_minor_on_a_node_is_refused(stack):
