@@ -21,6 +21,7 @@ from hastack.config.models import (
     Tiebreaker,
     duration_ms,
 )
+from hastack.render.libvirt import domain_xml_path
 from hastack.specs import AlertSpec, ColocationSpec, LocationSpec, Op, OrderSpec, PrimitiveSpec, Promotable
 
 # The seed's VirtualDomain timeouts; the guest fence timeout must outlast their sum.
@@ -128,7 +129,7 @@ def vm_objects(vm: ProtectedVm, timeouts: OpTimeouts | None = None,
     domain = PrimitiveSpec(
         id=rid,
         agent="VirtualDomain",
-        params={"hypervisor": "qemu:///system", "config": f"/etc/libvirt/qemu/{vm.name}.xml",
+        params={"hypervisor": "qemu:///system", "config": domain_xml_path(vm.name),
                 "migration_transport": "ssh", **({"force_stop": "true"} if vm.force_stop else {})},
         ops=(Op(name="start", timeout=timeouts.vm_start), Op(name="stop", timeout=timeouts.vm_stop),
              Op(name="monitor", interval=intervals.vm, timeout=timeouts.vm_monitor)),

@@ -2,6 +2,12 @@
 
 Pacemaker's VirtualDomain owns the running state; a domain running on a node is HA motion, not
 drift, so only the definition is compared.  Delete refuses while the domain still runs.
+
+VirtualDomain undefines a persistent domain before it starts it (`virsh create` from its config
+file, so the running domain is transient) and puts the config file back: on a node where
+Pacemaker has run and stopped the VM, only that file is left (seen live after a move: refresh
+said "not defined on node1").  The file is what VirtualDomain starts from, so it counts as the
+definition there, and delete removes it too.
 """
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import pulumi
 import pulumi.dynamic
 
 from hastack.plan import Put, Run, on
+from hastack.render.libvirt import domain_xml_path
 from providers.base import HastackProvider, Props
 
 STAGING = "/var/lib/hastack/libvirt"
@@ -71,21 +78,28 @@ class LibvirtDomainProvider(HastackProvider):
         return self._staged_then(new, lambda staged: ("sh", "-c", script, "sh", new.name, wanted_uuid, staged))
 
     def plan_delete(self, props):
-        script = ('virsh dominfo "$1" >/dev/null 2>&1 || exit 0; '
+        script = ('if virsh dominfo "$1" >/dev/null 2>&1; then '
                   'if [ "$(virsh domstate "$1")" != "shut off" ]; then '
                   'echo "domain $1 is still running here; Pacemaker must stop it first" >&2; exit 1; fi; '
-                  'virsh undefine "$1"')
-        return tuple(s for n in props.nodes for s in on(n.name, Run(("sh", "-c", script, "sh", props.name))))
+                  'virsh undefine "$1" >/dev/null; fi; rm -f -- "$2" "$3"')
+        return tuple(s for n in props.nodes for s in on(n.name, Run((
+            "sh", "-c", script, "sh", props.name, domain_xml_path(props.name), f"{STAGING}/{props.name}.xml"))))
 
     def observe(self, props, transport_for):
         wanted, drift, present = domain_key_fields(props.xml), {}, 0
         for node in props.nodes:
-            result = transport_for(node.name).run(["virsh", "dumpxml", "--inactive", props.name], ok_rc=(0, 1))
-            if result.exit_code != 0:
-                drift["xml"] = f"(not defined on {node.name})"
-                continue
+            host = transport_for(node.name)
+            result = host.run(["virsh", "dumpxml", "--inactive", props.name], ok_rc=(0, 1))
+            if result.exit_code == 0:
+                text = result.stdout
+            else:
+                kept = host.read(domain_xml_path(props.name))  # Pacemaker ran and stopped it here
+                if kept is None:
+                    drift["xml"] = f"(not defined on {node.name})"
+                    continue
+                text = kept.decode()
             present += 1
-            live = domain_key_fields(result.stdout)
+            live = domain_key_fields(text)
             if live != wanted:
                 changed = sorted(k for k in wanted if wanted[k] != live.get(k))
                 drift["xml"] = f"(definition differs on {node.name}: {', '.join(changed)})"

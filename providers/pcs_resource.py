@@ -7,6 +7,7 @@ import pulumi.dynamic
 from hastack.facts.cib import parse_primitive
 from hastack.render.pcs import (
     _pairs,
+    disable_argv,
     primitive_create_argvs,
     primitive_delete_argvs,
     secret_placeholder,
@@ -72,10 +73,15 @@ class PcsResourceProvider(CibObjectProvider):
         return cib_plan(*primitive_create_argvs(props.spec), secrets=secrets_for(props))
 
     def plan_delete(self, props: PcsResourceProps):
-        # Wait until Pacemaker has stopped what it no longer has a resource for, so the storage
-        # and domain deletes that follow find it stopped.
-        return cib_plan(*primitive_delete_argvs(props.spec)) + on(
-            CLUSTER, Run(("crm_resource", "--wait", "--timeout=300s")))
+        # Stopped while its definition still exists, then removed.  A resource removed while it
+        # runs is an orphan, which Pacemaker stops without its clone meta and op timeouts (seen
+        # live: the drbd agent refused to demote an orphaned clone instance, "expected clone-max
+        # -le 2, but found unset"; its stop timed out at the default 20 s and the node was to be
+        # fenced).  A wait that times out leaves the resource defined and disabled: the next
+        # `up` or `destroy` deletes it again from there.
+        settle = on(CLUSTER, Run(("crm_resource", "--wait", "--timeout=300s")))
+        return (cib_plan(disable_argv(props.spec.top_id)) + settle
+                + cib_plan(*primitive_delete_argvs(props.spec)) + settle)
 
     def plan_update(self, old: PcsResourceProps, new: PcsResourceProps):
         return cib_plan(*update_argvs(old.spec, new.spec), secrets=secrets_for(new)) + cleanup(new.spec)

@@ -236,7 +236,9 @@ def test_removing_a_vm_tears_it_down_and_leaves_nothing(applied, env, tmp_path):
     pulumi(env, "up", "--yes", "--skip-preview", "--config-file", str(_config_without(tmp_path, "mgmt")))
     assert "mgmt" not in ssh("node1", "cibadmin --query --scope configuration").stdout
     for node in HYPERVISORS:
-        left = ssh(node, "ls /etc/drbd.d; virsh list --all --name; lvs --noheadings -o lv_name vg-data", check=False).stdout
+        # /etc/libvirt/qemu: the config file VirtualDomain keeps where it stopped the domain.
+        left = ssh(node, "ls /etc/drbd.d /etc/libvirt/qemu; virsh list --all --name; "
+                         "lvs --noheadings -o lv_name vg-data", check=False).stdout
         assert "mgmt" not in left, f"{node} still has: {left}"
     pulumi(env, "up", "--yes", "--skip-preview")  # and back, for the tests after this one
 
@@ -244,8 +246,8 @@ def test_removing_a_vm_tears_it_down_and_leaves_nothing(applied, env, tmp_path):
 def test_destroy_tears_everything_down(applied, env):
     pulumi(env, "destroy", "--yes", "--skip-preview")
     for node in HYPERVISORS:
-        left = ssh(node, "ls /etc/drbd.d; virsh list --all --name; lvs --noheadings -o lv_name vg-data; "
-                         "systemctl is-active pacemaker || true", check=False).stdout
+        left = ssh(node, "ls /etc/drbd.d /etc/libvirt/qemu; virsh list --all --name; "
+                         "lvs --noheadings -o lv_name vg-data; systemctl is-active pacemaker || true", check=False).stdout
         for vm in config()["config"]["hastack:vms"]:
-            assert f"{vm['name']}.res" not in left and f"lv-{vm['name']}" not in left
+            assert all(f"{vm['name']}{end}" not in left for end in (".res", ".xml")) and f"lv-{vm['name']}" not in left
         assert "inactive" in left or "failed" in left

@@ -245,3 +245,43 @@ def test_differing_authkeys_are_drift_that_up_refuses_to_guess_not_a_replace():
     hosts["node2"].files[AUTHKEY] = b"a" * 256
     assert provider.observe(props, hosts.__getitem__) == {}
     assert any(isinstance(s, Put) and s.path == CONF for _, s in provider.plan_update(props, props))
+
+
+def test_a_pacemaker_resource_is_stopped_while_still_defined_then_removed():
+    """Removed while running, a DRBD clone instance is an orphan that Pacemaker stops without
+    its clone meta: the drbd agent refuses the demote and the node gets fenced (seen live)."""
+    from hastack.layout import vm_objects
+    from hastack.config.load import load_stack
+    from hastack.plan import CibEdit
+
+    clone = vm_objects(next(v for v in load_stack("lab5").vms if v.name == "pg1")).drbd_clone
+    plan = PcsResourceProvider().plan_delete(PcsResourceProvider()._props(_pcs_props(clone)))
+    steps = [s.commands if isinstance(s, CibEdit) else s.argv for _, s in plan]
+    assert steps == [
+        (("resource", "disable", "drbd-pg1-clone"),),
+        ("crm_resource", "--wait", "--timeout=300s"),
+        (("resource", "delete", "drbd-pg1"),),
+        ("crm_resource", "--wait", "--timeout=300s"),
+    ]
+
+
+def test_a_domain_pacemaker_stopped_is_read_from_the_config_file_it_left():
+    """VirtualDomain undefines a domain before `virsh create` and puts its config file back, so a
+    node the VM moved away from has only the file: that is its definition, not drift."""
+    from hastack.config.load import load_stack
+    from hastack.render.libvirt import domain_xml_path, render_domain_xml
+    from providers.libvirt_domain import LibvirtDomainProps, LibvirtDomainProvider
+
+    vm = next(v for v in load_stack("lab5").vms if v.name == "pg1")
+    xml = render_domain_xml(vm)
+    props = LibvirtDomainProps(layer="hypervisor", nodes=NODES, name="pg1", xml=xml)
+    undefined = {"virsh dumpxml": Result(1, "", "error: failed to get domain 'pg1'")}
+    hosts = {"node1": ScriptedTransport("node1", answers=undefined),
+             "node2": ScriptedTransport("node2", answers={"virsh dumpxml": Result(0, xml, "")})}
+    hosts["node1"].files[domain_xml_path("pg1")] = ("<!-- WARNING: auto-generated -->\n" + xml).encode()
+    provider = LibvirtDomainProvider()
+    assert provider.observe(props, hosts.__getitem__) == {}
+    del hosts["node1"].files[domain_xml_path("pg1")]
+    assert provider.observe(props, hosts.__getitem__) == {"xml": "(not defined on node1)"}
+    [(_, step)] = [(t, s) for t, s in provider.plan_delete(props) if t == "node1"]
+    assert domain_xml_path("pg1") in step.argv and "rm -f" in step.argv[2]
