@@ -14,7 +14,7 @@ from labhelpers import ssh, wait_for
 
 from hastack.config.load import load_stack
 from hastack.layout import vm_drbd_hosts
-from hastack.render.libvirt import render_domain_xml, vm_uuid
+from hastack.render.libvirt import domain_xml_path, render_domain_xml, vm_uuid
 from hastack.reports import HastackError
 from hastack.transport.ssh import close_all
 from providers.drbd_resource import DrbdResourceProvider
@@ -201,9 +201,16 @@ def test_libvirt_domain_lifecycle(hv, base):
         assert [u.strip() for u in on_both(f"virsh domuuid {NAME}")] == [vm_uuid(NAME)] * 2
         assert [m.split(">")[-1] for m in on_both(memory)] == ["131072\n", "131072\n"]
 
-        # delete: undefined on both; a second delete is not an error
+        # where VirtualDomain ran and stopped the VM it leaves no definition, only its config file
+        # (it undefines before `virsh create`): that is the definition, not drift
+        path = domain_xml_path(NAME)
+        ssh("node1", f"cp -p {path} /tmp/{NAME}.keep && virsh undefine {NAME} && cp /tmp/{NAME}.keep {path}")
+        assert provider.read(NAME, props).outs == props
+
+        # delete: undefined on both, the kept file removed; a second delete is not an error
         provider.delete(NAME, props)
         assert all(NAME not in names for names in on_both("virsh list --all --name"))
+        assert on_both(f"test -e {path} && echo left || echo gone") == ["gone\n", "gone\n"]
         assert provider.read(NAME, props).id is None
         provider.delete(NAME, props)
     finally:
