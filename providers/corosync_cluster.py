@@ -18,6 +18,7 @@ from providers.base import HastackProvider, Props, digest
 
 CONF = "/etc/corosync/corosync.conf"
 AUTHKEY = "/etc/corosync/authkey"
+AUTHKEY_SHARED = "shared"  # the `authkey` field when every node holds the same key
 WAIT_MEMBERS = ('for i in $(seq 1 "$1"); do n=$(crm_mon -1 --output-as=xml 2>/dev/null | grep -c \'online="true"\'); '
                 '[ "$n" -ge "$2" ] && exit 0; sleep 2; done; echo "cluster members not online after $1 tries" >&2; exit 1')
 
@@ -30,7 +31,7 @@ class CorosyncClusterProps(Props):
     # Every address each node answers on (for the policy pack; not compared).
     node_addresses: dict[str, tuple[str, ...]] = {}
     # After a refresh: which nodes' keys differ, when they do.
-    authkey: str = "shared"
+    authkey: str = AUTHKEY_SHARED
 
 
 def conf_text(props: CorosyncClusterProps) -> str:
@@ -57,7 +58,7 @@ class CorosyncClusterProvider(HastackProvider):
 
     def diff(self, id_, olds, news):
         # Stacks created before `authkey` was a field hold none: shared, as they were made.
-        return super().diff(id_, {"authkey": "shared", **olds}, {"authkey": "shared", **news})
+        return super().diff(id_, {"authkey": AUTHKEY_SHARED, **olds}, {"authkey": AUTHKEY_SHARED, **news})
 
     def resource_id(self, props):
         return props.cluster_name
@@ -106,7 +107,7 @@ class CorosyncClusterProvider(HastackProvider):
         return pulumi.dynamic.CreateResult(p.cluster_name, outs=dict(props))
 
     def plan_update(self, old, new):
-        if old.authkey != "shared":
+        if old.authkey != AUTHKEY_SHARED:
             # Not a replace (that would stop Pacemaker and every VM with it), and not a key
             # hastack picks: the nodes that hold each key may each be running resources.
             raise HastackError("AUTHKEY_DIFFERS", f"cluster {new.cluster_name}: {old.authkey}; knet drops every "

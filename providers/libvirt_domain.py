@@ -23,6 +23,10 @@ from providers.base import HastackProvider, Props
 STAGING = "/var/lib/hastack/libvirt"
 
 
+def staged_path(name: str) -> str:
+    return f"{STAGING}/{name}.xml"
+
+
 class LibvirtDomainProps(Props):
     name: str
     xml: str
@@ -58,7 +62,7 @@ class LibvirtDomainProvider(HastackProvider):
     @staticmethod
     def _staged_then(props, define_argv) -> tuple:
         """On every node: the XML written to the staging file, then DEFINE_ARGV(staged path)."""
-        staged = f"{STAGING}/{props.name}.xml"
+        staged = staged_path(props.name)
         return tuple(s for n in props.nodes for s in on(
             n.name, Run(("mkdir", "-p", STAGING)), Put(staged, props.xml.encode()), Run(define_argv(staged))))
 
@@ -83,7 +87,7 @@ class LibvirtDomainProvider(HastackProvider):
                   'echo "domain $1 is still running here; Pacemaker must stop it first" >&2; exit 1; fi; '
                   'virsh undefine "$1" >/dev/null; fi; rm -f -- "$2" "$3"')
         return tuple(s for n in props.nodes for s in on(n.name, Run((
-            "sh", "-c", script, "sh", props.name, domain_xml_path(props.name), f"{STAGING}/{props.name}.xml"))))
+            "sh", "-c", script, "sh", props.name, domain_xml_path(props.name), staged_path(props.name)))))
 
     def observe(self, props, transport_for):
         wanted, drift, present = domain_key_fields(props.xml), {}, 0

@@ -145,15 +145,23 @@ def test_a_constraint_deleted_by_hand_is_gone_on_read_and_recreated(pg1_resource
     assert parse_constraint(cluster.read_text(), pg1.location.id) is not None
 
 
-def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(cluster):
-    """After refresh, fences_node holds the drift (None: deleted; "NODE (SCORE)": edited); the
-    update that `up --refresh` makes from those olds puts the -INFINITY location back."""
+@pytest.fixture()
+def fence_props():
+    """fence-node1 of the lab5 stack, not waited for (start_wait_s 0)."""
     from hastack.layout import hypervisor_fence_specs
-    from providers.stonith_device import StonithDeviceProvider, avoid_spec
 
     spec, fenced, secrets = hypervisor_fence_specs(load_stack("lab5").hypervisor)[0]
-    props = {"layer": "hypervisor", "nodes": NODES, "spec": spec.model_dump(mode="json"),
-             "fences_node": fenced, "secret_values": {k: "not-the-real-one" for k in secrets}}
+    return {"layer": "hypervisor", "nodes": NODES, "spec": spec.model_dump(mode="json"), "fences_node": fenced,
+            "secret_values": {k: "not-the-real-one" for k in secrets}}
+
+
+def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(cluster, fence_props):
+    """After refresh, fences_node holds the drift (None: deleted; "NODE (SCORE)": edited); the
+    update that `up --refresh` makes from those olds puts the -INFINITY location back."""
+    from providers.stonith_device import StonithDeviceProvider, avoid_spec
+
+    props, fenced = fence_props, fence_props["fences_node"]
+    spec = StonithDeviceProvider()._props(props).spec
     provider = StonithDeviceProvider()
     provider.create(props)
     avoid_id = avoid_spec(provider._props(props)).id
@@ -196,12 +204,8 @@ class ActingCluster(FileCluster):
 
 
 @pytest.fixture()
-def fence_props():
-    from hastack.layout import hypervisor_fence_specs
-
-    spec, fenced, secrets = hypervisor_fence_specs(load_stack("lab5").hypervisor)[0]
-    return {"layer": "hypervisor", "nodes": NODES, "spec": spec.model_dump(mode="json"), "fences_node": fenced,
-            "secret_values": {k: "not-the-real-one" for k in secrets}, "start_wait_s": 2}
+def waited_fence_props(fence_props):
+    return {**fence_props, "start_wait_s": 2}
 
 
 @pytest.fixture()
@@ -225,47 +229,47 @@ def acting(tmp_path, monkeypatch):
     return cluster
 
 
-def test_a_fence_device_create_returns_once_the_device_runs_off_its_target(acting, fence_props):
+def test_a_fence_device_create_returns_once_the_device_runs_off_its_target(acting, waited_fence_props):
     from providers.stonith_device import StonithDeviceProvider
 
     path = acting()
-    StonithDeviceProvider().create(fence_props)
+    StonithDeviceProvider().create(waited_fence_props)
     status = subprocess.run(["crm_mon", "-1", "--output-as=xml"], capture_output=True, text=True, check=True,
                             env={"CIB_file": str(path), "PATH": "/usr/sbin:/usr/bin"}).stdout
     from hastack.facts.status import healthy_on, parse_crm_mon
 
-    assert healthy_on(parse_crm_mon(status), fence_props["spec"]["id"]) == ["node2"]
+    assert healthy_on(parse_crm_mon(status), waited_fence_props["spec"]["id"]) == ["node2"]
 
 
-def test_a_fence_device_that_cannot_start_is_removed_again_and_named(acting, fence_props):
+def test_a_fence_device_that_cannot_start_is_removed_again_and_named(acting, waited_fence_props):
     """A wrong BMC password: the start fails on the one node the device may run on.  `up` must not
     report success with node1 unfenceable, and the failed create leaves no device behind (Pulumi
     keeps no state of it, and this provider never adopts a device it cannot read the password of)."""
     from providers.stonith_device import StonithDeviceProvider, avoid_spec
 
-    device = fence_props["spec"]["id"]
+    device = waited_fence_props["spec"]["id"]
     path = acting(fail=(f"{device}_start_0@node2=1",))
     provider = StonithDeviceProvider()
     with pytest.raises(HastackError) as caught:
-        provider.create(fence_props)
+        provider.create(waited_fence_props)
     message = str(caught.value)
     assert caught.value.code == "NOT_RUNNING" and f"start on node2" in message
     assert "removed again: the cluster is as before this step" in message
     live = path.read_text()
     assert parse_primitive(live, device) is None
-    assert parse_constraint(live, avoid_spec(provider._props(fence_props)).id) is None
+    assert parse_constraint(live, avoid_spec(provider._props(waited_fence_props)).id) is None
 
 
-def test_a_fence_device_update_that_stops_it_running_says_the_node_is_unfenceable(acting, fence_props):
+def test_a_fence_device_update_that_stops_it_running_says_the_node_is_unfenceable(acting, waited_fence_props):
     from providers.stonith_device import StonithDeviceProvider
 
-    device = fence_props["spec"]["id"]
+    device = waited_fence_props["spec"]["id"]
     acting()
     provider = StonithDeviceProvider()
-    provider.create(fence_props)
+    provider.create(waited_fence_props)
     path = acting(fail=(f"{device}_start_0@node2=1",))
-    news = {**fence_props, "spec": {**fence_props["spec"], "params": {**fence_props["spec"]["params"], "ipport": "624"}}}
+    news = {**waited_fence_props, "spec": {**waited_fence_props["spec"], "params": {**waited_fence_props["spec"]["params"], "ipport": "624"}}}
     with pytest.raises(HastackError) as caught:
-        provider.update(device, fence_props, news)
+        provider.update(device, waited_fence_props, news)
     assert "node1 cannot be fenced until it does" in str(caught.value)
     assert parse_primitive(path.read_text(), device)["params"]["ipport"] == "624"  # what is left, as said
