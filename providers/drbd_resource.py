@@ -2,7 +2,11 @@
 
 Metadata is created only on a disk that has none (the seed's `create-md --force` would have
 overwritten an existing replica); the initial `primary --force` runs on the preferred node only
-when both sides are new, because forcing it on a side with data would discard the peer's.
+when neither side has ever held data, because forcing it on a side with data would discard the
+peer's.  "Never held data" is a disk without metadata, or metadata whose current generation UUID
+is still DRBD's just-created value: a create that failed after one node's `create-md` leaves that,
+and the next `up` must still make the first primary (seen live: without it both sides stayed
+Inconsistent and the VM could never start).
 """
 from __future__ import annotations
 
@@ -14,9 +18,14 @@ from hastack.plan import Put, Remove, Run, on
 from hastack.render.drbd import DrbdHost, render_resource
 from providers.base import HastackProvider, Props, digest
 
-PROBE = ('if drbdsetup status "$1" >/dev/null 2>&1; then echo up; '
-         'elif [ "$(blkid -p -o value -s TYPE "$2" 2>/dev/null)" = drbd ]; then echo md; '
-         'elif [ -b "$2" ]; then echo new; else echo nodisk; fi')
+# One node's side: up | md (metadata, not up) | new (a disk without metadata) | nodisk, and
+# "-blank" after up or md when the current generation UUID is UUID_JUST_CREATED (4): this side
+# has never been primary, so it holds no data.  A get-gi that fails counts as holding data.
+PROBE = ('if drbdsetup status "$1" >/dev/null 2>&1; then s=up; '
+         'elif [ "$(blkid -p -o value -s TYPE "$2" 2>/dev/null)" = drbd ]; then s=md; '
+         'elif [ -b "$2" ]; then echo new; exit 0; else echo nodisk; exit 0; fi; '
+         'case "$(drbdadm get-gi "$1" 2>/dev/null)" in 0000000000000004:*) echo "$s-blank";; *) echo "$s";; esac')
+NEVER_HELD_DATA = frozenset({"new", "md-blank", "up-blank"})
 
 
 class DrbdResourceProps(Props):
@@ -64,8 +73,9 @@ class DrbdResourceProvider(HastackProvider):
                 plan += on(node.name, Run(("test", "-b", props.disk)))  # fails with the host's own words
             if state == "new":
                 plan += on(node.name, Run(("drbdadm", "create-md", "--force", props.name)))
-            plan += on(node.name, Run(("drbdadm", "adjust" if state == "up" else "up", props.name)))
-        if all(facts[n.name] == "new" for n in props.nodes):
+            is_up = state.removesuffix("-blank") == "up"
+            plan += on(node.name, Run(("drbdadm", "adjust" if is_up else "up", props.name)))
+        if all(facts[n.name] in NEVER_HELD_DATA for n in props.nodes):
             steps = [Run(("drbdadm", "primary", "--force", props.name))]
             steps += [Run(tuple(argv)) for argv in props.initial_fill]
             # Hand the role back: from here on Pacemaker's promotable clone decides who is primary.

@@ -222,12 +222,17 @@ def test_a_failed_step_leaves_a_state_the_next_up_completes(applied, env, tmp_pa
     command, nothing of gw1 starts unconstrained, and the next up completes it."""
     without = _config_without(tmp_path, "gw1")
     pulumi(env, "up", "--yes", "--skip-preview", "--config-file", str(without))
-    ssh("node2", "mkdir -p /etc/drbd.d/gw1.res")  # a directory where the file must go: mv fails
-    failed = pulumi(env, "up", "--yes", "--skip-preview", check=False)
+    # node2's /etc/drbd.d refuses new files: gw1's create stops after node1's create-md and up.
+    # (Not a directory named gw1.res: drbdadm then fails to parse every resource on node2, and
+    # each clone's monitor there reports "not installed", a hard ban.)
+    ssh("node2", "chattr +i /etc/drbd.d")
+    try:
+        failed = pulumi(env, "up", "--yes", "--skip-preview", check=False)
+    finally:
+        ssh("node2", "chattr -i /etc/drbd.d")
     assert failed.returncode != 0
     assert "node2" in failed.stdout + failed.stderr and "gw1.res" in failed.stdout + failed.stderr
     assert "gw1-vm" not in ssh("node1", "cibadmin --query --scope resources").stdout
-    ssh("node2", "rmdir /etc/drbd.d/gw1.res")
     pulumi(env, "up", "--yes", "--skip-preview")
     wait_for(lambda: running_on(crm_mon(), "gw1-vm") == ["node1"], timeout=600, interval=10, what="gw1-vm back")
 

@@ -127,6 +127,43 @@ def test_drbd_84_dialect_with_the_84_tools(tmp_path):
     assert "--fencing=resource-and-stonith" in up.stdout
 
 
+@pytest.fixture
+def loop_disk(tmp_path):
+    image = tmp_path / "disk.img"
+    image.write_bytes(b"")
+    os.truncate(image, 64 * 2**20)
+    device = tool(["losetup", "--find", "--show", str(image)]).stdout.strip()
+    yield device
+    tool(["losetup", "--detach", device], check=False)
+
+
+def test_the_drbd_probe_tells_metadata_that_never_held_data(tmp_path, loop_disk):
+    """DrbdResource's probe, run by sh with the 8.4 tools against a real disk: only a side whose
+    generation UUID is still "just created" may take part in the first `primary --force`."""
+    from hastack.config.models import DrbdOptions
+    from hastack.render.drbd import DrbdHost, render_resource
+    from providers.drbd_resource import PROBE
+
+    hosts = (DrbdHost("n1", ("10.77.2.1",)), DrbdHost("n2", ("10.77.2.2",)))
+    (tmp_path / "vm1.res").write_text(render_resource("vm1", 9, loop_disk, hosts, (7789,), DrbdOptions(dialect="8.4")))
+    conf = tmp_path / "drbd.conf"
+    conf.write_text(f'include "{tmp_path}/vm1.res";\n')
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "drbdadm").write_text(f'#!/bin/sh\nexec /usr/lib/drbd/drbdadm-84 -c "{conf}" "$@"\n')
+    (shim / "drbdadm").chmod(0o755)
+    path = f"PATH={shim}:{os.environ['PATH']}"
+
+    def probe() -> str:
+        return _as_host("n1", ["env", path, "sh", "-c", PROBE, "sh", "vm1", loop_disk]).stdout.strip()
+
+    assert probe() == "new"
+    assert _as_host("n1", ["env", path, "drbdadm", "create-md", "--force", "vm1"]).returncode == 0
+    assert probe() == "md-blank"  # a create that stopped after create-md: still no data
+    tool(["drbdmeta", "--force", "9", "v08", loop_disk, "internal", "set-gi", "7A6B5189351F705D:0:0:0:1:1:1:0:0:1:0"])
+    assert probe() == "md"  # has been primary: never forced over
+
+
 @pytest.mark.parametrize("vm", VMS)
 def test_virt_xml_validate_accepts_the_domain(lab5_render, vm):
     tool(["virt-xml-validate", str(lab5_render / "hypervisor/libvirt" / f"{vm}.xml"), "domain"])

@@ -47,7 +47,19 @@ def test_drbd_fresh_pair_gets_metadata_up_and_one_forced_primary():
     assert tail == ["drbdadm", "qemu-img", "drbdadm"]  # primary, fill, hand back to secondary
 
 
-@pytest.mark.parametrize("facts", [{"node1": "md", "node2": "new"}, {"node1": "up", "node2": "up"}])
+@pytest.mark.parametrize("facts", [{"node1": "up-blank", "node2": "new"}, {"node1": "md-blank", "node2": "up-blank"}])
+def test_drbd_completes_a_create_that_stopped_before_the_first_primary(facts):
+    """A create that failed after node1's create-md and up (seen live: node2's file could not be
+    written) left metadata that never held data: the next up still makes the first primary."""
+    steps = commands(DrbdResourceProvider().plan_create(drbd_props(), facts))
+    assert [s for s in steps if s[1][:2] == ("drbdadm", "primary")] == [("node1", ("drbdadm", "primary", "--force", "pg1"))]
+    assert [s[0] for s in steps if s[1][:2] == ("drbdadm", "create-md")] == [n for n, f in facts.items() if f == "new"]
+    for node, fact in facts.items():
+        assert (node, ("drbdadm", "adjust" if fact.startswith("up") else "up", "pg1")) in steps
+
+
+@pytest.mark.parametrize("facts", [{"node1": "md", "node2": "new"}, {"node1": "up", "node2": "up"},
+                                   {"node1": "up-blank", "node2": "md"}])
 def test_drbd_never_overwrites_existing_metadata_or_forces_primary(facts):
     steps = commands(DrbdResourceProvider().plan_create(drbd_props(), facts))
     assert not any(s[1][:2] == ("drbdadm", "primary") for s in steps)
