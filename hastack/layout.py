@@ -169,16 +169,18 @@ class GuestObjects:
 def guest_objects(guest: GuestPgCluster) -> GuestObjects:
     clone = drbd_clone_id(guest.drbd.resource)
     monitor, every = guest.op_timeouts.resource_monitor, guest.monitor_intervals
+    stop = guest.op_timeouts.resource_stop
+    stops = (Op(name="stop", timeout=stop),) if stop else ()
     fs = PrimitiveSpec(id=guest.fs_id, agent="Filesystem",
                        params={"device": drbd_device(guest.drbd.minor), "directory": guest.mountpoint,
                                "fstype": guest.fstype},
-                       ops=(Op(name="monitor", interval=every.filesystem, timeout=monitor),), disabled=True)
+                       ops=(Op(name="monitor", interval=every.filesystem, timeout=monitor), *stops), disabled=True)
     pgsql = PrimitiveSpec(id=guest.pgsql_id, agent="ocf:heartbeat:pgsql",
                           params={"pgctl": guest.pgctl, "pgdata": guest.pgdata},
-                          ops=(Op(name="monitor", interval=every.pgsql, timeout=monitor or "60s"),), disabled=True)
+                          ops=(Op(name="monitor", interval=every.pgsql, timeout=monitor or "60s"), *stops), disabled=True)
     vip = PrimitiveSpec(id=guest.vip_id, agent="IPaddr2",
                         params={"ip": str(guest.vip), "cidr_netmask": str(guest.vip_cidr_netmask)},
-                        ops=(Op(name="monitor", interval=every.vip, timeout=monitor),), disabled=True)
+                        ops=(Op(name="monitor", interval=every.vip, timeout=monitor), *stops), disabled=True)
     # Created disabled and enabled once the chain's constraints exist (see PcsResourceEnable).
     chain = [(clone, "promote", fs.id), (fs.id, "start", pgsql.id), (pgsql.id, "start", vip.id)]
     orders = tuple(OrderSpec(id=f"ord-{a}-then-{b}", first=a, first_action=act, then=b, then_action="start")

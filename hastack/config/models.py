@@ -202,6 +202,9 @@ class GuestOpTimeouts(Model):
     drbd_monitor: Duration | None = None
     resource_monitor: Duration | None = Field(
         default=None, description="monitors (and so probes) of the filesystem, pgsql and VIP")
+    resource_stop: Duration | None = Field(
+        default=None, description="stops of the filesystem, pgsql and VIP: a stop that overruns fences the node "
+        "(the agents' own defaults otherwise; IPaddr2's is 20s)")
 
 
 class Tiebreaker(Model):

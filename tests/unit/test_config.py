@@ -136,3 +136,15 @@ def test_force_stop_reaches_virtualdomain_only_where_configured():
 
     assert all(vm_objects(vm).domain.params.get("force_stop") == "true" for vm in load_stack("lab").vms)
     assert all("force_stop" not in vm_objects(vm).domain.params for vm in load_stack("lab5").vms)
+
+
+def test_a_configured_guest_stop_timeout_times_each_chain_resources_stop():
+    """A stop that overruns fences the node (seen live: the VIP's 20 s stop on a loaded guest)."""
+    from hastack.config.load import load_stack
+    from hastack.layout import guest_objects
+
+    lab = guest_objects(load_stack("lab").guest)
+    for spec in (lab.filesystem, lab.pgsql, lab.vip):
+        assert [op.timeout for op in spec.ops if op.name == "stop"] == ["120s"]
+    lab5 = guest_objects(load_stack("lab5").guest)  # not configured: the agents' own defaults
+    assert not any(op.name == "stop" for spec in (lab5.filesystem, lab5.pgsql, lab5.vip) for op in spec.ops)
