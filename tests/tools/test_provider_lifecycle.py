@@ -161,10 +161,10 @@ def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(
     from providers.stonith_device import StonithDeviceProvider, avoid_spec
 
     props, fenced = fence_props, fence_props["fences_node"]
-    spec = StonithDeviceProvider()._props(props).spec
     provider = StonithDeviceProvider()
+    validated = provider._props(props)
+    spec, avoid_id = validated.spec, avoid_spec(validated).id
     provider.create(props)
-    avoid_id = avoid_spec(provider._props(props)).id
     cib_env = {"CIB_file": str(cluster), "PATH": "/usr/sbin:/usr/bin"}
 
     def avoid():
