@@ -19,6 +19,7 @@ from providers.base import HastackProvider, Props, digest
 CONF = "/etc/corosync/corosync.conf"
 AUTHKEY = "/etc/corosync/authkey"
 AUTHKEY_SHARED = "shared"  # the `authkey` field when every node holds the same key
+CLEAR_CIB = ("sh", "-c", "rm -f /var/lib/pacemaker/cib/cib*")
 WAIT_MEMBERS = ('for i in $(seq 1 "$1"); do n=$(crm_mon -1 --output-as=xml 2>/dev/null | grep -c \'online="true"\'); '
                 '[ "$n" -ge "$2" ] && exit 0; sleep 2; done; echo "cluster members not online after $1 tries" >&2; exit 1')
 
@@ -87,7 +88,7 @@ class CorosyncClusterProvider(HastackProvider):
                 # Debian starts a one-node cluster from its default config; its CIB must not survive.
                 plan += on(node.name, Run(("systemctl", "stop", "pacemaker", "corosync")))
                 if facts[node.name] == "fresh":
-                    plan += on(node.name, Run(("sh", "-c", "rm -f /var/lib/pacemaker/cib/cib*")))
+                    plan += on(node.name, Run(CLEAR_CIB))
                 plan += on(node.name, Put(AUTHKEY, authkey, 0o400, secret=True))
             plan += on(node.name, Put(CONF, conf_text(props).encode()),
                        Run(("systemctl", "enable", "--now", "corosync", "pacemaker")))
@@ -119,8 +120,11 @@ class CorosyncClusterProvider(HastackProvider):
             new.nodes[0].name, Run(("corosync-cfgtool", "-R")))
 
     def plan_delete(self, props):
+        # What `pcs cluster destroy` removes of ours: the key is this cluster's secret, and a CIB
+        # left behind (node ids, cluster-name) would be carried into the next cluster made here.
         return tuple(s for n in props.nodes for s in on(
-            n.name, Run(("systemctl", "disable", "--now", "pacemaker", "corosync")), Run(("rm", "-f", CONF))))
+            n.name, Run(("systemctl", "disable", "--now", "pacemaker", "corosync")), Run(("rm", "-f", CONF, AUTHKEY)),
+            Run(CLEAR_CIB)))
 
     def observe(self, props, transport_for):
         drift, keys, present = {}, {}, 0

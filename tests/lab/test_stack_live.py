@@ -256,3 +256,6 @@ def test_destroy_tears_everything_down(applied, env):
         for vm in config()["config"]["hastack:vms"]:
             assert all(f"{vm['name']}{end}" not in left for end in (".res", ".xml")) and f"lv-{vm['name']}" not in left
         assert "inactive" in left or "failed" in left
+        cluster_files = ssh(node, "ls -d /etc/corosync/corosync.conf /etc/corosync/authkey "
+                                  "/var/lib/pacemaker/cib/cib* 2>/dev/null", check=False).stdout
+        assert not cluster_files.strip(), f"{node} still has: {cluster_files}"

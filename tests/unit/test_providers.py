@@ -259,6 +259,21 @@ def test_differing_authkeys_are_drift_that_up_refuses_to_guess_not_a_replace():
     assert any(isinstance(s, Put) and s.path == CONF for _, s in provider.plan_update(props, props))
 
 
+def test_deleting_a_cluster_stops_it_then_removes_its_key_and_cib_on_every_node():
+    """Like `pcs cluster destroy`: no cluster secret and no CIB (node ids, cluster-name) left to
+    be carried into the next cluster made on these hosts."""
+    from providers.corosync_cluster import AUTHKEY, CONF, CorosyncClusterProps, CorosyncClusterProvider
+
+    props = CorosyncClusterProps(layer="hypervisor", nodes=NODES, cluster_name="lab",
+                                 ring_addresses={"node1": ("10.0.0.1",), "node2": ("10.0.0.2",)})
+    plan = CorosyncClusterProvider().plan_delete(props)
+    for node in ("node1", "node2"):
+        argvs = [s.argv for t, s in plan if t == node]
+        assert argvs[0] == ("systemctl", "disable", "--now", "pacemaker", "corosync")
+        removed = " ".join(" ".join(a) for a in argvs[1:])
+        assert CONF in removed and AUTHKEY in removed and "/var/lib/pacemaker/cib/cib*" in removed
+
+
 def test_a_pacemaker_resource_is_stopped_while_still_defined_then_removed():
     """Removed while running, a DRBD clone instance is an orphan that Pacemaker stops without
     its clone meta: the drbd agent refuses the demote and the node gets fenced (seen live)."""
