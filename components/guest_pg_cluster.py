@@ -110,6 +110,7 @@ class GuestPgCluster(pulumi.ComponentResource):
                      for unit in ("postgresql.service", "drbd.service")]
         cluster = CorosyncCluster(f"{name}-corosync", {
             **base, "cluster_name": guest.name, "token_ms": guest.token_ms,
+            "pacemaker_names": {n.name: n.pacemaker_name for n in guest.nodes},
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in guest.nodes},
             "node_addresses": {n.name: [str(n.mgmt_address)] for n in guest.nodes},
         }, child(self, [*guests_up, *units_off]))

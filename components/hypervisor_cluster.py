@@ -36,6 +36,7 @@ class HypervisorCluster(pulumi.ComponentResource):
 
         self.cluster = CorosyncCluster(f"{name}-corosync", {
             **base, "cluster_name": hv.name, "token_ms": hv.token_ms,
+            "pacemaker_names": {n.name: n.pacemaker_name for n in hv.nodes},
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in hv.nodes},
             "node_addresses": {n.name: [str(a) for a in (n.mgmt_address, n.vm_bridge_address) if a] for n in hv.nodes},
         }, child(self))

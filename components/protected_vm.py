@@ -39,7 +39,7 @@ class ProtectedVM(pulumi.ComponentResource):
         super().__init__("hastack:index:ProtectedVM", name, None, opts)
         vm, hv = args.vm, args.cluster
         base = {"layer": LAYER, "nodes": node_refs(hv.nodes)}
-        objects = vm_objects(vm, hv.op_timeouts, hv.monitor_intervals)
+        objects = vm_objects(vm, hv)
         ports = vm_drbd_ports(vm, hv.drbd, len(hv.rings))
 
         lv = LogicalVolume(f"{name}-lv", {**base, "volume_group": hv.volume_group, "name": lv_name(vm.name),

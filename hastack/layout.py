@@ -14,8 +14,6 @@ from hastack.config.models import (
     DrbdOptions,
     GuestPgCluster,
     HypervisorCluster,
-    MonitorIntervals,
-    OpTimeouts,
     ProtectedVm,
     StackConfig,
     Tiebreaker,
@@ -92,12 +90,12 @@ def _fence_ops(interval: str, timeout: str | None) -> tuple[Op, ...]:
 
 
 def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, str, dict[str, str]]]:
-    """(spec, node it fences, secret values) per node."""
+    """(spec, Pacemaker name of the node it fences, secret values) per node."""
     out = []
     for node in hv.nodes:
         assert node.bmc is not None
         params = {"ip": str(node.bmc.address), "username": node.bmc.username, "password": "",
-                  "pcmk_host_list": node.name, **tiebreaker_params(hv.tiebreaker, node.name),
+                  "pcmk_host_list": node.pacemaker_name, **tiebreaker_params(hv.tiebreaker, node.name),
                   **fence_status_timeout(hv.op_timeouts.fence)}
         if node.bmc.lanplus:
             params["lanplus"] = "1"
@@ -108,7 +106,7 @@ def hypervisor_fence_specs(hv: HypervisorCluster) -> list[tuple[PrimitiveSpec, s
         spec = PrimitiveSpec(id=fence_device_id(node.name), agent=f"stonith:{hv.fence_agent}", params=params,
                              secret_params=("password",),
                              ops=_fence_ops(hv.fence_monitor_interval, hv.op_timeouts.fence))
-        out.append((spec, node.name, {"password": node.bmc.password.get_secret_value()}))
+        out.append((spec, node.pacemaker_name, {"password": node.bmc.password.get_secret_value()}))
     return out
 
 
@@ -121,9 +119,9 @@ class VmObjects:
     location: LocationSpec
 
 
-def vm_objects(vm: ProtectedVm, timeouts: OpTimeouts | None = None,
-               intervals: MonitorIntervals | None = None) -> VmObjects:
-    timeouts, intervals = timeouts or OpTimeouts(), intervals or MonitorIntervals()
+def vm_objects(vm: ProtectedVm, hv: HypervisorCluster) -> VmObjects:
+    timeouts, intervals = hv.op_timeouts, hv.monitor_intervals
+    preferred = hv.node(vm.preferred_node).pacemaker_name
     rid = vm_resource_id(vm.name)
     clone = drbd_clone_id(vm.name)
     domain = PrimitiveSpec(
@@ -142,7 +140,7 @@ def vm_objects(vm: ProtectedVm, timeouts: OpTimeouts | None = None,
         order=OrderSpec(id=f"ord-{clone}-then-{rid}", first=clone, first_action="promote", then=rid, then_action="start"),
         colocation=ColocationSpec(id=f"col-{rid}-with-{clone}", resource=rid, with_resource=clone,
                                   with_role="Promoted", score="INFINITY"),
-        location=LocationSpec(id=f"loc-{rid}-prefers-{vm.preferred_node}", resource=rid, node=vm.preferred_node,
+        location=LocationSpec(id=f"loc-{rid}-prefers-{vm.preferred_node}", resource=rid, node=preferred,
                               score=str(vm.location_score)),
     )
 
@@ -197,20 +195,22 @@ def guest_objects(guest: GuestPgCluster) -> GuestObjects:
 
 
 def guest_fence_specs(guest: GuestPgCluster) -> list[tuple[PrimitiveSpec, str]]:
+    """(spec, Pacemaker name of the node it fences) per node."""
     fencing = guest.fencing
     out = []
     for node in guest.nodes:
-        params = {"nodename": node.name, "pcmk_host_list": node.name,
+        params = {"nodename": node.pacemaker_name, "pcmk_host_list": node.pacemaker_name,
                   "pcmk_off_timeout": fencing.timeout, "pcmk_reboot_timeout": fencing.timeout,
                   **tiebreaker_params(fencing.tiebreaker, node.name), **fence_status_timeout(guest.op_timeouts.fence)}
         out.append((PrimitiveSpec(id=fence_device_id(node.name), agent=f"stonith:{fencing.agent}", params=params,
-                                  ops=_fence_ops(fencing.monitor_interval, guest.op_timeouts.fence)), node.name))
+                                  ops=_fence_ops(fencing.monitor_interval, guest.op_timeouts.fence)), node.pacemaker_name))
     return out
 
 
 def guest_node_to_vm(cfg: StackConfig) -> dict[str, str]:
+    """Pacemaker node name -> the VM it runs in."""
     assert cfg.guest is not None
-    return {n.name: n.vm for n in cfg.guest.nodes}
+    return {n.pacemaker_name: n.vm for n in cfg.guest.nodes}
 
 
 def initdb_path(pgctl: str) -> str:

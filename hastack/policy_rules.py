@@ -126,8 +126,18 @@ def _top_id(spec: dict) -> str:
     return f"{spec.get('id')}-clone" if spec.get("promotable") else spec.get("id")
 
 
+def _pacemaker_names(cluster: Resource) -> dict[str, str]:
+    """A CorosyncCluster's node name -> Pacemaker node name (the node name itself if unset)."""
+    given = cluster.props.get("pacemaker_names") or {}
+    return {n: str(given.get(n) or n) for n in _node_names(cluster)}
+
+
 def _cluster_nodes(resources: list[Resource], layer: str) -> list[str]:
-    for r in _of(resources, "CorosyncCluster", "PcsClusterConfig") + list(resources):
+    """The layer's nodes by their Pacemaker names."""
+    for r in _of(resources, "CorosyncCluster"):
+        if _layer(r) == layer and _node_names(r):
+            return list(_pacemaker_names(r).values())
+    for r in _of(resources, "PcsClusterConfig") + list(resources):
         if _layer(r) == layer and _node_names(r):
             return _node_names(r)
     return []
@@ -239,7 +249,7 @@ def check_fence_device_per_node(resources: list[Resource], options: dict | None 
     for cluster in _of(resources, "CorosyncCluster"):
         layer = _layer(cluster)
         fenced = {d.props.get("fences_node") for d in _devices(resources, layer)}
-        for node in _node_names(cluster):
+        for node in _pacemaker_names(cluster).values():
             if node not in fenced:
                 out.append(_finding("fence-device-per-node", cluster, (
                     f"{layer} cluster {cluster.props.get('cluster_name', cluster.name)}: node {node} has no fence "
@@ -511,6 +521,29 @@ def check_drbd_fencing(resources: list[Resource], options: dict | None = None) -
     return out
 
 
+def check_drbd_handler_node_names(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    """crm-fence-peer.sh names the surviving node by `uname -n` (DRBD's on-section name) in a
+    `#uname ne <that name>` rule: if Pacemaker calls the node anything else, the rule forbids
+    promotion on every node, and one lost node takes down every VM and the database."""
+    rule, out = "drbd-handler-node-names", []
+    for cluster in _of(resources, "CorosyncCluster"):
+        layer = _layer(cluster)
+        pacemaker = sorted(_pacemaker_names(cluster).values())
+        _gc, common = _global_common(resources, layer)
+        for r in [d for d in _drbd(resources) if _layer(d) == layer]:
+            text = _strip_comments(common + "\n" + _res_text(r))
+            if not re.search(r"\bfence-peer\s+\"?[^\s\";]*crm-fence-peer", text):
+                continue
+            on_names = sorted(str(h[0]) for h in r.props.get("hosts") or [])
+            if on_names != pacemaker:
+                out.append(_finding(rule, r, (
+                    f"DRBD resource {r.props.get('name')} ({layer}): its hosts are {on_names} (`uname -n`, the names "
+                    f"crm-fence-peer.sh writes into its constraint) but Pacemaker names the nodes {pacemaker}; the "
+                    "handler's `#uname ne <host>` rule would then forbid promotion on the survivor too: name each "
+                    "Pacemaker node by its host's `uname -n` (the node's fqdn)")))
+    return out
+
+
 def check_drbd_clone_meta(resources: list[Resource], options: dict | None = None) -> list[Finding]:
     rule, out = "drbd-clone-meta", []
     for r, spec in _primitives(resources, "hypervisor") + _primitives(resources, "guest"):
@@ -732,6 +765,8 @@ RULES: tuple[Rule, ...] = (
          check_drbd84_redundancy, advisory=True),
     Rule("drbd-unique-port-minor", "DRBD ports and minors are unique on every node.", check_drbd_unique_port_minor),
     Rule("drbd-fencing", "DRBD has a fencing policy and fence-peer/unfence handlers.", check_drbd_fencing),
+    Rule("drbd-handler-node-names", "DRBD's fence handler and Pacemaker name each node alike (its `uname -n`).",
+         check_drbd_handler_node_names),
     Rule("drbd-clone-meta", "Every DRBD clone is promotable with promoted-max=1 and clone-max=2.",
          check_drbd_clone_meta),
     Rule("vm-force-stop", "A VM that is destroyed instead of shut down is said so.", check_vm_force_stop,

@@ -92,6 +92,10 @@ SEED = {
                ("node1", "pg1"), "pg2", ("node1", "pg1"), "pg2"),
 }
 SEED_NODES = {"node1", "node2", "pg1", "pg2"}
+
+
+def short_name(node: str) -> str:
+    return node.split(".", 1)[0]
 ORDER = ("A1", "A2a", "A2b", "A3", "A4", "H1", "H2a", "H2b", "H3", "FB-guest", "FB-hyp")
 
 
@@ -357,6 +361,8 @@ class Outcome:
 # ---- the stack's facts, derived from config and rendered CIBs ------------------------------------
 @dataclass
 class Facts:
+    """Nodes by their Pacemaker names (each host's `uname -n`)."""
+
     hv_nodes: list[str]
     vms: dict[str, str]  # VM resource id -> preferred node
     hv_drbd: list[str]  # DRBD primitive ids of the VMs
@@ -420,9 +426,9 @@ def stack_facts(config: StackConfig, hv_cib: str, guest_cib: str | None) -> Fact
     hv_root = ET.fromstring(hv_cib)
     hv = config.hypervisor
     survivor, delay = tiebreaker(hv_root)
-    vms = {vm_resource_id(v.name): v.preferred_node for v in config.vms}
+    vms = {vm_resource_id(v.name): config.preferred_pacemaker_node(v) for v in config.vms}
     facts = Facts(
-        hv_nodes=[n.name for n in hv.nodes], vms=vms, hv_drbd=[drbd_primitive_id(v.name) for v in config.vms],
+        hv_nodes=[n.pacemaker_name for n in hv.nodes], vms=vms, hv_drbd=[drbd_primitive_id(v.name) for v in config.vms],
         vm_monitor_ms={rid: _monitor_ms(hv_root, rid) for rid in vms}, hv_survivor=survivor, hv_delay=delay,
         hv_failback=hv.failback.value, hv_stickiness=int(hv.resource_defaults.get("resource-stickiness", "0")),
         hv_location={vm_resource_id(v.name): v.location_score for v in config.vms},
@@ -433,9 +439,9 @@ def stack_facts(config: StackConfig, hv_cib: str, guest_cib: str | None) -> Fact
         objects = guest_objects(guest)
         g_survivor, g_delay = tiebreaker(g_root)
         threshold = guest.resource_defaults.get("migration-threshold")
-        facts.guest_nodes = [n.name for n in guest.nodes]
-        facts.guest_vm = {n.name: vm_resource_id(n.vm) for n in guest.nodes}
-        facts.guest_primary = guest.nodes[0].name  # GuestPgCluster forces the first primary there
+        facts.guest_nodes = [n.pacemaker_name for n in guest.nodes]
+        facts.guest_vm = {n.pacemaker_name: vm_resource_id(n.vm) for n in guest.nodes}
+        facts.guest_primary = guest.nodes[0].pacemaker_name  # GuestPgCluster forces the first primary there
         facts.guest_drbd = objects.drbd_clone.id
         facts.guest_chain = [objects.filesystem.id, objects.pgsql.id, objects.vip.id]
         facts.guest_survivor, facts.guest_delay = g_survivor, g_delay
@@ -522,6 +528,8 @@ def _seed_compare(out: Outcome, fenced: list[str], vip: str | None) -> None:
     if seed is None:
         return
     plan_fenced = set(seed.expected_fenced)
+    # The seed's tables name nodes by their short names.
+    fenced, vip = [short_name(n) for n in fenced], short_name(vip) if vip else vip
     agrees = set(fenced) == plan_fenced and (seed.expected_vip is None or seed.expected_vip == vip)
     out.seed_agrees = agrees
     if not agrees:
@@ -565,7 +573,7 @@ class Scenarios:
         return Outcome(sid, title, expectation, seed=seed)
 
     def _seed_names(self) -> bool:
-        return SEED_NODES <= set(self.facts.hv_nodes) | set(self.facts.guest_nodes)
+        return SEED_NODES <= {short_name(n) for n in self.facts.hv_nodes + self.facts.guest_nodes}
 
     # -- guest-layer scenarios ------------------------------------------------------------------
     def a1(self) -> Outcome:

@@ -11,6 +11,7 @@ import os
 import pulumi
 import pulumi.dynamic
 
+from hastack.facts.host import UNAME, check_uname
 from hastack.plan import Put, Run, on
 from hastack.reports import HastackError
 from hastack.render.corosync import CorosyncNode, render_corosync_conf
@@ -26,6 +27,9 @@ WAIT_MEMBERS = ('for i in $(seq 1 "$1"); do n=$(crm_mon -1 --output-as=xml 2>/de
 
 class CorosyncClusterProps(Props):
     cluster_name: str
+    # node name -> its Pacemaker name: the host's `uname -n`, the name DRBD knows it by too.
+    # Stacks made before this field named their Pacemaker nodes by the node name.
+    pacemaker_names: dict[str, str] = {}
     ring_addresses: dict[str, tuple[str, ...]]  # node name -> one address per ring
     token_ms: int = 3000
     settle_tries: int = 90
@@ -35,8 +39,13 @@ class CorosyncClusterProps(Props):
     authkey: str = AUTHKEY_SHARED
 
 
+def pacemaker_name(props: CorosyncClusterProps, node: str) -> str:
+    return props.pacemaker_names.get(node, node)
+
+
 def conf_text(props: CorosyncClusterProps) -> str:
-    nodes = tuple(CorosyncNode(n.name, i + 1, tuple(props.ring_addresses[n.name])) for i, n in enumerate(props.nodes))
+    nodes = tuple(CorosyncNode(pacemaker_name(props, n.name), i + 1, tuple(props.ring_addresses[n.name]))
+                  for i, n in enumerate(props.nodes))
     return render_corosync_conf(props.cluster_name, nodes, props.token_ms)
 
 
@@ -54,7 +63,7 @@ def cluster_key(facts: dict[str, str], keys: dict[str, bytes | None]) -> tuple[b
 
 class CorosyncClusterProvider(HastackProvider):
     props_model = CorosyncClusterProps
-    compare_fields = ("cluster_name", "ring_addresses", "token_ms", "authkey")
+    compare_fields = ("cluster_name", "pacemaker_names", "ring_addresses", "token_ms", "authkey")
     replace_fields = ("cluster_name",)
 
     def diff(self, id_, olds, news):
@@ -66,6 +75,8 @@ class CorosyncClusterProvider(HastackProvider):
 
     def probe(self, props, transport_for):
         facts = {}
+        for node in props.nodes:
+            check_uname(node.name, pacemaker_name(props, node.name), transport_for(node.name).run(list(UNAME)).stdout)
         for node in props.nodes:
             text = (transport_for(node.name).read(CONF) or b"").decode()
             if text == conf_text(props):
@@ -108,6 +119,14 @@ class CorosyncClusterProvider(HastackProvider):
         return pulumi.dynamic.CreateResult(p.cluster_name, outs=dict(props))
 
     def plan_update(self, old, new):
+        renamed = {n.name: (pacemaker_name(old, n.name), pacemaker_name(new, n.name)) for n in new.nodes
+                   if pacemaker_name(old, n.name) != pacemaker_name(new, n.name)}
+        if renamed:
+            # Pacemaker would see new nodes beside the old ones, with every constraint on the old names.
+            raise HastackError("NODE_RENAME", f"cluster {new.cluster_name}: " + ", ".join(
+                f"{n} from {a!r} to {b!r}" for n, (a, b) in renamed.items()) + "; a cluster's node names "
+                "cannot change while it runs. Move the VMs off, `pulumi destroy` the cluster in a maintenance "
+                "window and `up` it again, or keep the old fqdn in the config")
         if old.authkey != AUTHKEY_SHARED:
             # Not a replace (that would stop Pacemaker and every VM with it), and not a key
             # hastack picks: the nodes that hold each key may each be running resources.

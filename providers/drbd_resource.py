@@ -14,6 +14,7 @@ import pulumi
 import pulumi.dynamic
 
 from hastack.config.models import DrbdOptions
+from hastack.facts.host import check_uname
 from hastack.plan import Put, Remove, Run, on
 from hastack.render.drbd import DrbdHost, render_resource
 from providers.base import HastackProvider, Props, digest
@@ -59,8 +60,14 @@ class DrbdResourceProvider(HastackProvider):
         return props.name
 
     def probe(self, props, transport_for):
-        return {n.name: transport_for(n.name).run(["sh", "-c", PROBE, "sh", props.name, props.disk]).stdout.strip()
-                for n in props.nodes}
+        facts = {}
+        for node, (on_name, _addresses) in zip(props.nodes, props.hosts):
+            # One round trip: the host's name (its on-section must be it), then its side's state.
+            lines = transport_for(node.name).run(["sh", "-c", "uname -n; " + PROBE, "sh", props.name, props.disk]
+                                                 ).stdout.strip().splitlines()
+            check_uname(node.name, on_name, lines[0] if lines else "")
+            facts[node.name] = lines[-1] if len(lines) > 1 else ""
+        return facts
 
     def plan_create(self, props, facts=None):
         facts = facts or {n.name: "new" for n in props.nodes}

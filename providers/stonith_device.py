@@ -24,7 +24,9 @@ class StonithDeviceProps(PcsResourceProps):
 
 
 def avoid_spec(props: StonithDeviceProps) -> LocationSpec:
-    return LocationSpec(id=f"loc-{props.spec.id}-avoids-{props.fences_node}", resource=props.spec.id,
+    # The id names the node by its host's first label (Pacemaker names it by its FQDN).
+    short = (props.fences_node or "").split(".", 1)[0]
+    return LocationSpec(id=f"loc-{props.spec.id}-avoids-{short}", resource=props.spec.id,
                         node=props.fences_node, score="-INFINITY")
 
 

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 _IDENT = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 _SIZE = re.compile(r"^[1-9][0-9]*[MGT]$")
 _DURATION = re.compile(r"^[0-9]+(ms|s|m|min|h)?$")
 
@@ -29,6 +30,15 @@ def _identifier(value: str) -> str:
         raise ValueError(
             f"{value!r} is not a safe identifier: use 2-32 lower-case letters, digits and '-', "
             "starting with a letter (it becomes a file, device, libvirt and Pacemaker name)"
+        )
+    return value
+
+
+def _host_name(value: str) -> str:
+    if not _HOST_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a host name: give the host's `uname -n` (lower-case labels of letters, "
+            "digits and '-', separated by dots)"
         )
     return value
 
@@ -61,6 +71,7 @@ def _key_file_text(value: SecretStr) -> SecretStr:
 
 
 Identifier = Annotated[str, AfterValidator(_identifier)]
+HostName = Annotated[str, AfterValidator(_host_name)]
 PrivateKey = Annotated[SecretStr, AfterValidator(_key_file_text)]
 Size = Annotated[str, AfterValidator(_size)]
 Duration = Annotated[str, AfterValidator(_duration)]
@@ -222,11 +233,19 @@ class SelinuxModule(Model):
 
 
 class ClusterNode(Model):
-    name: Identifier
-    fqdn: str = Field(description="the host's `uname -n`: DRBD's on-section name")
+    name: Identifier = Field(description="the node's handle in this config and in object ids (fence-<name>)")
+    fqdn: HostName = Field(description="the host's `uname -n`: its DRBD on-section name and its Pacemaker node name")
     mgmt_address: IPv4 = Field(description="where pcsd and SSH listen (eno1 in the seed)")
     ring_addresses: tuple[IPv4, ...]
     ssh: Ssh
+
+
+    @property
+    def pacemaker_name(self) -> str:
+        """Pacemaker's name for the node is its `uname -n`, the name DRBD knows it by: DRBD's
+        crm-fence-peer handler writes `#uname ne $(uname -n)` into its constraint, so under any
+        other name that constraint forbids promotion on the survivor too."""
+        return self.fqdn
 
 
 class HypervisorNode(ClusterNode):
@@ -296,6 +315,9 @@ class HypervisorCluster(Model):
     libvirt_domain_type: Literal["kvm", "qemu"] = Field(
         default="kvm", description="qemu = software emulation, for hosts without KVM (the lab)"
     )
+
+    def node(self, name: str) -> HypervisorNode:
+        return next(n for n in self.nodes if n.name == name)
 
     @model_validator(mode="after")
     def _consistent(self) -> "HypervisorCluster":
@@ -457,6 +479,9 @@ class StackConfig(Model):
     def vm(self, name: str) -> ProtectedVm:
         return next(v for v in self.vms if v.name == name)
 
+    def preferred_pacemaker_node(self, vm: ProtectedVm) -> str:
+        return self.hypervisor.node(vm.preferred_node).pacemaker_name
+
 
 def _paths(dialect: DrbdDialect) -> int:
     return 2 if dialect == DrbdDialect.V9 else 1
@@ -474,6 +499,7 @@ def _check_two_nodes(nodes, layer: str) -> None:
     if len(nodes) != 2:
         raise ValueError(f"{layer}.nodes has {len(nodes)} nodes; hastack builds two-node clusters")
     _unique([n.name for n in nodes], f"{layer}.nodes[].name", "name each node once")
+    _unique([n.fqdn for n in nodes], f"{layer}.nodes[].fqdn", "give each node its own host's `uname -n`")
 
 
 def _check_rings(rings, nodes, layer: str) -> None:

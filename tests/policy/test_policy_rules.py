@@ -77,7 +77,7 @@ def test_lab5_breaks_no_mandatory_rule(stack):
 
 def test_every_rule_is_registered_once():
     names = [r.name for r in pr.RULES]
-    assert len(names) == len(set(names)) == 18
+    assert len(names) == len(set(names)) == 19
 
 
 # ---- stickiness against location ----------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_stickiness_1_against_location_100_with_failback_prevented_is_refused(st
     assert len(found) == 6  # one per VM preference
     text = messages(found)
     assert "101 or more" in text
-    assert "pg1-vm prefers node1 with score 100 but resource-stickiness is 1 (resource_defaults)" in text
+    assert "pg1-vm prefers node1.lab5.decoursey.com with score 100 but resource-stickiness is 1 (resource_defaults)" in text
     assert found[0].resource == "lab5-cluster-config"
 
 
@@ -140,25 +140,36 @@ def test_stonith_disabled_is_refused(stack):
 def test_node_without_fence_device_is_refused(stack):
     stack.drop("lab5-fence-node2")
     found = stack.findings("fence-device-per-node")
-    assert len(found) == 1 and "node node2 has no fence device" in found[0].message
+    assert len(found) == 1 and "node node2.lab5.decoursey.com has no fence device" in found[0].message
 
 
 def test_device_targeting_another_node_than_it_avoids_is_refused(stack):
-    stack.get("lab5-fence-node1")["fences_node"] = "node2"
-    assert "targets ['node1'] but its location avoids only node2" in messages(
+    stack.get("lab5-fence-node1")["fences_node"] = "node2.lab5.decoursey.com"
+    assert "targets ['node1.lab5.decoursey.com'] but its location avoids only node2.lab5.decoursey.com" in messages(
         stack.findings("fence-device-avoids-target"))
 
 
 def test_location_putting_a_device_on_its_target_is_refused(stack):
     stack.add("PcsConstraint", "bad-loc", {"layer": "hypervisor", "nodes": [], "spec": {
-        "kind": "location", "id": "loc-fence-node1-on-node1", "resource": "fence-node1", "node": "node1", "score": "100"}})
+        "kind": "location", "id": "loc-fence-node1-on-node1", "resource": "fence-node1", "node": "node1.lab5.decoursey.com", "score": "100"}})
     text = messages(stack.findings("fence-device-avoids-target"))
-    assert "loc-fence-node1-on-node1 gives it score 100 on node1, the node it fences" in text
+    assert "loc-fence-node1-on-node1 gives it score 100 on node1.lab5.decoursey.com, the node it fences" in text
 
 
 def test_device_fencing_a_non_member_is_refused(stack):
     stack.get("pgcluster-fence-pg1")["fences_node"] = "pg9"
     assert "fences_node 'pg9' is not a guest node" in messages(stack.findings("fence-device-avoids-target"))
+
+
+def test_drbd_on_names_that_are_not_the_pacemaker_names_are_refused(stack):
+    """The combination behind the H3 outage: short Pacemaker names, FQDN hosts, crm-fence-peer."""
+    assert stack.findings("drbd-handler-node-names") == []
+    stack.get("lab5-corosync")["pacemaker_names"] = {"node1": "node1", "node2": "node2"}
+    found = stack.findings("drbd-handler-node-names")
+    assert len(found) == 6  # every VM's DRBD resource
+    assert "forbid promotion on the survivor too" in found[0].message
+    stack.get("pgcluster-corosync")["pacemaker_names"] = {"pg1": "pg1", "pg2": "pg2"}
+    assert len(stack.findings("drbd-handler-node-names")) == 7
 
 
 def test_no_tiebreaker_is_refused(stack):

@@ -21,6 +21,8 @@ from providers.pcs_resource import PcsResourceProvider
 
 pytestmark = pytest.mark.tools
 
+# lab5's hypervisors, by their Pacemaker names (their `uname -n`).
+N1, N2 = "node1.lab5.decoursey.com", "node2.lab5.decoursey.com"
 NODES = [{"name": "node1", "ssh": {"host": "127.0.0.1", "port": 22201, "known_hosts_file": "x"}},
          {"name": "node2", "ssh": {"host": "127.0.0.1", "port": 22202, "known_hosts_file": "x"}}]
 
@@ -57,7 +59,8 @@ def cluster(local):
 
 @pytest.fixture(scope="module")
 def pg1():
-    return vm_objects(next(v for v in load_stack("lab5").vms if v.name == "pg1"))
+    lab5 = load_stack("lab5")
+    return vm_objects(lab5.vm("pg1"), lab5.hypervisor)
 
 
 @pytest.fixture()
@@ -197,7 +200,7 @@ class ActingCluster(FileCluster):
             path = Path(self.env["CIB_file"])
             failing = [a for op in self.fail for a in ("--op-fail", op)]
             subprocess.run(["crm_simulate", "--xml-file", str(path), "--simulate", "--quorum", "1",
-                            "--node-up", "node1", "--node-up", "node2", *failing, "--save-output", f"{path}.next"],
+                            "--node-up", N1, "--node-up", N2, *failing, "--save-output", f"{path}.next"],
                            check=True, capture_output=True)
             Path(f"{path}.next").replace(path)
         return super().run(argv, stdin, **kwargs)
@@ -238,7 +241,7 @@ def test_a_fence_device_create_returns_once_the_device_runs_off_its_target(actin
                             env={"CIB_file": str(path), "PATH": "/usr/sbin:/usr/bin"}).stdout
     from hastack.facts.status import healthy_on, parse_crm_mon
 
-    assert healthy_on(parse_crm_mon(status), waited_fence_props["spec"]["id"]) == ["node2"]
+    assert healthy_on(parse_crm_mon(status), waited_fence_props["spec"]["id"]) == [N2]
 
 
 def test_a_fence_device_that_cannot_start_is_removed_again_and_named(acting, waited_fence_props):
@@ -248,12 +251,12 @@ def test_a_fence_device_that_cannot_start_is_removed_again_and_named(acting, wai
     from providers.stonith_device import StonithDeviceProvider, avoid_spec
 
     device = waited_fence_props["spec"]["id"]
-    path = acting(fail=(f"{device}_start_0@node2=1",))
+    path = acting(fail=(f"{device}_start_0@{N2}=1",))
     provider = StonithDeviceProvider()
     with pytest.raises(HastackError) as caught:
         provider.create(waited_fence_props)
     message = str(caught.value)
-    assert caught.value.code == "NOT_RUNNING" and f"start on node2" in message
+    assert caught.value.code == "NOT_RUNNING" and f"start on {N2}" in message
     assert "removed again: the cluster is as before this step" in message
     live = path.read_text()
     assert parse_primitive(live, device) is None
@@ -267,9 +270,9 @@ def test_a_fence_device_update_that_stops_it_running_says_the_node_is_unfenceabl
     acting()
     provider = StonithDeviceProvider()
     provider.create(waited_fence_props)
-    path = acting(fail=(f"{device}_start_0@node2=1",))
+    path = acting(fail=(f"{device}_start_0@{N2}=1",))
     news = {**waited_fence_props, "spec": {**waited_fence_props["spec"], "params": {**waited_fence_props["spec"]["params"], "ipport": "624"}}}
     with pytest.raises(HastackError) as caught:
         provider.update(device, waited_fence_props, news)
-    assert "node1 cannot be fenced until it does" in str(caught.value)
+    assert f"{N1} cannot be fenced until it does" in str(caught.value)
     assert parse_primitive(path.read_text(), device)["params"]["ipport"] == "624"  # what is left, as said

@@ -21,22 +21,25 @@ def boot(cib_xml: str, nodes: list[str], drbd_resources: list[str]) -> Simulatio
 
 def test_each_vm_starts_on_its_preferred_node_after_promotion(lab5_render, lab5_config):
     vms = [vm.name for vm in lab5_config.vms]
-    sim = boot((lab5_render / "hypervisor/cib.xml").read_text(), ["node1", "node2"], vms)
+    n1, n2 = (n.pacemaker_name for n in lab5_config.hypervisor.nodes)
+    sim = boot((lab5_render / "hypervisor/cib.xml").read_text(), [n1, n2], vms)
     status = sim.status()
     actions = [a for r in sim.rounds for a in r.actions]
     for vm in lab5_config.vms:
-        assert running_on(status, f"{vm.name}-vm") == [vm.preferred_node]
-        assert running_on(status, f"drbd-{vm.name}", "Promoted") == [vm.preferred_node]
-        promote = actions.index(f"Resource action: drbd-{vm.name} promote on {vm.preferred_node}")
-        start = actions.index(f"Resource action: {vm.name}-vm start on {vm.preferred_node}")
+        home = lab5_config.preferred_pacemaker_node(vm)
+        assert running_on(status, f"{vm.name}-vm") == [home]
+        assert running_on(status, f"drbd-{vm.name}", "Promoted") == [home]
+        promote = actions.index(f"Resource action: drbd-{vm.name} promote on {home}")
+        start = actions.index(f"Resource action: {vm.name}-vm start on {home}")
         assert promote < start, f"{vm.name}-vm started before its disk was promoted"
     # Fence devices run away from the node they fence.
-    assert running_on(status, "fence-node1") == ["node2"]
-    assert running_on(status, "fence-node2") == ["node1"]
+    assert running_on(status, "fence-node1") == [n2]
+    assert running_on(status, "fence-node2") == [n1]
 
 
-def test_guest_chain_follows_the_promoted_disk(lab5_render):
-    sim = boot((lab5_render / "guest/cib.xml").read_text(), ["pg1", "pg2"], ["pgdata"])
+def test_guest_chain_follows_the_promoted_disk(lab5_render, lab5_config):
+    sim = boot((lab5_render / "guest/cib.xml").read_text(), [n.pacemaker_name for n in lab5_config.guest.nodes],
+               ["pgdata"])
     status = sim.status()
     primary = running_on(status, "drbd-pgdata", "Promoted")
     assert len(primary) == 1
@@ -49,12 +52,13 @@ def test_guest_chain_follows_the_promoted_disk(lab5_render):
     assert order == sorted(order)
 
 
-def test_a_vm_without_its_constraints_would_start_anywhere(lab5_render):
+def test_a_vm_without_its_constraints_would_start_anywhere(lab5_render, lab5_config):
     """The check above can fail: drop pg1's colocation and order, and pg1-vm no longer waits."""
     import re
 
     cib = (lab5_render / "hypervisor/cib.xml").read_text()
     cib = re.sub(r'<rsc_(colocation|order) [^>]*pg1-vm[^>]*/>', "", cib)
-    sim = boot(cib, ["node1", "node2"], [])  # no promotion scores: no DRBD primary anywhere
-    assert running_on(sim.status(), "pg1-vm") == ["node1"]
+    n1, n2 = (n.pacemaker_name for n in lab5_config.hypervisor.nodes)
+    sim = boot(cib, [n1, n2], [])  # no promotion scores: no DRBD primary anywhere
+    assert running_on(sim.status(), "pg1-vm") == [n1]
     assert running_on(sim.status(), "drbd-pg1", "Promoted") == []

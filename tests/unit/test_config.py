@@ -134,8 +134,9 @@ def test_force_stop_reaches_virtualdomain_only_where_configured():
     from hastack.config.load import load_stack
     from hastack.layout import vm_objects
 
-    assert all(vm_objects(vm).domain.params.get("force_stop") == "true" for vm in load_stack("lab").vms)
-    assert all("force_stop" not in vm_objects(vm).domain.params for vm in load_stack("lab5").vms)
+    lab, lab5 = load_stack("lab"), load_stack("lab5")
+    assert all(vm_objects(vm, lab.hypervisor).domain.params.get("force_stop") == "true" for vm in lab.vms)
+    assert all("force_stop" not in vm_objects(vm, lab5.hypervisor).domain.params for vm in lab5.vms)
 
 
 def test_a_configured_guest_stop_timeout_times_each_chain_resources_stop():

@@ -99,7 +99,7 @@ def test_cluster_wide_commands_run_on_the_cluster_not_as_cib_edits(lab5_render):
     from hastack.layout import vm_objects
     from hastack.config.load import load_stack
 
-    spec = vm_objects(next(v for v in load_stack("lab5").vms if v.name == "pg1")).domain
+    spec = vm_objects(load_stack("lab5").vm("pg1"), load_stack("lab5").hypervisor).domain
     provider = PcsResourceProvider()
     props = provider._props(_pcs_props(spec))
     cluster = ScriptedTransport("node1/node2", answers={
@@ -116,20 +116,19 @@ def _pcs_props(spec):
     return {"layer": "hypervisor", "nodes": NODES, "spec": spec.model_dump()}
 
 
-def test_cib_objects_read_back_without_drift_and_with_it(lab5_render):
+def test_cib_objects_read_back_without_drift_and_with_it(lab5_render, lab5_config):
     from hastack.layout import vm_objects
 
     cib = (lab5_render / "hypervisor/cib.xml").read_text()
-    objects = vm_objects(next(v for v in __import__("hastack.config.load", fromlist=["x"]).load_stack("lab5").vms
-                              if v.name == "pg1"))
+    objects = vm_objects(lab5_config.vm("pg1"), lab5_config.hypervisor)
     resource, constraint = PcsResourceProvider(), PcsConstraintProvider()
     for spec in (objects.drbd_clone, objects.domain):
         assert resource.observe_cib(resource._props(_pcs_props(spec)), cib) == {}
     location = constraint._props(_pcs_props(objects.location))
     assert constraint.observe_cib(location, cib) == {}
     # A hand edit (score 100 -> 50) is drift, shown in the spec's own shape.
-    edited = cib.replace('id="loc-pg1-vm-prefers-node1" rsc="pg1-vm" node="node1" score="100"',
-                         'id="loc-pg1-vm-prefers-node1" rsc="pg1-vm" node="node1" score="50"')
+    edited = cib.replace('id="loc-pg1-vm-prefers-node1" rsc="pg1-vm" node="node1.lab5.decoursey.com" score="100"',
+                         'id="loc-pg1-vm-prefers-node1" rsc="pg1-vm" node="node1.lab5.decoursey.com" score="50"')
     assert edited != cib
     assert constraint.observe_cib(location, edited)["spec"]["score"] == "50"
     # A deleted constraint is gone: refresh drops it and the next up recreates it.
@@ -281,7 +280,7 @@ def test_a_pacemaker_resource_is_stopped_while_still_defined_then_removed():
     from hastack.config.load import load_stack
     from hastack.plan import CibEdit
 
-    clone = vm_objects(next(v for v in load_stack("lab5").vms if v.name == "pg1")).drbd_clone
+    clone = vm_objects(load_stack("lab5").vm("pg1"), load_stack("lab5").hypervisor).drbd_clone
     plan = PcsResourceProvider().plan_delete(PcsResourceProvider()._props(_pcs_props(clone)))
     steps = [s.commands if isinstance(s, CibEdit) else s.argv for _, s in plan]
     assert steps == [
