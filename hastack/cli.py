@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     simulate = sub.add_parser("simulate", help="run the seed's failure scenarios through crm_simulate")
     simulate.add_argument("--stack", required=True)
     simulate.add_argument("--scenario", action="append", help="only these scenarios (repeatable)")
+    drill = sub.add_parser("drill", help="inject the seed's failures into a live stack and measure them (destructive)")
+    drill.add_argument("--stack", required=True)
+    drill.add_argument("--scenario", action="append", help="only these scenarios (repeatable; default: all nine)")
+    drill.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    drill.add_argument("--out", type=Path, help="where the report goes (default: out/drill/<stack>-<time>)")
     check = sub.add_parser("check", help="validate a stack's config and print it as hastack reads it")
     check.add_argument("--stack", required=True)
     args = parser.parse_args(argv)
@@ -58,4 +63,45 @@ def cmd_simulate(args) -> int:
     return scenarios_main(args)
 
 
-COMMANDS = {"render": cmd_render, "check": cmd_check, "simulate": cmd_simulate}
+def cmd_drill(args) -> int:
+    import time
+
+    from hastack.config.load import PROJECT_ROOT, load_stack, load_stack_with_secrets
+    from hastack.drill import run as drill
+    from hastack.drill.scenarios import ORDER
+
+    only = args.scenario or list(ORDER)
+    unknown = [s for s in only if s not in ORDER]
+    if unknown:
+        raise HastackError("DRILL_UNKNOWN", f"no scenario {', '.join(unknown)}; choose from {', '.join(ORDER)}")
+    if not load_stack(args.stack).drills.allowed:
+        raise HastackError("DRILLS_NOT_ALLOWED", f"stack {args.stack} does not allow drills: they power off hosts, "
+                           "cut cluster links and kill VMs. Only on a stack built to be failed (the lab), set "
+                           "`hastack:drills: {allowed: true}` in its stack file")
+    if not args.yes:
+        answer = input(f"Drill {', '.join(only)} on stack {args.stack}: its hosts will be failed for real. "
+                       f"Type the stack name to go on: ")
+        if answer.strip() != args.stack:
+            print("drill: not confirmed, nothing done")
+            return 1
+    config = load_stack_with_secrets(args.stack)
+    out = args.out or PROJECT_ROOT / "out" / "drill" / f"{args.stack}-{time.strftime('%Y%m%d-%H%M%S')}"
+    results = drill.run(config, only, out, predictions=_predictions(config, args.stack, only, out / "render"))
+    print((out / "report.md").read_text())
+    print(f"drill: report in {out}/report.md, every sample and event in {out}/drill.json")
+    return 0 if results and all(r.ok for r in results) and len(results) == len(only) else 1
+
+
+def _predictions(config, stack: str, only: list[str], render_dir: Path) -> dict[str, str]:
+    """What `hastack simulate` says each scenario does, to stand beside the live run."""
+    from components.render import render
+    from hastack.scenarios import run_scenarios
+
+    try:
+        render(config, stack, render_dir)
+        return {o.id: o.short() for o in run_scenarios(config, render_dir, only)}
+    except HastackError as error:
+        return {sid: f"(simulate failed: {error.code})" for sid in only}
+
+
+COMMANDS = {"render": cmd_render, "check": cmd_check, "simulate": cmd_simulate, "drill": cmd_drill}

@@ -11,7 +11,7 @@ from hastack.config.models import StackConfig
 from hastack.reports import ConfigError
 
 NAMESPACE = "hastack"
-KEYS = ("hypervisor", "vms", "guest")
+KEYS = ("hypervisor", "vms", "guest", "drills")
 # What a secret reads as when the stack's passphrase is not at hand (offline render, tests).
 MASKED = "********"
 
@@ -62,6 +62,22 @@ def validate(raw: Mapping[str, Any], source: str = "config") -> StackConfig:
 def load_stack(stack: str, root: Path = PROJECT_ROOT, decrypt: Callable[[str], str] | None = None) -> StackConfig:
     path = stack_file(stack, root)
     return validate(unseal(raw_config(path), decrypt), path.name)
+
+
+def load_stack_with_secrets(stack: str, root: Path = PROJECT_ROOT) -> StackConfig:
+    """The stack's config with its secrets, decrypted by the Pulumi CLI (the stack's passphrase
+    must be at hand); for commands that act on hosts outside `pulumi up` (drills)."""
+    import json
+    import subprocess
+
+    process = subprocess.run(["pulumi", "config", "--stack", stack, "--show-secrets", "--json"], cwd=root,
+                             capture_output=True, text=True)
+    if process.returncode != 0:
+        raise ConfigError("CONFIG_SECRETS", f"`pulumi config --stack {stack}` failed (is the stack's passphrase "
+                          f"set?): {process.stderr.strip()[-500:]}")
+    values = {key.split(":", 1)[1]: entry.get("objectValue", entry.get("value"))
+              for key, entry in json.loads(process.stdout).items() if key.startswith(NAMESPACE + ":")}
+    return validate(values, stack_file(stack, root).name)
 
 
 def format_validation_error(error: ValidationError, source: str) -> str:

@@ -411,10 +411,20 @@ class GuestPgCluster(Model):
         return self
 
 
+class Drills(Model):
+    """`python -m hastack drill`: failures injected into the live stack.  Destructive, so off
+    unless the stack says so (the lab stack does; a production stack should not)."""
+
+    allowed: bool = False
+    recover_limit: Duration = Field(default="15min", description="how long a drill waits for both layers "
+                                    "to be back at full redundancy before it reports the scenario as not recovered")
+
+
 class StackConfig(Model):
     hypervisor: HypervisorCluster
     vms: tuple[ProtectedVm, ...]
     guest: GuestPgCluster | None = None
+    drills: Drills = Drills()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "StackConfig":

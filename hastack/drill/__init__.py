@@ -1,0 +1,1 @@
+"""`python -m hastack drill`: the seed's failure scenarios against a live stack."""

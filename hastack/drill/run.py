@@ -1,0 +1,506 @@
+"""`python -m hastack drill`: the seed's failures, injected into a live stack and measured.
+
+Per scenario: refuse unless both clusters are healthy; put the database on the guest the seed
+had it on; start the client (an INSERT through the VIP and a ping of each host, once a second,
+from the hypervisor the failure does not touch); inject; wait until both layers are back at full
+redundancy (or the stack's `drills.recover_limit` passes); undo what the drill placed; read the
+clusters' journals.  Checks: no acknowledged row missing, nothing left failed, no constraint left
+by the drill or by DRBD's fence handler, and every node online with everything started.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hastack.config.models import StackConfig, duration_ms
+from hastack.drill import timeline
+from hastack.drill.scenarios import SCENARIOS, Scenario
+from hastack.facts.status import healthy_on, parse_crm_mon, running_on
+from hastack.layout import drbd_clone_id, drbd_primitive_id, fence_device_id, guest_objects, vm_resource_id
+from hastack.reports import HastackError
+
+DB, ROLE = "hastack_drill", "hastack_drill"
+WORK = "/run/hastack-drill"
+CLIENT = r"""#!/bin/bash
+# hastack drill client: one INSERT through the VIP and one ping of each host per second.
+set -u
+export PGPASSFILE=%(work)s/pgpass PGCONNECT_TIMEOUT=1
+while [ ! -e %(work)s/stop ]; do
+  ts=$(date +%%s.%%N)
+  sql=$(timeout 5 psql -h %(vip)s -U %(role)s -d %(db)s -Atq -c "INSERT INTO drill_rows (run) VALUES ('%(run)s') RETURNING id" 2>&1 | tr '\n]' '  ')
+  p=""
+  for a in %(pings)s; do ping -c1 -W1 -q "$a" >/dev/null 2>&1 && p="$p 1" || p="$p 0"; done
+  echo "$ts sql=[$sql] ping=$p"
+  sleep 1
+done
+"""
+PARTITION = ("iptables -N HASTACK-DRILL 2>/dev/null; iptables -F HASTACK-DRILL; "
+             'for a in "$@"; do iptables -A HASTACK-DRILL -p udp -s "$a" -j DROP; '
+             'iptables -A HASTACK-DRILL -p udp -d "$a" -j DROP; done; '
+             "iptables -C INPUT -j HASTACK-DRILL 2>/dev/null || iptables -I INPUT -j HASTACK-DRILL; "
+             "iptables -C OUTPUT -j HASTACK-DRILL 2>/dev/null || iptables -I OUTPUT -j HASTACK-DRILL")
+UNPARTITION = ("iptables -D INPUT -j HASTACK-DRILL 2>/dev/null; iptables -D OUTPUT -j HASTACK-DRILL 2>/dev/null; "
+               "iptables -F HASTACK-DRILL 2>/dev/null; iptables -X HASTACK-DRILL 2>/dev/null; true")
+JOURNAL_TAGS = ("pacemaker-controld", "pacemaker-fenced", "crm-fence-peer.sh", "crm-unfence-peer.sh",
+                "crm-fence-peer.9.sh", "crm-unfence-peer.9.sh")
+
+
+class Hosts:
+    """One SSH transport per node of both layers, by the config's node name (short waits: a
+    drill expects hosts to vanish)."""
+
+    def __init__(self, config: StackConfig):
+        from hastack.transport.ssh import SshTarget, SshTransport
+
+        self.nodes = {n.name: n for n in config.hypervisor.nodes}
+        if config.guest is not None:
+            self.nodes.update({n.name: n for n in config.guest.nodes})
+        self._t = {}
+        for name, node in self.nodes.items():
+            ssh = node.ssh.model_dump(mode="json", exclude_none=True, exclude={"private_key"})
+            if node.ssh.private_key is not None:
+                ssh["private_key"] = node.ssh.private_key.get_secret_value()
+            ssh["connect_wait"] = 0
+            self._t[name] = SshTransport(SshTarget.from_props(name, ssh), connect_timeout=10)
+
+    def run(self, name: str, argv: list[str], stdin: bytes | None = None, ok_rc=(0,), secret_stdin=False) -> str:
+        return self._t[name].run(argv, stdin, ok_rc=ok_rc, secret_stdin=secret_stdin).stdout
+
+    def sh(self, name: str, script: str, *args: str, ok_rc=(0,)) -> str:
+        return self.run(name, ["sh", "-c", script, "sh", *args], ok_rc=ok_rc)
+
+    def answers(self, name: str) -> bool:
+        try:
+            return self._t[name].reachable()
+        except HastackError:
+            return False
+
+    def put(self, name: str, path: str, content: bytes, mode: int = 0o644) -> None:
+        self._t[name].put(path, content, mode)
+
+    def close(self) -> None:
+        for t in self._t.values():
+            t.close()
+
+
+@dataclass
+class Roles:
+    """Who plays the seed's pg1/pg2/node1/node2 in this run (config node names)."""
+
+    guest0: str
+    guest1: str
+    hv0: str
+    hv1: str
+
+    def pacemaker(self, config: StackConfig, role: str) -> str:
+        name = getattr(self, role)
+        nodes = list(config.hypervisor.nodes) + list(config.guest.nodes if config.guest else ())
+        return next(n.pacemaker_name for n in nodes if n.name == name)
+
+
+@dataclass
+class Result:
+    scenario: str
+    title: str
+    roles: dict
+    t0: float = 0.0
+    recovered_s: float | None = None
+    sql: timeline.Disruption | None = None
+    pings: dict = field(default_factory=dict)  # host -> [(down, back)]
+    fenced: list[str] = field(default_factory=list)  # "layer: node" of every successful fence
+    events: list[timeline.Event] = field(default_factory=list)
+    samples: list[timeline.Sample] = field(default_factory=list)
+    acknowledged: int = 0
+    lost: list[int] = field(default_factory=list)
+    failed_actions: list[str] = field(default_factory=list)
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    predicted: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(ok for _what, ok, _detail in self.checks)
+
+    def check(self, what: str, ok: bool, detail: str = "") -> None:
+        self.checks.append((what, bool(ok), detail))
+
+    def as_dict(self) -> dict:
+        return {"scenario": self.scenario, "title": self.title, "roles": self.roles, "t0": self.t0,
+                "recovered_s": self.recovered_s, "ok": self.ok,
+                "sql": None if self.sql is None else vars(self.sql), "pings": self.pings, "fenced": self.fenced,
+                "acknowledged": self.acknowledged, "lost": self.lost, "failed_actions": self.failed_actions,
+                "checks": [{"what": w, "ok": o, "detail": d} for w, o, d in self.checks],
+                "predicted": self.predicted, "events": [e.as_dict() for e in self.events],
+                "samples": [vars(s) for s in self.samples]}
+
+
+class Drill:
+    def __init__(self, config: StackConfig, hosts: Hosts, log=print):
+        if config.guest is None:
+            raise HastackError("DRILL_NO_GUEST", "the seed's drills need the guest layer (guest:) in the stack")
+        self.config, self.h, self.log = config, hosts, log
+        self.hv_nodes = [n.name for n in config.hypervisor.nodes]
+        self.guest_nodes = [n.name for n in config.guest.nodes]
+        self.objects = guest_objects(config.guest)
+        self.chain = [self.objects.filesystem.id, self.objects.pgsql.id, self.objects.vip.id]
+        self.pcmk = {n.name: n.pacemaker_name for n in config.hypervisor.nodes}
+        self.pcmk.update({n.name: n.pacemaker_name for n in config.guest.nodes})
+        self.by_pcmk = {v: k for k, v in self.pcmk.items()}
+        self.limit_s = duration_ms(config.drills.recover_limit) / 1000
+        self.password = secrets.token_hex(16)
+
+    # ---- cluster state -------------------------------------------------------------------------
+    def status(self, layer: str) -> dict | None:
+        for node in (self.hv_nodes if layer == "hypervisor" else self.guest_nodes):
+            if self.h.answers(node):
+                try:
+                    return parse_crm_mon(self.h.run(node, ["crm_mon", "-1", "--output-as=xml"]))
+                except HastackError:
+                    continue
+        return None
+
+    def constraints(self, layer: str) -> str:
+        for node in (self.hv_nodes if layer == "hypervisor" else self.guest_nodes):
+            if self.h.answers(node):
+                return self.h.run(node, ["cibadmin", "--query", "--scope", "constraints"])
+        return ""
+
+    def unhealthy(self, failures: bool = True) -> list[str]:
+        """What keeps the stack from full redundancy (empty when it is there).  `failures`: also
+        count failed actions (a recovery leaves the monitor failure that detected the fault)."""
+        problems = []
+        for layer, resources in (("hypervisor", [vm_resource_id(v.name) for v in self.config.vms]),
+                                 ("guest", self.chain)):
+            status = self.status(layer)
+            if status is None:
+                problems.append(f"{layer}: no node answers")
+                continue
+            for node, state in status["nodes"].items():
+                if not state["online"] or state["standby"] or state["unclean"]:
+                    problems.append(f"{layer}: {node} is not an online member")
+            for rid in resources:
+                if not healthy_on(status, rid):
+                    problems.append(f"{layer}: {rid} is not running")
+            clones = [drbd_primitive_id(v.name) for v in self.config.vms] if layer == "hypervisor" else \
+                [drbd_primitive_id(self.config.guest.drbd.resource)]
+            for drbd in clones:
+                if len(running_on(status, drbd, "Promoted")) != 1 or len(running_on(status, drbd, "Unpromoted")) != 1:
+                    problems.append(f"{layer}: {drbd} is not promoted on one node and unpromoted on the other")
+            if failures:
+                problems += [f"{layer}: failed {f.get('op_key')} on {f.get('node')}" for f in status["failures"]]
+            text = self.constraints(layer)
+            for marker, what in (("drbd-fence-by-handler", "DRBD fence handler's"), ('id="cli-', "crm_resource --move")):
+                if marker in text:
+                    problems.append(f"{layer}: a {what} constraint is still in place")
+        return problems
+
+    def wait_healthy(self, limit_s: float) -> float | None:
+        start = time.monotonic()
+        while time.monotonic() - start < limit_s:
+            if not self.unhealthy(failures=False):
+                return time.monotonic() - start
+            time.sleep(5)
+        return None
+
+    def where_guest_runs(self, guest: str) -> str | None:
+        status = self.status("hypervisor")
+        vm = next(n.vm for n in self.config.guest.nodes if n.name == guest)
+        nodes = running_on(status, vm_resource_id(vm)) if status else []
+        return self.by_pcmk.get(nodes[0]) if nodes else None
+
+    def active_guest(self) -> str | None:
+        status = self.status("guest")
+        nodes = running_on(status, self.objects.vip.id) if status else []
+        return self.by_pcmk.get(nodes[0]) if nodes else None
+
+    def cleanup_failures(self) -> list[str]:
+        shown = []
+        for layer, nodes in (("hypervisor", self.hv_nodes), ("guest", self.guest_nodes)):
+            status = self.status(layer)
+            if status and status["failures"]:
+                shown += [f"{layer}: {f.get('op_key')} on {f.get('node')}: {f.get('exitreason') or f.get('status')}"
+                          for f in status["failures"]]
+                node = next(n for n in nodes if self.h.answers(n))
+                self.h.run(node, ["crm_resource", "--cleanup"])
+        return shown
+
+    # ---- placement, client, database ---------------------------------------------------------
+    def place_database(self, guest: str) -> None:
+        """Move the database to `guest` (the seed's starting point) and clear the move again."""
+        if self.active_guest() == guest:
+            return
+        self.log(f"drill: moving the database to {guest} first")
+        clone = drbd_clone_id(self.config.guest.drbd.resource)
+        other = next(n for n in self.guest_nodes if n != guest)
+        self.h.run(other, ["crm_resource", "--move", "--resource", clone, "--promoted", "--node", self.pcmk[guest]])
+        start = time.monotonic()
+        while self.active_guest() != guest and time.monotonic() - start < self.limit_s:
+            time.sleep(5)
+        self.h.run(other, ["crm_resource", "--clear", "--resource", clone])
+        if self.active_guest() != guest:
+            raise HastackError("DRILL_PLACEMENT", f"the database did not move to {guest} within the recover limit")
+
+    def setup_database(self, primary: str) -> None:
+        sql = (f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN "
+               f"CREATE ROLE {ROLE} LOGIN; END IF; END$$;\n"
+               f"ALTER ROLE {ROLE} PASSWORD '{self.password}';\n"
+               f"SELECT 'CREATE DATABASE {DB} OWNER {ROLE}' WHERE NOT EXISTS "
+               f"(SELECT FROM pg_database WHERE datname = '{DB}')\\gexec\n").encode()
+        self.h.run(primary, ["runuser", "-u", "postgres", "--", "psql", "-qAt", "-v", "ON_ERROR_STOP=1"],
+                   stdin=sql, secret_stdin=True)
+        table = f"CREATE TABLE IF NOT EXISTS drill_rows (id bigserial PRIMARY KEY, run text, ts timestamptz DEFAULT now());\n" \
+                f"ALTER TABLE drill_rows OWNER TO {ROLE};\n"
+        self.h.run(primary, ["runuser", "-u", "postgres", "--", "psql", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", DB],
+                   stdin=table.encode())
+
+    def rows(self, run: str) -> set[int] | None:
+        primary = self.active_guest()
+        if primary is None:
+            return None
+        out = self.h.run(primary, ["runuser", "-u", "postgres", "--", "psql", "-qAt", "-d", DB, "-c",
+                                   f"SELECT id FROM drill_rows WHERE run = '{run}'"])
+        return {int(x) for x in out.split()}
+
+    def ping_targets(self) -> list[tuple[str, str]]:
+        nodes = list(self.config.guest.nodes) + list(self.config.hypervisor.nodes)
+        return [(n.name, str(n.mgmt_address)) for n in nodes]
+
+    def start_client(self, host: str, run: str) -> None:
+        vip = str(self.config.guest.vip)
+        script = CLIENT % {"work": WORK, "vip": vip, "role": ROLE, "db": DB, "run": run,
+                           "pings": " ".join(a for _n, a in self.ping_targets())}
+        self.h.run(host, ["sh", "-c", f"command -v psql >/dev/null || {{ echo 'psql is missing on {host}: "
+                          f"install the PostgreSQL client there (the drill client runs on it)' >&2; exit 1; }}; "
+                          f"mkdir -p -m 0700 {WORK}; rm -f {WORK}/stop {WORK}/client.log"])
+        self.h.put(host, f"{WORK}/pgpass", f"{vip}:5432:{DB}:{ROLE}:{self.password}\n".encode(), 0o600)
+        self.h.put(host, f"{WORK}/client.sh", script.encode(), 0o700)
+        self.h.sh(host, f"setsid {WORK}/client.sh > {WORK}/client.log 2>&1 < /dev/null &")
+
+    def stop_client(self, host: str) -> str:
+        self.h.run(host, ["touch", f"{WORK}/stop"])
+        time.sleep(4)
+        text = self.h.run(host, ["cat", f"{WORK}/client.log"])
+        self.h.run(host, ["rm", "-f", f"{WORK}/pgpass"])
+        return text
+
+    def drop_database(self) -> None:
+        primary = self.active_guest()
+        if primary:
+            self.h.run(primary, ["runuser", "-u", "postgres", "--", "psql", "-qAt", "-c",
+                                 f"DROP DATABASE IF EXISTS {DB}", "-c", f"DROP ROLE IF EXISTS {ROLE}"], ok_rc=(0, 1))
+
+    def journals(self, since: float) -> list[timeline.Event]:
+        lists = []
+        tags = [a for t in JOURNAL_TAGS for a in ("-t", t)]
+        for layer, nodes in (("hypervisor", self.hv_nodes), ("guest", self.guest_nodes)):
+            for node in nodes:
+                if self.h.answers(node):
+                    text = self.h.run(node, ["journalctl", "--since", f"@{int(since) - 5}", "-o", "short-iso-precise",
+                                             "--no-pager", *tags], ok_rc=(0, 1))
+                    lists.append(timeline.parse_journal(text, layer))
+        return timeline.merge_events(*lists)
+
+    # ---- injections ----------------------------------------------------------------------------
+    def inject(self, name: str, roles: Roles) -> None:
+        INJECTIONS[name](self, roles)
+
+    def undo(self, name: str, roles: Roles) -> None:
+        if name in UNDO:
+            UNDO[name](self, roles)
+
+    def _ring_addresses(self, layer: str, node: str) -> list[str]:
+        nodes = self.config.hypervisor.nodes if layer == "hypervisor" else self.config.guest.nodes
+        return [str(a) for n in nodes if n.name == node for a in n.ring_addresses]
+
+    def _swap_tiebreaker(self, to_role_of: str, roles: Roles) -> None:
+        """Put the fence delay on the device of `to_role_of`'s node (the seed's H2b swap)."""
+        tb = self.config.hypervisor.tiebreaker
+        target, other = (roles.hv0, roles.hv1) if to_role_of == "hv0" else (roles.hv1, roles.hv0)
+        node = next(n for n in (roles.hv1, roles.hv0) if self.h.answers(n))
+        for dev_node, delays in ((target, {"pcmk_delay_base": tb.delay_base, "pcmk_delay_max": tb.delay_max}),
+                                 (other, None)):
+            device = fence_device_id(dev_node)
+            for param in ("pcmk_delay_base", "pcmk_delay_max"):
+                if delays:
+                    self.h.run(node, ["crm_resource", "--resource", device, "--set-parameter", param,
+                                      "--parameter-value", delays[param]])
+                else:
+                    self.h.run(node, ["crm_resource", "--resource", device, "--delete-parameter", param], ok_rc=(0, 6, 105))
+
+
+def _guest_standby(d: Drill, r: Roles) -> None:
+    d.h.run(r.guest1, ["crm_attribute", "--node", d.pcmk[r.guest0], "--name", "standby", "--update", "on"])
+
+
+def _guest_unstandby(d: Drill, r: Roles) -> None:
+    d.h.run(r.guest1, ["crm_attribute", "--node", d.pcmk[r.guest0], "--name", "standby", "--delete"], ok_rc=(0, 6, 105))
+
+
+def _guest_partition(d: Drill, r: Roles) -> None:
+    d.h.sh(r.guest0, PARTITION, *d._ring_addresses("guest", r.guest1))
+
+
+def _destroy_domain(d: Drill, r: Roles) -> None:
+    vm = next(n.vm for n in d.config.guest.nodes if n.name == r.guest0)
+    d.h.run(r.hv0, ["virsh", "destroy", vm])
+
+
+def _kill_postgres(d: Drill, r: Roles) -> None:
+    d.h.sh(r.guest1, 'kill -9 "$(head -n1 "$1/postmaster.pid")"', d.config.guest.pgdata)
+
+
+def _hypervisor_standby(d: Drill, r: Roles) -> None:
+    d.h.run(r.hv1, ["crm_attribute", "--node", d.pcmk[r.hv0], "--name", "standby", "--update", "on"])
+
+
+def _hypervisor_unstandby(d: Drill, r: Roles) -> None:
+    d.h.run(r.hv1, ["crm_attribute", "--node", d.pcmk[r.hv0], "--name", "standby", "--delete"], ok_rc=(0, 6, 105))
+
+
+def _hypervisor_partition(d: Drill, r: Roles) -> None:
+    d.h.sh(r.hv0, PARTITION, *d._ring_addresses("hypervisor", r.hv1))
+
+
+def _hypervisor_partition_swapped(d: Drill, r: Roles) -> None:
+    d._swap_tiebreaker("hv0", r)  # hv0's own device waits: hv0 survives and fences hv1
+    time.sleep(5)
+    _hypervisor_partition(d, r)
+
+
+def _restore_tiebreaker(d: Drill, r: Roles) -> None:
+    survivor = d.config.hypervisor.tiebreaker.survivor
+    d._swap_tiebreaker("hv0" if survivor == r.hv0 else "hv1", r)
+
+
+def _lift_partitions(d: Drill, r: Roles) -> None:
+    for node in (r.guest0, r.hv0, r.hv1, r.guest1):
+        if d.h.answers(node):
+            d.h.sh(node, UNPARTITION)
+
+
+def _power_off(d: Drill, r: Roles) -> None:
+    """The seed's `ipmitool chassis power off` against the BMC, sent from the peer hypervisor
+    (the one place that reaches the BMC network); the password goes on stdin."""
+    node = next(n for n in d.config.hypervisor.nodes if n.name == r.hv0)
+    bmc = node.bmc
+    options = {"ip": str(bmc.address), "username": bmc.username, "password": bmc.password.get_secret_value(),
+               "action": "off", "ipport": str(bmc.port)}
+    if bmc.lanplus:
+        options["lanplus"] = "1"
+    if bmc.cipher is not None:
+        options["cipher"] = str(bmc.cipher)
+    stdin = "".join(f"{k}={v}\n" for k, v in options.items()).encode()
+    d.h.run(r.hv1, ["fence_ipmilan"], stdin=stdin, secret_stdin=True)
+
+
+INJECTIONS = {"guest_standby": _guest_standby, "guest_partition": _guest_partition, "destroy_domain": _destroy_domain,
+              "kill_postgres": _kill_postgres, "hypervisor_standby": _hypervisor_standby,
+              "hypervisor_partition": _hypervisor_partition,
+              "hypervisor_partition_swapped": _hypervisor_partition_swapped, "power_off": _power_off}
+# Undone once the failover happened (the drill's own placements), before waiting for redundancy.
+UNDO = {"guest_standby": _guest_unstandby, "hypervisor_standby": _hypervisor_unstandby,
+        "guest_partition": _lift_partitions, "hypervisor_partition": _lift_partitions,
+        "hypervisor_partition_swapped": lambda d, r: (_restore_tiebreaker(d, r), _lift_partitions(d, r))}
+
+
+def roles_for(drill: Drill) -> Roles:
+    guest0, guest1 = drill.guest_nodes
+    hv0 = drill.where_guest_runs(guest0)
+    if hv0 is None:
+        raise HastackError("DRILL_UNHEALTHY", f"{guest0}'s VM runs nowhere")
+    return Roles(guest0, guest1, hv0, next(n for n in drill.hv_nodes if n != hv0))
+
+
+def service_back(drill: Drill, t0: float) -> bool:
+    """The failover happened: the guest chain runs, and no node is held by the drill's injection
+    any more (a standby stays: that is the failover's own end state)."""
+    status = drill.status("guest")
+    return bool(status and all(healthy_on(status, rid) for rid in drill.chain)) and time.time() - t0 > 20
+
+
+def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
+    roles = roles_for(drill)
+    active = getattr(roles, scenario.active)
+    drill.place_database(active)
+    roles = roles_for(drill)
+    result = Result(scenario.id, scenario.title, vars(roles).copy())
+    client = roles.hv1
+    drill.start_client(client, run)
+    time.sleep(10)  # a few acknowledged writes before the failure
+    drill.log(f"drill {scenario.id}: {scenario.title} ({', '.join(f'{k}={v}' for k, v in vars(roles).items())})")
+    result.t0 = time.time()
+    try:
+        drill.inject(scenario.inject, roles)
+        start = time.monotonic()
+        while not service_back(drill, result.t0) and time.monotonic() - start < drill.limit_s:
+            time.sleep(5)
+        drill.undo(scenario.inject, roles)
+        recovered = drill.wait_healthy(max(0.0, drill.limit_s - (time.monotonic() - start)))
+        result.recovered_s = None if recovered is None else round(time.monotonic() - start, 1)
+    finally:
+        samples_text = drill.stop_client(client)
+    result.samples = timeline.parse_samples(samples_text)
+    result.sql = timeline.sql_disruption(result.samples, result.t0)
+    result.pings = {name: timeline.ping_windows(result.samples, i, result.t0)
+                    for i, (name, _a) in enumerate(drill.ping_targets())}
+    result.events = drill.journals(result.t0)
+    result.fenced = sorted({f"{e.layer}: {e.detail.split()[1]}" for e in result.events
+                            if e.kind == "fenced" and e.detail.endswith(": ok")})
+    acknowledged = [s.row for s in result.samples if s.row is not None]
+    result.acknowledged = len(acknowledged)
+    present = drill.rows(run)
+    result.lost = timeline.lost_rows(acknowledged, present) if present is not None else acknowledged
+    result.failed_actions = drill.cleanup_failures()
+    if result.recovered_s is not None:
+        drill.wait_healthy(180)  # the cleanup's re-probes
+    left = drill.unhealthy() if result.recovered_s is not None else ["not recovered"]
+    result.check("back at full redundancy within the recover limit", result.recovered_s is not None,
+                 f"{result.recovered_s}s" if result.recovered_s is not None else "; ".join(drill.unhealthy()))
+    result.check("no acknowledged INSERT lost", present is not None and not result.lost,
+                 f"{result.acknowledged} acknowledged, missing {result.lost}" if result.lost else
+                 f"{result.acknowledged} acknowledged, all present")
+    result.check("nothing left failed, no constraint left behind", not left, "; ".join(left))
+    expected = sorted(drill.pcmk[getattr(roles, role)].split(".")[0] for role in scenario.fences)
+    fenced = sorted(f.split(": ", 1)[1].split(".")[0] for f in result.fenced)
+    result.check("fenced as the seed expects", set(expected) <= set(fenced),
+                 f"expected {expected or 'none'}, fenced {fenced or 'none'}")
+    return result
+
+
+def run(config: StackConfig, only: list[str], out: Path, predictions: dict[str, str] | None = None,
+        log=print) -> list[Result]:
+    hosts = Hosts(config)
+    drill = Drill(config, hosts, log)
+    try:
+        problems = drill.unhealthy()
+        if problems:
+            raise HastackError("DRILL_UNHEALTHY", "the stack is not healthy to begin with, so a drill would "
+                               "measure nothing: " + "; ".join(problems))
+        run_id = time.strftime("%Y%m%d-%H%M%S")
+        drill.setup_database(drill.active_guest())
+        results = []
+        for sid in only:
+            result = run_scenario(drill, SCENARIOS[sid], run_id)
+            result.predicted = (predictions or {}).get(sid, "")
+            results.append(result)
+            write(out, results)
+            log(f"drill {sid}: {'passed' if result.ok else 'FAILED'}; SQL disruption {result.sql.seconds}s, "
+                f"recovered {result.recovered_s}s")
+            if result.recovered_s is None:
+                log("drill: the stack did not recover; the remaining scenarios are not run")
+                break
+        drill.drop_database()
+        return results
+    finally:
+        hosts.close()
+
+
+def write(out: Path, results: list[Result]) -> None:
+    from hastack.drill.report import render_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "drill.json").write_text(json.dumps([r.as_dict() for r in results], indent=1, default=str) + "\n")
+    (out / "report.md").write_text(render_report(results))
+

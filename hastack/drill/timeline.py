@@ -1,0 +1,134 @@
+"""What a drill measured, read from what the hosts wrote: the client's samples and the clusters'
+journals.  Pure functions over text, so they run on recorded logs in the unit tests."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+# The client prints one line per try: "<epoch> sql=[<id or error>] ping= 1 0 1 1".
+SAMPLE = re.compile(r"^(?P<ts>[0-9]+\.[0-9]+) sql=\[(?P<sql>[^\]]*)\] ping=(?P<ping>[ 01]*)$")
+JOURNAL = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT[0-9:.]+[+-]\d{4}) (?P<host>\S+) (?P<tag>[^\[:]+)(\[\d+\])?: +(?P<text>.*)$")
+EVENTS = (
+    ("lost", re.compile(r"pacemaker-controld.*?Node (?P<node>\S+) state is now lost")),
+    ("member", re.compile(r"pacemaker-controld.*?Node (?P<node>\S+) state is now member")),
+    ("fenced", re.compile(r"Operation '(?P<op>reboot|off)' \[\d+\] targeting (?P<node>\S+) using (?P<device>\S+) "
+                          r"returned (?P<rc>\d+)")),
+    ("action", re.compile(r"Result of (?P<op>start|stop|promote|demote) operation for (?P<resource>\S+) on "
+                          r"(?P<node>\S+): (?P<result>.+)$")),
+    ("handler", re.compile(r"(?P<handler>crm-(?:un)?fence-peer\S*): INFO (?P<what>.+)$")),
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    ts: float
+    row: int | None  # the id the INSERT returned: an acknowledged write
+    error: str
+    pings: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    ts: float
+    layer: str
+    host: str  # who logged it
+    kind: str  # lost | member | fenced | action | handler
+    detail: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_samples(text: str) -> list[Sample]:
+    out = []
+    for line in text.splitlines():
+        match = SAMPLE.match(line.strip())
+        if not match:
+            continue
+        sql = match.group("sql").strip()
+        row = int(sql) if sql.isdigit() else None
+        out.append(Sample(float(match.group("ts")), row, "" if row is not None else sql or "no answer",
+                          tuple(p == "1" for p in match.group("ping").split())))
+    return out
+
+
+def parse_journal(text: str, layer: str) -> list[Event]:
+    """Pacemaker's and DRBD's handlers' lines (journalctl -o short-iso-precise) as events."""
+    out = []
+    for line in text.splitlines():
+        match = JOURNAL.match(line)
+        if not match:
+            continue
+        whole = f"{match.group('tag')}: {match.group('text')}"
+        for kind, pattern in EVENTS:
+            found = pattern.search(whole)
+            if not found:
+                continue
+            g = found.groupdict()
+            if kind == "fenced":
+                detail = f"{g['op']} {g['node']} via {g['device']}: " + ("ok" if g["rc"] == "0" else f"failed rc={g['rc']}")
+            elif kind == "action":
+                detail = f"{g['op']} {g['resource']} on {g['node']}: {g['result']}"
+            elif kind == "handler":
+                detail = f"{g['handler']}: {g['what']}"
+            else:
+                detail = g["node"]
+            ts = datetime.strptime(match.group("ts"), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+            out.append(Event(ts, layer, match.group("host").split(".", 1)[0], kind, detail))
+            break
+    return out
+
+
+def merge_events(*lists: list[Event]) -> list[Event]:
+    """One time line; the same event logged by two nodes (a fence both see) is kept once."""
+    seen, out = set(), []
+    for event in sorted((e for events in lists for e in events), key=lambda e: e.ts):
+        key = (event.layer, event.kind, event.detail, round(event.ts))
+        if key not in seen:
+            seen.add(key)
+            out.append(event)
+    return out
+
+
+@dataclass(frozen=True)
+class Disruption:
+    seconds: float  # last acknowledged write before the first failure -> first one after it
+    failed_tries: int
+    first_error: str
+
+
+def sql_disruption(samples: list[Sample], t0: float) -> Disruption:
+    """The client's view: from its last acknowledged write before the first failure after t0 to
+    its next acknowledged write (0 when no try failed).  A try that hung counts as a failure too:
+    the client waits at most its connect timeout for each."""
+    after = [s for s in samples if s.ts >= t0]
+    first_bad = next((i for i, s in enumerate(after) if s.row is None), None)
+    if first_bad is None:
+        return Disruption(0.0, 0, "")
+    before_ok = [s.ts for s in samples if s.ts < after[first_bad].ts and s.row is not None]
+    start = before_ok[-1] if before_ok else t0
+    recovered = next((s.ts for s in after[first_bad:] if s.row is not None), None)
+    failed = sum(1 for s in after if s.row is None and (recovered is None or s.ts < recovered))
+    end = recovered if recovered is not None else after[-1].ts
+    return Disruption(round(end - start, 1), failed, after[first_bad].error)
+
+
+def ping_windows(samples: list[Sample], index: int, t0: float) -> list[tuple[float, float]]:
+    """(down from, back at) in seconds after t0, for the index-th pinged address."""
+    windows, down = [], None
+    for s in samples:
+        if s.ts < t0 or index >= len(s.pings):
+            continue
+        if not s.pings[index] and down is None:
+            down = s.ts
+        elif s.pings[index] and down is not None:
+            windows.append((round(down - t0, 1), round(s.ts - t0, 1)))
+            down = None
+    if down is not None:
+        windows.append((round(down - t0, 1), float("inf")))
+    return windows
+
+
+def lost_rows(acknowledged: list[int], present: set[int]) -> list[int]:
+    return sorted(set(acknowledged) - present)

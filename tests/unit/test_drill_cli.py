@@ -1,0 +1,37 @@
+"""`python -m hastack drill` refuses before touching any host."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def drill(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hastack", "drill", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_a_stack_that_does_not_allow_drills_is_refused():
+    result = drill("--stack", "lab5", "--yes")  # the seed's real-world cluster
+    assert result.returncode == 2
+    assert "DRILLS_NOT_ALLOWED" in result.stderr and "hastack:drills: {allowed: true}" in result.stderr
+
+
+def test_an_unknown_scenario_is_refused_with_the_choices():
+    result = drill("--stack", "lab", "--scenario", "H9", "--yes")
+    assert result.returncode == 2 and "no scenario H9; choose from A1, A2a" in result.stderr
+
+
+def test_without_yes_nothing_happens_unless_the_stack_name_is_typed():
+    result = subprocess.run([sys.executable, "-m", "hastack", "drill", "--stack", "lab", "--scenario", "H3"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, input="no\n")
+    assert result.returncode == 1 and "not confirmed, nothing done" in result.stdout
+
+
+def test_the_lab_allows_drills_and_lab5_never_does():
+    from hastack.config.load import load_stack
+
+    assert load_stack("lab").drills.allowed is True
+    assert load_stack("lab5").drills.allowed is False
