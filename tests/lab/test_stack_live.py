@@ -32,6 +32,15 @@ pytestmark = [
 HYPERVISORS = ("node1", "node2")
 
 
+def pcmk(node: str) -> str:
+    """A lab node's Pacemaker name: its host's `uname -n`."""
+    from hastack.config.load import load_stack
+
+    config = load_stack("lab")
+    nodes = list(config.hypervisor.nodes) + list(config.guest.nodes)
+    return next(n.pacemaker_name for n in nodes if n.name == node)
+
+
 # The stack's state outlives the run (not in pytest's temporary directories, which a second
 # pytest run on the machine prunes): a failed run can be inspected, or continued by hand.
 STATE = ROOT / "out" / "live-stack-state"
@@ -136,17 +145,17 @@ def test_up_builds_the_hypervisor_layer(applied):
 
     def settled():
         status = crm_mon()
-        return all(running_on(status, f"{vm['name']}-vm") == [vm["preferred_node"]] for vm in vms)
+        return all(running_on(status, f"{vm['name']}-vm") == [pcmk(vm["preferred_node"])] for vm in vms)
 
     wait_for(settled, timeout=600, interval=10, what="every VM on its preferred node")
     status = crm_mon()
-    assert all(status["nodes"][n]["online"] for n in HYPERVISORS)
+    assert all(status["nodes"][pcmk(n)]["online"] for n in HYPERVISORS)
     for vm in vms:
-        assert running_on(status, f"drbd-{vm['name']}", "Promoted") == [vm["preferred_node"]]
+        assert running_on(status, f"drbd-{vm['name']}", "Promoted") == [pcmk(vm["preferred_node"])]
         for node in HYPERVISORS:
             assert ssh(node, f"test -f /etc/drbd.d/{vm['name']}.res && virsh dominfo {vm['name']} >/dev/null").returncode == 0
         assert "running" in ssh(vm["preferred_node"], f"virsh domstate {vm['name']}").stdout
-    assert running_on(status, "fence-node1") == ["node2"] and running_on(status, "fence-node2") == ["node1"]
+    assert running_on(status, "fence-node1") == [pcmk("node2")] and running_on(status, "fence-node2") == [pcmk("node1")]
 
 
 def test_up_builds_the_guest_postgres_chain(applied):
@@ -156,7 +165,7 @@ def test_up_builds_the_guest_postgres_chain(applied):
         return len(primary) == 1 and all(running_on(status, r) == primary for r in ("pgdata-fs", "pgsql", "pgvip"))
 
     wait_for(chain_up, timeout=600, interval=10, what="the guest chain on the promoted pgdata")
-    primary = running_on(crm_mon("pg1"), "drbd-pgdata", "Promoted")[0]
+    primary = running_on(crm_mon("pg1"), "drbd-pgdata", "Promoted")[0].split(".", 1)[0]
     answer = ssh(primary, "runuser -u postgres -- psql -Atc 'select 1'")
     assert answer.stdout.strip() == "1"
 
@@ -187,12 +196,12 @@ def test_refresh_finds_hand_edits_and_up_repairs_them(applied, env):
 
 def test_operators_ha_motion_is_not_drift(applied, env):
     """A VM that Pacemaker moved is motion, not configuration: refresh must not want to change it."""
-    ssh("node1", "crm_resource --move --resource gw1-vm --node node2 --lifetime PT10M")
-    wait_for(lambda: running_on(crm_mon(), "gw1-vm") == ["node2"], timeout=300, interval=5, what="gw1-vm on node2")
+    ssh("node1", f"crm_resource --move --resource gw1-vm --node {pcmk('node2')} --lifetime PT10M")
+    wait_for(lambda: running_on(crm_mon(), "gw1-vm") == [pcmk("node2")], timeout=300, interval=5, what="gw1-vm on node2")
     steps = _steps(pulumi(env, "preview", "--refresh", "--json").stdout)
     assert not [urn for urn, op in steps.items() if op not in ("same", "refresh", "read")], steps
     ssh("node1", "crm_resource --clear --resource gw1-vm")
-    wait_for(lambda: running_on(crm_mon(), "gw1-vm") == ["node1"], timeout=300, interval=5, what="gw1-vm back home")
+    wait_for(lambda: running_on(crm_mon(), "gw1-vm") == [pcmk("node1")], timeout=300, interval=5, what="gw1-vm back home")
 
 
 def test_stack_reference_consumer_reads_the_outputs(applied, env):
@@ -234,7 +243,7 @@ def test_a_failed_step_leaves_a_state_the_next_up_completes(applied, env, tmp_pa
     assert "node2" in failed.stdout + failed.stderr and "gw1.res" in failed.stdout + failed.stderr
     assert "gw1-vm" not in ssh("node1", "cibadmin --query --scope resources").stdout
     pulumi(env, "up", "--yes", "--skip-preview")
-    wait_for(lambda: running_on(crm_mon(), "gw1-vm") == ["node1"], timeout=600, interval=10, what="gw1-vm back")
+    wait_for(lambda: running_on(crm_mon(), "gw1-vm") == [pcmk("node1")], timeout=600, interval=10, what="gw1-vm back")
 
 
 def test_removing_a_vm_tears_it_down_and_leaves_nothing(applied, env, tmp_path):
