@@ -84,6 +84,9 @@ def cmd_drill(args) -> int:
         if answer.strip() != args.stack:
             print("drill: not confirmed, nothing done")
             return 1
+    import logging
+
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # hosts vanish on purpose; errors are reported
     config = load_stack_with_secrets(args.stack)
     out = args.out or PROJECT_ROOT / "out" / "drill" / f"{args.stack}-{time.strftime('%Y%m%d-%H%M%S')}"
     results = drill.run(config, only, out, predictions=_predictions(config, args.stack, only, out / "render"))

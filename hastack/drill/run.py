@@ -276,7 +276,15 @@ class Drill:
                           f"mkdir -p -m 0700 {WORK}; rm -f {WORK}/stop {WORK}/client.log"])
         self.h.put(host, f"{WORK}/pgpass", f"{vip}:5432:{DB}:{ROLE}:{self.password}\n".encode(), 0o600)
         self.h.put(host, f"{WORK}/client.sh", script.encode(), 0o700)
-        self.h.sh(host, f"setsid {WORK}/client.sh > {WORK}/client.log 2>&1 < /dev/null &")
+        self.h.sh(host, f"setsid bash {WORK}/client.sh > {WORK}/client.log 2>&1 < /dev/null &")
+
+    def client_writes(self, host: str) -> None:
+        """The client must have had writes acknowledged before the failure, or nothing is measured."""
+        text = self.h.run(host, ["cat", f"{WORK}/client.log"])
+        if not any(s.row is not None for s in timeline.parse_samples(text)):
+            self.stop_client(host)
+            raise HastackError("DRILL_CLIENT", f"the drill client on {host} had no INSERT acknowledged through the "
+                               f"VIP before the failure; its log ends: {text.strip()[-500:] or '(empty)'}")
 
     def stop_client(self, host: str) -> str:
         self.h.run(host, ["touch", f"{WORK}/stop"])
@@ -296,10 +304,17 @@ class Drill:
         tags = [a for t in JOURNAL_TAGS for a in ("-t", t)]
         for layer, nodes in (("hypervisor", self.hv_nodes), ("guest", self.guest_nodes)):
             for node in nodes:
-                if self.h.answers(node):
-                    text = self.h.run(node, ["journalctl", "--since", f"@{int(since) - 5}", "-o", "short-iso-precise",
-                                             "--no-pager", *tags], ok_rc=(0, 1))
-                    lists.append(timeline.parse_journal(text, layer))
+                # A node that went down with the failure (or is still booting) is read twice at most;
+                # its peer logged the same fences and takeovers.
+                for _attempt in range(2):
+                    try:
+                        if self.h.answers(node):
+                            text = self.h.run(node, ["journalctl", "--since", f"@{int(since) - 5}", "-o",
+                                                     "short-iso-precise", "--no-pager", *tags], ok_rc=(0, 1))
+                            lists.append(timeline.parse_journal(text, layer))
+                        break
+                    except HastackError as error:
+                        self.log(f"drill: {node}'s journal could not be read ({error.code}); trying once more")
         return timeline.merge_events(*lists)
 
     # ---- injections ----------------------------------------------------------------------------
@@ -330,16 +345,14 @@ class Drill:
                     self.h.run(node, ["crm_resource", "--resource", device, "--delete-parameter", param], ok_rc=(0, 6, 105))
 
 
-def _guest_standby(d: Drill, r: Roles) -> None:
-    d.h.run(r.guest1, ["crm_attribute", "--node", d.pcmk[r.guest0], "--name", "standby", "--update", "on"])
+def _standby(d: Drill, via: str, node: str, on: bool) -> None:
+    argv = ["crm_attribute", "--node", d.pcmk[node], "--name", "standby"]
+    d.h.run(via, argv + (["--update", "on"] if on else ["--delete"]), ok_rc=(0,) if on else (0, 6, 105))
 
 
-def _guest_unstandby(d: Drill, r: Roles) -> None:
-    d.h.run(r.guest1, ["crm_attribute", "--node", d.pcmk[r.guest0], "--name", "standby", "--delete"], ok_rc=(0, 6, 105))
-
-
-def _guest_partition(d: Drill, r: Roles) -> None:
-    d.h.sh(r.guest0, PARTITION, *d._ring_addresses("guest", r.guest1))
+def _partition(d: Drill, layer: str, node: str, peer: str) -> None:
+    """Both ring links of `node` cut from `peer` (UDP: corosync only; DRBD keeps replicating)."""
+    d.h.sh(node, PARTITION, *d._ring_addresses(layer, peer))
 
 
 def _destroy_domain(d: Drill, r: Roles) -> None:
@@ -351,22 +364,10 @@ def _kill_postgres(d: Drill, r: Roles) -> None:
     d.h.sh(r.guest1, 'kill -9 "$(head -n1 "$1/postmaster.pid")"', d.config.guest.pgdata)
 
 
-def _hypervisor_standby(d: Drill, r: Roles) -> None:
-    d.h.run(r.hv1, ["crm_attribute", "--node", d.pcmk[r.hv0], "--name", "standby", "--update", "on"])
-
-
-def _hypervisor_unstandby(d: Drill, r: Roles) -> None:
-    d.h.run(r.hv1, ["crm_attribute", "--node", d.pcmk[r.hv0], "--name", "standby", "--delete"], ok_rc=(0, 6, 105))
-
-
-def _hypervisor_partition(d: Drill, r: Roles) -> None:
-    d.h.sh(r.hv0, PARTITION, *d._ring_addresses("hypervisor", r.hv1))
-
-
 def _hypervisor_partition_swapped(d: Drill, r: Roles) -> None:
     d._swap_tiebreaker("hv0", r)  # hv0's own device waits: hv0 survives and fences hv1
     time.sleep(5)
-    _hypervisor_partition(d, r)
+    _partition(d, "hypervisor", r.hv0, r.hv1)
 
 
 def _restore_tiebreaker(d: Drill, r: Roles) -> None:
@@ -395,14 +396,24 @@ def _power_off(d: Drill, r: Roles) -> None:
     d.h.run(r.hv1, ["fence_ipmilan"], stdin=stdin, secret_stdin=True)
 
 
-INJECTIONS = {"guest_standby": _guest_standby, "guest_partition": _guest_partition, "destroy_domain": _destroy_domain,
-              "kill_postgres": _kill_postgres, "hypervisor_standby": _hypervisor_standby,
-              "hypervisor_partition": _hypervisor_partition,
-              "hypervisor_partition_swapped": _hypervisor_partition_swapped, "power_off": _power_off}
+INJECTIONS = {
+    "guest_standby": lambda d, r: _standby(d, r.guest1, r.guest0, True),
+    "guest_partition": lambda d, r: _partition(d, "guest", r.guest0, r.guest1),
+    "destroy_domain": _destroy_domain,
+    "kill_postgres": _kill_postgres,
+    "hypervisor_standby": lambda d, r: _standby(d, r.hv1, r.hv0, True),
+    "hypervisor_partition": lambda d, r: _partition(d, "hypervisor", r.hv0, r.hv1),
+    "hypervisor_partition_swapped": _hypervisor_partition_swapped,
+    "power_off": _power_off,
+}
 # Undone once the failover happened (the drill's own placements), before waiting for redundancy.
-UNDO = {"guest_standby": _guest_unstandby, "hypervisor_standby": _hypervisor_unstandby,
-        "guest_partition": _lift_partitions, "hypervisor_partition": _lift_partitions,
-        "hypervisor_partition_swapped": lambda d, r: (_restore_tiebreaker(d, r), _lift_partitions(d, r))}
+UNDO = {
+    "guest_standby": lambda d, r: _standby(d, r.guest1, r.guest0, False),
+    "hypervisor_standby": lambda d, r: _standby(d, r.hv1, r.hv0, False),
+    "guest_partition": _lift_partitions,
+    "hypervisor_partition": _lift_partitions,
+    "hypervisor_partition_swapped": lambda d, r: (_restore_tiebreaker(d, r), _lift_partitions(d, r)),
+}
 
 
 def roles_for(drill: Drill) -> Roles:
@@ -429,6 +440,7 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     client = roles.hv1
     drill.start_client(client, run)
     time.sleep(10)  # a few acknowledged writes before the failure
+    drill.client_writes(client)
     drill.log(f"drill {scenario.id}: {scenario.title} ({', '.join(f'{k}={v}' for k, v in vars(roles).items())})")
     result.t0 = time.time()
     try:

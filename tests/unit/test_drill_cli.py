@@ -35,3 +35,12 @@ def test_the_lab_allows_drills_and_lab5_never_does():
 
     assert load_stack("lab").drills.allowed is True
     assert load_stack("lab5").drills.allowed is False
+
+
+def test_every_scenario_has_its_injection_and_the_nine_are_the_seeds():
+    from hastack.drill.run import INJECTIONS, UNDO
+    from hastack.drill.scenarios import ORDER, SCENARIOS
+
+    assert ORDER == ("A1", "A2a", "A2b", "A3", "A4", "H1", "H2a", "H2b", "H3")
+    assert {s.inject for s in SCENARIOS.values()} == set(INJECTIONS)
+    assert set(UNDO) <= set(INJECTIONS)
