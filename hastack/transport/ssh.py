@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 _POOL: dict[tuple, "SshTransport"] = {}
 _POOL_LOCK = threading.Lock()
 COUNTERS = {"connections": 0, "commands": 0}
+KEEPALIVE_S = 15
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,9 @@ class SshTransport:
             raise HastackError("SSH_CONNECT", f"{self.name} ({self.target.key_alias}): {error}") from None
         except OSError as error:
             raise HastackError("SSH_UNREACHABLE", f"{self.name} ({self.target.key_alias}): {error}") from None
+        # A host that rebooted under a command (a fence) answers new connections while the old one
+        # waits forever: keepalives reach its new kernel, whose reset closes the old connection.
+        client.get_transport().set_keepalive(KEEPALIVE_S)
         return client
 
     def _command(self, argv) -> str:
@@ -220,6 +224,8 @@ class SshTransport:
                 channel.shutdown_write()
                 stdout, stderr = _drain_both(channel, self._still_answers, self.silence_check)
                 code = channel.recv_exit_status()
+                if code == -1:  # paramiko's "no exit status": the connection closed under the command
+                    raise EOFError("the connection closed before the command's exit status came")
             except (paramiko.SSHException, OSError, EOFError) as error:
                 self._forget_if_dead()
                 raise HastackError("SSH_LOST", f"{self.name}: the connection failed while `{shown(argv)}` ran "
