@@ -474,6 +474,15 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
                  f"{result.acknowledged} acknowledged, missing {result.lost}" if result.lost else
                  f"{result.acknowledged} acknowledged, all present")
     result.check("nothing left failed, no constraint left behind", not left, "; ".join(left))
+    active, other = drill.pcmk[getattr(roles, scenario.active)], drill.pcmk[next(
+        n for n in drill.guest_nodes if n != getattr(roles, scenario.active))]
+    vip_at = timeline.first_start(result.events, drill.objects.vip.id, result.t0)
+    if scenario.takeover:
+        result.check("the database came back on the surviving guest", vip_at == other,
+                     f"the VIP first started on {vip_at or 'no node'} after the failure; the survivor is {other}")
+    else:
+        result.check("the database stayed on its guest", vip_at in (None, active),
+                     f"the VIP first started on {vip_at} after the failure; it was on {active}")
     expected = sorted(drill.pcmk[getattr(roles, role)].split(".")[0] for role in scenario.fences)
     fenced = sorted(f.split(": ", 1)[1].split(".")[0] for f in result.fenced)
     result.check("fenced as the seed expects", set(expected) <= set(fenced),

@@ -132,3 +132,12 @@ def ping_windows(samples: list[Sample], index: int, t0: float) -> list[tuple[flo
 
 def lost_rows(acknowledged: list[int], present: set[int]) -> list[int]:
     return sorted(set(acknowledged) - present)
+
+
+def first_start(events: list[Event], resource: str, t0: float) -> str | None:
+    """The node (Pacemaker name) where `resource` first started after t0, if it did."""
+    prefix = f"start {resource} on "
+    for event in events:
+        if event.ts >= t0 and event.kind == "action" and event.detail.startswith(prefix) and event.detail.endswith(": ok"):
+            return event.detail[len(prefix):].rsplit(":", 1)[0]
+    return None

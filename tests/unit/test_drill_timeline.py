@@ -52,6 +52,9 @@ def test_the_journals_give_both_layers_time_line():
     assert (order.index("reboot node1.hastack-lab.internal via fence-node1: ok")
             < order.index("start pg1-vm on node2.hastack-lab.internal: ok")
             < order.index("start pgvip on pg2.hastack-lab.internal: ok"))
+    # The check that the database came back on the survivor reads this.
+    assert timeline.first_start(events, "pgvip", T0) == "pg2.hastack-lab.internal"
+    assert timeline.first_start(events, "pgvip", events[-1].ts + 1) is None
     handler = [e for e in hv if e.kind == "handler"]
     assert handler and all("placed constraint" in e.detail for e in handler)
     # A lost node is logged by the controller and the fencer; it counts once.
