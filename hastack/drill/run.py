@@ -95,11 +95,6 @@ class Roles:
     hv0: str
     hv1: str
 
-    def pacemaker(self, config: StackConfig, role: str) -> str:
-        name = getattr(self, role)
-        nodes = list(config.hypervisor.nodes) + list(config.guest.nodes if config.guest else ())
-        return next(n.pacemaker_name for n in nodes if n.name == name)
-
 
 @dataclass
 class Result:
