@@ -99,19 +99,26 @@ class Disruption:
 
 
 def sql_disruption(samples: list[Sample], t0: float) -> Disruption:
-    """The client's view: from its last acknowledged write before the first failure after t0 to
-    its next acknowledged write (0 when no try failed).  A try that hung counts as a failure too:
-    the client waits at most its connect timeout for each."""
+    """The client's view: the longest time between two acknowledged writes with failed tries
+    between them, from the last acknowledged write before t0 on (0 when no try failed).  A try
+    that hung counts as a failure too: the client waits at most its timeouts for each.  A write
+    that slips through a flapping VIP does not end the outage: the longest gap is the figure."""
     after = [s for s in samples if s.ts >= t0]
-    first_bad = next((i for i, s in enumerate(after) if s.row is None), None)
-    if first_bad is None:
+    failed = [s for s in after if s.row is None]
+    if not failed:
         return Disruption(0.0, 0, "")
-    before_ok = [s.ts for s in samples if s.ts < after[first_bad].ts and s.row is not None]
-    start = before_ok[-1] if before_ok else t0
-    recovered = next((s.ts for s in after[first_bad:] if s.row is not None), None)
-    failed = sum(1 for s in after if s.row is None and (recovered is None or s.ts < recovered))
-    end = recovered if recovered is not None else after[-1].ts
-    return Disruption(round(end - start, 1), failed, after[first_bad].error)
+    before = [s.ts for s in samples if s.ts < t0 and s.row is not None]
+    last_ok, longest, failures = (before[-1] if before else t0), 0.0, 0
+    for s in after:
+        if s.row is None:
+            failures += 1
+        elif failures:
+            longest, failures = max(longest, s.ts - last_ok), 0
+        if s.row is not None:
+            last_ok = s.ts
+    if failures:  # not recovered by the end of the samples
+        longest = max(longest, after[-1].ts - last_ok)
+    return Disruption(round(longest, 1), len(failed), failed[0].error)
 
 
 def ping_windows(samples: list[Sample], index: int, t0: float) -> list[tuple[float, float]]:

@@ -31,6 +31,16 @@ def test_the_client_log_gives_the_sql_disruption_and_the_ping_windows():
     assert timeline.lost_rows(acknowledged, set(acknowledged[:-1])) == [acknowledged[-1]]
 
 
+def test_a_write_that_slips_through_does_not_end_the_outage():
+    """Seen live in A2a: one INSERT was acknowledged between the first failed try and the real
+    outage; the figure is the longest gap between acknowledged writes, not the first."""
+    rows = [(0.9, 1), (19.6, 2), (27.6, None), (34.6, 3), (40.7, None), (77.5, None), (105.5, None), (111.5, 4)]
+    samples = [timeline.Sample(T0 + t, row, "" if row else "timeout expired", ()) for t, row in rows]
+    assert timeline.sql_disruption(samples, T0) == timeline.Disruption(76.9, 4, "timeout expired")
+    unrecovered = samples[:-1]
+    assert timeline.sql_disruption(unrecovered, T0).seconds == 70.9
+
+
 def test_no_failure_means_no_disruption():
     samples = [timeline.Sample(T0 + i, i + 1, "", (True,)) for i in range(5)]
     assert timeline.sql_disruption(samples, T0) == timeline.Disruption(0.0, 0, "")
