@@ -17,6 +17,7 @@ from hastack.config.models import StackConfig, duration_ms
 from hastack.layout import (
     alert_specs,
     drbd_device,
+    guest_fence_hypervisors,
     guest_fence_specs,
     guest_node_to_vm,
     guest_objects,
@@ -126,9 +127,12 @@ class GuestPgCluster(pulumi.ComponentResource):
             RemoteFile(f"{name}-fence-known-hosts", {**base, "path": KNOWN_HOSTS_PATH, "mode": 0o644,
                                                      "content": render_known_hosts(hv_addresses, hypervisor_host_keys(stack))},
                        child(self, guests_up)),
+            # After the hypervisors' side: a new agent may use a verb that only the new wrapper has.
             RemoteFile(f"{name}-fence-agent", {**base, "path": f"{AGENT_DIR}/{fencing.agent}", "mode": 0o755,
-                                               "content": render_fence_agent(fencing.agent, node_to_vm, hv_addresses,
-                                                                             fencing.account)}, child(self, guests_up)),
+                                               "content": render_fence_agent(fencing.agent, node_to_vm,
+                                                                             guest_fence_hypervisors(stack),
+                                                                             fencing.account)},
+                       child(self, [*guests_up, *hv_files])),
         ]
         fence_ready = [config, *guest_files, *hv_files]
         fence_devices = [

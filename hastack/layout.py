@@ -213,6 +213,17 @@ def guest_node_to_vm(cfg: StackConfig) -> dict[str, str]:
     return {n.pacemaker_name: n.vm for n in cfg.guest.nodes}
 
 
+def guest_fence_hypervisors(cfg: StackConfig) -> dict[str, str]:
+    """Address the guests' fence agent uses -> that hypervisor's Pacemaker node name."""
+    assert cfg.guest is not None
+    by_address = {}
+    for node in cfg.hypervisor.nodes:
+        for address in (node.mgmt_address, node.vm_bridge_address):
+            if address is not None:
+                by_address[str(address)] = node.pacemaker_name
+    return {str(a): by_address[str(a)] for a in cfg.guest.fencing.hypervisor_addresses}
+
+
 def initdb_path(pgctl: str) -> str:
     return posixpath.join(posixpath.dirname(pgctl), "initdb")
 

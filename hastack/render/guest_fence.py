@@ -9,12 +9,17 @@ Differences from the seed, each closing a hole the seed leaves open:
 - The guests get a known_hosts with the hypervisors' keys: the seed's agent sets
   StrictHostKeyChecking=yes but never installs those keys, so its first fence would fail.
 - `monitor` checks that the fence path really answers instead of always returning 0.
+- The agent asks every hypervisor at once, and a hypervisor that cannot be reached counts as
+  without the VM when a reachable one's quorate cluster holds it offline and clean (fenced, or
+  stopped with its resources): the seed's agent waited for the hypervisor layer to restart the VM
+  elsewhere and then killed that new instance (its "collateral kill").
 """
 from __future__ import annotations
 
 import shlex
 
 WRAPPER_PATH = "/usr/local/sbin/fence-vm"
+CRM_MON = "/usr/sbin/crm_mon --one-shot --output-as xml"  # no "=": sudoers would need it escaped
 SUDOERS_PATH_TEMPLATE = "/etc/sudoers.d/{account}-virsh"
 AGENT_DIR = "/usr/sbin"
 KEY_DIR = "/etc/fence-agent"
@@ -27,7 +32,12 @@ def account_home(account: str) -> str:
 
 
 def render_fence_vm_wrapper(domains: list[str]) -> str:
-    """Forced command: `query|destroy <vm>-vm`, for allowlisted VMs only."""
+    """Forced command: `query|locate|destroy <vm>-vm` (the VM's resource id), allowlisted VMs only.
+
+    `locate` answers `running` or `absent` for this host, then `down <node>` for each peer that
+    this host's cluster, with quorum, holds offline and clean while the VM's resource is managed
+    and no maintenance is set: such a peer runs no VM of the cluster's.
+    """
     allowed = " ".join(f"{d}-vm" for d in domains)
     return f"""#!/bin/bash
 # Managed by hastack: forced command of the guest fence account.  Allowed: query|destroy <vm>.
@@ -35,12 +45,12 @@ set -u
 ALLOWED_VMS={shlex.quote(allowed)}
 read -r -a WORDS <<< "${{SSH_ORIGINAL_COMMAND:-}}"
 if [[ ${{#WORDS[@]}} -ne 2 ]]; then
-    echo "Error: usage: query|destroy vm-name" >&2
+    echo "Error: usage: query|locate|destroy vm-name" >&2
     exit 1
 fi
 VERB="${{WORDS[0]}}"
 VM="${{WORDS[1]}}"
-if [[ "$VERB" != "query" && "$VERB" != "destroy" ]]; then
+if [[ "$VERB" != "query" && "$VERB" != "locate" && "$VERB" != "destroy" ]]; then
     echo "Error: verb not permitted" >&2
     exit 1
 fi
@@ -53,10 +63,38 @@ if [[ $MATCH -eq 0 ]]; then
     exit 1
 fi
 DOMAIN="${{VM%-vm}}"
+attr() {{ local re="[[:space:]]$2=\\"([^\\"]*)\\""; [[ "$1" =~ $re ]] && echo "${{BASH_REMATCH[1]}}"; }}
+
+down_peers() {{
+    # Only what Pacemaker has settled: quorum, no maintenance, the VM's resource managed, and
+    # the peer offline without being unclean or pending (it was fenced or left cleanly).
+    local status line quorate=0 no_maintenance=0 managed=0
+    status=$(sudo -n {CRM_MON} 2>/dev/null) || return 0
+    while IFS= read -r line; do
+        case "$line" in
+            *"<current_dc "*) [[ "$(attr "$line" with_quorum)" == true ]] && quorate=1 ;;
+            *"<cluster_options "*) [[ "$(attr "$line" maintenance-mode)" == false ]] && no_maintenance=1 ;;
+            *"<resource id=\\"$VM\\""*)
+                [[ "$(attr "$line" managed)" == true && "$(attr "$line" maintenance)" != true ]] || return 0
+                managed=1 ;;
+        esac
+    done <<< "$status"
+    [[ $quorate -eq 1 && $no_maintenance -eq 1 && $managed -eq 1 ]] || return 0
+    while IFS= read -r line; do
+        [[ "$line" == *"<node name="* && "$line" == *'type="member"'* ]] || continue
+        if [[ "$(attr "$line" online)" == false && "$(attr "$line" unclean)" == false &&
+              "$(attr "$line" pending)" == false && "$(attr "$line" maintenance)" == false &&
+              "$(attr "$line" resources_running)" == 0 ]]; then
+            echo "down $(attr "$line" name)"
+        fi
+    done <<< "$status"
+}}
+
 case "$VERB" in
-    query)
+    query|locate)
         running=$(sudo -n /usr/bin/virsh list --state-running --name) || exit 1
         if grep -qx -- "$DOMAIN" <<< "$running"; then echo running; else echo absent; fi
+        if [[ "$VERB" == locate ]]; then down_peers; fi
         ;;
     destroy)
         exec sudo -n /usr/bin/virsh destroy "$DOMAIN"
@@ -66,11 +104,11 @@ esac
 
 
 def render_sudoers(account: str, domains: list[str]) -> str:
-    commands = ["/usr/bin/virsh list --state-running --name"]
+    commands = ["/usr/bin/virsh list --state-running --name", CRM_MON]
     commands += [f"/usr/bin/virsh destroy {d}" for d in domains]
     return (
-        "# Managed by hastack: the guest fence account may list running domains and destroy "
-        "the allowlisted ones, nothing else.\n"
+        "# Managed by hastack: the guest fence account may list running domains, read the "
+        "cluster's status and destroy the allowlisted domains, nothing else.\n"
         f"{account} ALL=(root) NOPASSWD: {', '.join(commands)}\n"
     )
 
@@ -88,18 +126,20 @@ def render_known_hosts(addresses: list[str], host_keys: list[str]) -> str:
 
 
 def render_fence_agent(
-    agent: str, node_to_vm: dict[str, str], hypervisors: list[str], account: str, timeout_s: int = 10
+    agent: str, node_to_vm: dict[str, str], hypervisors: dict[str, str], account: str, timeout_s: int = 10
 ) -> str:
-    """fence_pgrestart: locate the target VM on the hypervisors, then `virsh destroy` it there.
+    """fence_pgrestart: locate the target VM on every hypervisor at once, then `virsh destroy` it.
 
-    Success only on a confirmed destroy, or when every hypervisor affirmatively reports the VM
-    absent; any unreachable hypervisor without a find is a failure, so Pacemaker retries.
+    `hypervisors` maps each address the agent uses to that hypervisor's Pacemaker node name.
+    Success only on a confirmed destroy everywhere the VM runs, or when every hypervisor is known
+    to be without it: it said `absent`, or it could not be reached and an answering hypervisor's
+    cluster reported it `down`.  Anything else is a failure, so Pacemaker retries.
     """
     cases = "\n".join(
         f"    {shlex.quote(node)}|{shlex.quote(node)}.*) VM={shlex.quote(vm + '-vm')} ;;"
         for node, vm in sorted(node_to_vm.items())
     )
-    hvs = " ".join(hypervisors)
+    hvs = " ".join(f"{address}={name}" for address, name in hypervisors.items())
     plugs = "\n".join(sorted(node_to_vm))
     return f"""#!/bin/bash
 # Managed by hastack: {agent}, fence agent of the guest cluster (locate-then-destroy).
@@ -107,9 +147,10 @@ set -u
 KEY={shlex.quote(KEY_PATH)}
 KNOWN_HOSTS={shlex.quote(KNOWN_HOSTS_PATH)}
 ACCOUNT={shlex.quote(account)}
-HYPERVISORS={shlex.quote(hvs)}
+HYPERVISORS={shlex.quote(hvs)}  # address=pacemaker-node-name
 SSH_OPTS=(-i "$KEY" -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$KNOWN_HOSTS"
-          -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout={timeout_s})
+          -o GlobalKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout={timeout_s}
+          -o ServerAliveInterval=5 -o ServerAliveCountMax=3)
 ACTION=""
 NODENAME=""
 
@@ -139,42 +180,61 @@ esac
 hv() {{ ssh "${{SSH_OPTS[@]}}" "$ACCOUNT@$1" "$2 $3"; }}
 
 do_fence() {{
-    local found_on="" denied=0 total=0 result
-    for HV in $HYPERVISORS; do
-        total=$((total + 1))
-        if ! result=$(hv "$HV" query "$VM" 2>&1); then
-            echo "Warning: could not query $HV: $result" >&2
-            continue
-        fi
-        if [[ "$result" == "running" ]]; then
-            found_on="$HV"
-            break
-        elif [[ "$result" == "absent" ]]; then
-            denied=$((denied + 1))
-        fi
+    local dir entry address name i=0 result found=() unknown=() down=" "
+    dir=$(mktemp -d) || return 1
+    trap 'rm -rf "$dir"' RETURN
+    # Every hypervisor at once: an unreachable one costs one connect timeout, not one per try.
+    for entry in $HYPERVISORS; do
+        ( hv "${{entry%%=*}}" locate "$VM" > "$dir/$i.out" 2> "$dir/$i.err"; echo $? > "$dir/$i.rc" ) &
+        i=$((i + 1))
     done
-    if [[ -n "$found_on" ]]; then
-        if result=$(hv "$found_on" destroy "$VM" 2>&1); then
-            echo "Fenced $VM via virsh destroy on $found_on"
-            return 0
+    wait
+    i=0
+    for entry in $HYPERVISORS; do
+        address="${{entry%%=*}}"
+        if [[ "$(cat "$dir/$i.rc")" != 0 ]]; then
+            echo "Warning: could not ask $address: $(tr '\n' ' ' < "$dir/$i.err")" >&2
+            unknown+=("$entry")
+        else
+            result=$(head -n 1 "$dir/$i.out")
+            case "$result" in
+                running) found+=("$address") ;;
+                absent) ;;
+                *) echo "Warning: $address answered '$result'" >&2; unknown+=("$entry") ;;
+            esac
+            while read -r word name; do
+                [[ "$word" == down ]] && down+="$name "
+            done < <(tail -n +2 "$dir/$i.out")
         fi
-        echo "Error: destroy failed on $found_on: $result" >&2
-        return 1
-    fi
-    total=$(wc -w <<< "$HYPERVISORS")
-    if [[ $denied -eq $total ]]; then
-        echo "Fenced $VM: confirmed absent from all $total hypervisors"
+        i=$((i + 1))
+    done
+    if [[ ${{#found[@]}} -gt 0 ]]; then
+        for address in "${{found[@]}}"; do
+            if ! result=$(hv "$address" destroy "$VM" 2>&1); then
+                echo "Error: destroy failed on $address: $result" >&2
+                return 1
+            fi
+            echo "Fenced $VM via virsh destroy on $address"
+        done
         return 0
     fi
-    echo "Error: $VM not found but only $denied/$total hypervisors answered" >&2
-    return 1
+    for entry in "${{unknown[@]}}"; do
+        name="${{entry#*=}}"
+        if [[ "$down" != *" $name "* ]]; then
+            echo "Error: $VM not found, and ${{entry%%=*}} ($name) neither answered nor is known down" >&2
+            return 1
+        fi
+        echo "${{entry%%=*}} did not answer; its cluster peer reports $name offline and clean"
+    done
+    echo "Fenced $VM: confirmed absent from all $(wc -w <<< "$HYPERVISORS") hypervisors"
+    return 0
 }}
 
 monitor() {{
     # The device is usable if at least one hypervisor's fence account answers a query.
-    local any={shlex.quote(sorted(node_to_vm.values())[0] + '-vm')}
-    for HV in $HYPERVISORS; do
-        hv "$HV" query "$any" >/dev/null 2>&1 && return 0
+    local any={shlex.quote(sorted(node_to_vm.values())[0] + '-vm')} entry
+    for entry in $HYPERVISORS; do
+        hv "${{entry%%=*}}" query "$any" >/dev/null 2>&1 && return 0
     done
     echo "Error: no hypervisor's fence account answered" >&2
     return 1

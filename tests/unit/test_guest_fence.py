@@ -64,9 +64,14 @@ target="${@: -2:1}"; command="${@: -1}"
 echo "$target $command" >> "$CALLS"
 state_var="HV_${target//[.@-]/_}"
 state="${!state_var:-down}"
+down_var="${state_var}_DOWN"
 case "$state" in
   down) echo "ssh: connect to host: Connection timed out" >&2; exit 255 ;;
-  running|absent) [[ "$command" == query* ]] && { echo "$state"; exit 0; } ;;
+  running|absent)
+    case "$command" in
+      query*) echo "$state"; exit 0 ;;
+      locate*) echo "$state"; for peer in ${!down_var:-}; do echo "down $peer"; done; exit 0 ;;
+    esac ;;
 esac
 [[ "$command" == destroy* ]] && { echo "Domain destroyed"; exit 0; }
 exit 1
@@ -80,14 +85,15 @@ def agent(tmp_path: Path):
     (bin_dir / "ssh").write_text(FAKE_SSH)
     (bin_dir / "ssh").chmod(0o755)
     script = tmp_path / "fence_pgrestart"
-    script.write_text(render_fence_agent("fence_pgrestart", {"pg1": "pg1", "pg2": "pg2"}, ["10.0.5.21", "10.0.5.22"],
-                                         "fence-agent"))
+    script.write_text(render_fence_agent("fence_pgrestart", {"pg1": "pg1", "pg2": "pg2"},
+                                         {"10.0.5.21": "node1", "10.0.5.22": "node2"}, "fence-agent"))
 
-    def call(hv1: str, hv2: str, stdin: str = "action=off\nnodename=pg1\n"):
+    def call(hv1: str, hv2: str, stdin: str = "action=off\nnodename=pg1\n", hv2_reports_down: str = ""):
         calls = tmp_path / "calls"
         calls.write_text("")
         env = dict(os.environ, PATH=f"{bin_dir}:/usr/bin:/bin", CALLS=str(calls),
-                   HV_fence_agent_10_0_5_21=hv1, HV_fence_agent_10_0_5_22=hv2)
+                   HV_fence_agent_10_0_5_21=hv1, HV_fence_agent_10_0_5_22=hv2,
+                   HV_fence_agent_10_0_5_22_DOWN=hv2_reports_down)
         p = subprocess.run(["bash", str(script)], input=stdin, env=env, capture_output=True, text=True)
         return p.returncode, p.stdout + p.stderr, calls.read_text().splitlines()
 
@@ -107,8 +113,25 @@ def test_agent_succeeds_when_every_hypervisor_says_absent(agent):
 
 
 def test_agent_fails_when_a_hypervisor_cannot_be_asked(agent):
-    code, out, _ = agent("absent", "down")
-    assert code == 1 and "only 1/2 hypervisors answered" in out
+    code, out, _ = agent("down", "absent")
+    assert code == 1 and "10.0.5.21 (node1) neither answered nor is known down" in out
+
+
+def test_an_unreachable_hypervisor_counts_as_without_the_vm_once_its_peer_reports_it_down(agent):
+    code, out, calls = agent("down", "absent", hv2_reports_down="node1")
+    assert code == 0 and "confirmed absent from all 2 hypervisors" in out
+    assert sorted(calls) == ["fence-agent@10.0.5.21 locate pg1-vm", "fence-agent@10.0.5.22 locate pg1-vm"]
+    # A peer reported down is no licence for the one that does answer: its "running" is destroyed.
+    code, out, calls = agent("down", "running", hv2_reports_down="node1")
+    assert code == 0 and calls[-1] == "fence-agent@10.0.5.22 destroy pg1-vm"
+    # Another node's "down" does not cover node1.
+    assert agent("down", "absent", hv2_reports_down="node3")[0] == 1
+
+
+def test_the_vm_running_on_two_hypervisors_is_destroyed_on_both(agent):
+    code, out, calls = agent("running", "running")
+    assert code == 0 and {c for c in calls if "destroy" in c} == {
+        "fence-agent@10.0.5.21 destroy pg1-vm", "fence-agent@10.0.5.22 destroy pg1-vm"}
 
 
 def test_agent_refuses_unknown_nodes_and_monitors_the_path(agent):
