@@ -90,7 +90,8 @@ class GuestPgCluster(pulumi.ComponentResource):
         home = account_home(fencing.account)
 
         # -- the hypervisors' side of guest fencing
-        account = SystemAccount(f"{name}-fence-account", {**hv_base, "account": fencing.account, "home": home}, child(self))
+        account = SystemAccount(f"{name}-fence-account", {**hv_base, "account": fencing.account, "home": home,
+                                                          "linger": True}, child(self))
         hv_files = [
             RemoteFile(f"{name}-fence-wrapper", {**hv_base, "path": WRAPPER_PATH,
                                                  "content": render_fence_vm_wrapper(domains), "mode": 0o755}, child(self)),

@@ -971,13 +971,14 @@ cluster, having lost the guest that ran there, fences it; (3) that fence is `vir
 VM, which the hypervisor cluster sees as a failed monitor and answers with an in-place restart, no
 fence.  What it cannot show is time and the agent: each layer's transition is computed from its own
 CIB, and a fence is one atomic success to the scheduler.  In fact fence_pgrestart only succeeds on a
-confirmed destroy, or when every hypervisor answers "absent"; while the old host is down (fenced,
-rebooting, powered off) it cannot answer, so the guest fence fails and Pacemaker retries it until
-the VM is running again on the survivor -- and then destroys it there.  With the old host down the
-second kill is therefore not bad luck but the only way the guest fence can succeed; it is harmless
-(the service moved at step 2; the VM is a standby being restarted) and the guest fence timeout must
-outlast the hypervisor's fence + promote + VM start, which the policy pack's guest-fence-timeout
-rule checks against the VM's stop + start timeouts.  In A2a/A3 the host stays up, so the guest
+confirmed destroy, or when every hypervisor is known to be without the VM: it answers "absent", or
+it cannot be reached and the survivor's quorate cluster holds it offline and clean.  While the old
+host is unclean (lost, not yet fenced) the guest fence therefore fails and Pacemaker retries it; once
+the hypervisor layer has fenced the host, the guest fence succeeds without a kill if the VM has not
+yet been restarted on the survivor, and destroys that new instance if it has (the seed's harmless
+second kill: the service moved at step 2; the VM is a standby being restarted).  The guest fence
+timeout must outlast the hypervisor's fence + promote + VM start, which the policy pack's
+guest-fence-timeout rule checks against the VM's stop + start timeouts.  In A2a/A3 the host stays up, so the guest
 fence either finds the VM already dead ("absent" everywhere: one kill) or, if the hypervisor has
 restarted it first, kills it once more."""
 

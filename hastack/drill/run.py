@@ -148,20 +148,23 @@ class Drill:
         self.password = secrets.token_hex(16)
 
     # ---- cluster state -------------------------------------------------------------------------
-    def status(self, layer: str) -> dict | None:
+    def _ask_layer(self, layer: str, argv: list[str]) -> str | None:
+        """`argv`'s output from the first node of `layer` that answers; None if none does.  A node
+        may die between the answer and the command: that is the drill's failure, not the drill's."""
         for node in self.layers[layer]:
             if self.h.answers(node):
                 try:
-                    return parse_crm_mon(self.h.run(node, ["crm_mon", "-1", "--output-as=xml"]))
+                    return self.h.run(node, argv)
                 except HastackError:
                     continue
         return None
 
-    def constraints(self, layer: str) -> str:
-        for node in self.layers[layer]:
-            if self.h.answers(node):
-                return self.h.run(node, ["cibadmin", "--query", "--scope", "constraints"])
-        return ""
+    def status(self, layer: str) -> dict | None:
+        text = self._ask_layer(layer, ["crm_mon", "-1", "--output-as=xml"])
+        return None if text is None else parse_crm_mon(text)
+
+    def constraints(self, layer: str) -> str | None:
+        return self._ask_layer(layer, ["cibadmin", "--query", "--scope", "constraints"])
 
     def unhealthy(self, failures: bool = True) -> list[str]:
         """What keeps the stack from full redundancy (empty when it is there).  `failures`: also
@@ -187,6 +190,9 @@ class Drill:
             if failures:
                 problems += [f"{layer}: failed {f.get('op_key')} on {f.get('node')}" for f in status["failures"]]
             text = self.constraints(layer)
+            if text is None:
+                problems.append(f"{layer}: no node answers")
+                continue
             for marker, what in (("drbd-fence-by-handler", "DRBD fence handler's"), ('id="cli-', "crm_resource --move")):
                 if marker in text:
                     problems.append(f"{layer}: a {what} constraint is still in place")
@@ -213,13 +219,12 @@ class Drill:
 
     def cleanup_failures(self) -> list[str]:
         shown = []
-        for layer, nodes in self.layers.items():
+        for layer in self.layers:
             status = self.status(layer)
             if status and status["failures"]:
                 shown += [f"{layer}: {f.get('op_key')} on {f.get('node')}: {f.get('exitreason') or f.get('status')}"
                           for f in status["failures"]]
-                node = next(n for n in nodes if self.h.answers(n))
-                self.h.run(node, ["crm_resource", "--cleanup"])
+                self._ask_layer(layer, ["crm_resource", "--cleanup"])
         return shown
 
     # ---- placement, client, database ---------------------------------------------------------
@@ -442,15 +447,22 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     drill.client_writes(client)
     drill.log(f"drill {scenario.id}: {scenario.title} ({', '.join(f'{k}={v}' for k, v in vars(roles).items())})")
     result.t0 = time.time()
+    undone = False
     try:
         drill.inject(scenario.inject, roles)
         start = time.monotonic()
         while not service_back(drill, result.t0) and time.monotonic() - start < drill.limit_s:
             time.sleep(5)
         drill.undo(scenario.inject, roles)
+        undone = True
         recovered = drill.wait_healthy(max(0.0, drill.limit_s - (time.monotonic() - start)))
         result.recovered_s = None if recovered is None else round(time.monotonic() - start, 1)
     finally:
+        if not undone:  # the drill itself failed: take its injection back, or say it is still there
+            try:
+                drill.undo(scenario.inject, roles)
+            except HastackError as error:
+                drill.log(f"drill {scenario.id}: could not undo {scenario.inject} ({error}); undo it by hand")
         samples_text = drill.stop_client(client)
     result.samples = timeline.parse_samples(samples_text)
     result.sql = timeline.sql_disruption(result.samples, result.t0)

@@ -21,6 +21,7 @@ from providers.drbd_resource import DrbdResourceProvider
 from providers.libvirt_domain import LibvirtDomainProvider
 from providers.logical_volume import LogicalVolumeProvider
 from providers.selinux_module import SelinuxModuleProvider
+from providers.system_account import SystemAccountProvider
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1800)]
 
@@ -245,6 +246,31 @@ def test_selinux_module_lifecycle(base):
         assert provider.read("hastack_probe", newer).id is None
     finally:
         on_both("semodule -X 300 -r hastack_probe")
+
+
+def test_system_account_lifecycle_with_a_lingering_user_manager(base):
+    provider = SystemAccountProvider()
+    props = {**base, "account": "hastack-probe", "home": "/home/hastack-probe", "linger": False}
+    manager = 'systemctl is-active "user@$(id -u hastack-probe).service"'
+    try:
+        provider.create(props)
+        assert [o.strip() for o in on_both("stat -c %U /home/hastack-probe/.ssh")] == ["root", "root"]
+        assert provider.read("hastack-probe", props).outs == props
+
+        lingering = {**props, "linger": True}
+        assert provider.diff("hastack-probe", props, lingering).replaces == []
+        provider.update("hastack-probe", props, lingering)
+        assert [o.strip() for o in on_both(manager)] == ["active", "active"]  # up before any login
+        assert provider.read("hastack-probe", lingering).outs == lingering
+
+        ssh("node2", "loginctl disable-linger hastack-probe")
+        assert provider.read("hastack-probe", lingering).outs["linger"] == "1 of 2 nodes linger"
+        # Deleted while its user manager runs (node1): userdel alone would refuse.
+        provider.delete("hastack-probe", lingering)
+        assert [o.strip() for o in on_both("id -u hastack-probe 2>&1 >/dev/null | grep -c 'no such user'")] == ["1", "1"]
+        assert provider.read("hastack-probe", lingering).id is None
+    finally:
+        on_both("loginctl terminate-user hastack-probe; userdel -r hastack-probe; loginctl disable-linger hastack-probe")
 
 
 def test_a_module_that_needs_types_the_policy_lacks_is_named(base):

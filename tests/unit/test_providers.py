@@ -311,3 +311,18 @@ def test_a_domain_pacemaker_stopped_is_read_from_the_config_file_it_left():
     assert provider.observe(props, hosts.__getitem__) == {"xml": "(not defined on node1)"}
     [(_, step)] = [(t, s) for t, s in provider.plan_delete(props) if t == "node1"]
     assert domain_xml_path("pg1") in step.argv and "rm -f" in step.argv[2]
+
+
+def test_a_system_account_changes_linger_in_place_and_never_deletes_the_account_to_do_so():
+    from providers.system_account import SystemAccountProvider, SystemAccountProps
+
+    nodes = [{"name": "node1", "ssh": {"host": "h1"}}, {"name": "node2", "ssh": {"host": "h2"}}]
+    old = SystemAccountProps(layer="hypervisor", nodes=nodes, account="fence-agent", home="/home/fence-agent")
+    new = old.model_copy(update={"linger": True})
+    provider = SystemAccountProvider()
+    assert provider.diff("fence-agent", old.model_dump(mode="json"), new.model_dump(mode="json")).replaces == []
+    up = [argv for _, argv in commands(provider.plan_update(old, new))]
+    assert len(up) == 2 and not any("userdel" in argv[2] for argv in up)
+    assert all(argv[-1] == "yes" and "enable-linger" in argv[2] for argv in up)
+    down = [argv for _, argv in commands(provider.plan_update(new, old))]
+    assert [argv[-1] for argv in down if "disable-linger" in argv[2]] == ["fence-agent", "fence-agent"]
