@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from hastack.config.models import StackConfig
 from hastack.reports import ConfigError
@@ -25,13 +25,28 @@ def stack_file(stack: str, root: Path = PROJECT_ROOT) -> Path:
 def raw_config(path: Path) -> dict[str, Any]:
     """The `hastack:*` keys of a stack file, exactly as written (secure values still encrypted)."""
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError("CONFIG_MISSING", f"no stack file {path.name}; create it or pick another --stack")
     except yaml.YAMLError as error:
         raise ConfigError("CONFIG_YAML", f"{path.name} is not valid YAML: {error}")
-    config = document.get("config") or {}
-    return {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(NAMESPACE + ":")}
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ConfigError("CONFIG_SHAPE", f"{path.name} holds a YAML {_kind(document)}, not a mapping: a stack file "
+                          f"is a mapping with a `config` key (config: {{{NAMESPACE}:hypervisor: ..., ...}})")
+    config = document.get("config")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ConfigError("CONFIG_SHAPE", f"{path.name}: `config` is a YAML {_kind(config)}, not a mapping: write "
+                          f"its keys beneath it ({NAMESPACE}:hypervisor:, {NAMESPACE}:vms:, ...)")
+    return {key.split(":", 1)[1]: value for key, value in config.items()
+            if isinstance(key, str) and key.startswith(NAMESPACE + ":")}
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "scalar")
 
 
 def unseal(value: Any, decrypt: Callable[[str], str] | None = None) -> Any:
@@ -86,9 +101,46 @@ def format_validation_error(error: ValidationError, source: str) -> str:
         where = _location(item["loc"])
         message = item["msg"].removeprefix("Value error, ")
         value = item.get("input")
-        shown = "" if isinstance(value, (dict, list)) or item["type"] == "missing" else f" (got {value!r})"
+        if _is_secret(item["loc"]) and item["type"] != "missing":
+            # Never echo a secret, not even one mistyped as a number.
+            command = f"`pulumi config set --secret --path '{NAMESPACE}:{where}' <value>`"
+            shown = (f"; set its value encrypted: {command}" if item["type"] == "value_error"
+                     else f" (value not shown: it is a secret); quote it and keep it encrypted: {command}")
+        elif isinstance(value, (dict, list)) or item["type"] == "missing":
+            shown = ""
+        else:
+            shown = f" (got {value!r})"
         lines.append(f"  {NAMESPACE}:{where}: {message}{shown}" if where else f"  {message}")
     return "\n".join(lines)
+
+
+def _secret_fields(model: type[BaseModel] = StackConfig, seen: set | None = None) -> frozenset[str]:
+    """Names of every SecretStr field reachable from the model (password, private_key)."""
+    seen = set() if seen is None else seen
+    names: set[str] = set()
+
+    def walk(annotation) -> bool:
+        if annotation is SecretStr:
+            return True
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation not in seen:
+                seen.add(annotation)
+                names.update(_secret_fields(annotation, seen))
+            return False
+        return any([walk(arg) for arg in get_args(annotation)])
+
+    for name, info in model.model_fields.items():
+        if walk(info.annotation):
+            names.add(name)
+    return frozenset(names)
+
+
+SECRET_FIELDS = _secret_fields()
+
+
+def _is_secret(loc: tuple) -> bool:
+    named = [part for part in loc if isinstance(part, str) and not part.startswith(("function-", "tagged-union"))]
+    return bool(named) and named[-1] in SECRET_FIELDS
 
 
 def _location(loc: tuple) -> str:

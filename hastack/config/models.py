@@ -19,10 +19,19 @@ from pydantic import (
     model_validator,
 )
 
+from hastack.config.pacemaker_names import CLUSTER_OPTIONS, RESOURCE_META, unknown_name
+
 _IDENT = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 _SIZE = re.compile(r"^[1-9][0-9]*[MGT]$")
 _DURATION = re.compile(r"^[0-9]+(ms|s|m|min|h)?$")
+
+# Bounds an operator would accept.  corosync's token: under 1 s a busy host misses it and drops
+# out of the membership (and is fenced); over 1 min a dead node goes unnoticed that long.
+TOKEN_MS = (1000, 60_000)
+# An operation timeout under 1 s fails every operation (a failed stop fences the node); over
+# 1 h a hung operation holds up recovery for that long.
+OP_TIMEOUT_MS = (1000, 3_600_000)
 
 
 def _identifier(value: str) -> str:
@@ -64,6 +73,44 @@ def duration_ms(value: str) -> int:
     return number * {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000}[unit]
 
 
+def _op_timeout(value: str) -> str:
+    low, high = OP_TIMEOUT_MS
+    if not low <= duration_ms(value) <= high:
+        raise ValueError(
+            f"operation timeout {value} is outside 1s..1h: under 1 s every operation fails (a failed stop fences "
+            "the node), over 1 h a hung operation holds up recovery; write e.g. 60s or 10min"
+        )
+    return value
+
+
+def _token_ms(value: int) -> int:
+    low, high = TOKEN_MS
+    if not low <= value <= high:
+        raise ValueError(
+            f"corosync token {value} ms is outside {low}..{high} ms: under 1 s a busy host misses the token and is "
+            "fenced, over 1 min a dead node goes unnoticed that long; corosync's default is 3000 "
+            "(slow, emulated hosts: 10000)"
+        )
+    return value
+
+
+def _secret_given(value: SecretStr) -> SecretStr:
+    # The value itself is never part of the message.
+    if not value.get_secret_value().strip():
+        raise ValueError("the secret is empty: a fence device or SSH login without it fails only when it is needed")
+    return value
+
+
+def _names(known: frozenset[str], what: str):
+    def check(value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            problem = unknown_name(name, known, what)
+            if problem:
+                raise ValueError(problem)
+        return value
+    return check
+
+
 def _key_file_text(value: SecretStr) -> SecretStr:
     """A private key as its file must hold it: OpenSSH refuses a key file without its final newline
     ("Load key ...: error in libcrypto"), and YAML block scalars and secret round trips drop it."""
@@ -72,9 +119,14 @@ def _key_file_text(value: SecretStr) -> SecretStr:
 
 Identifier = Annotated[str, AfterValidator(_identifier)]
 HostName = Annotated[str, AfterValidator(_host_name)]
-PrivateKey = Annotated[SecretStr, AfterValidator(_key_file_text)]
+Secret = Annotated[SecretStr, AfterValidator(_secret_given)]
+PrivateKey = Annotated[SecretStr, AfterValidator(_secret_given), AfterValidator(_key_file_text)]
 Size = Annotated[str, AfterValidator(_size)]
 Duration = Annotated[str, AfterValidator(_duration)]
+OpTimeout = Annotated[str, AfterValidator(_duration), AfterValidator(_op_timeout)]
+TokenMs = Annotated[int, AfterValidator(_token_ms)]
+ClusterProperties = Annotated[dict[str, str], AfterValidator(_names(CLUSTER_OPTIONS, "cluster property"))]
+ResourceDefaults = Annotated[dict[str, str], AfterValidator(_names(RESOURCE_META, "resource meta-attribute"))]
 Port = Annotated[int, Field(ge=1, le=65535)]
 IPv4 = ipaddress.IPv4Address
 Subnet = ipaddress.IPv4Network
@@ -140,7 +192,7 @@ class Ssh(Model):
 class Bmc(Model):
     address: IPv4
     username: str
-    password: SecretStr
+    password: Secret
     lanplus: bool = True
     port: Port = 623
     cipher: int | None = Field(default=None, ge=0, le=17, description="IPMI cipher suite (fence_ipmilan cipher=)")
@@ -197,23 +249,23 @@ class OpTimeouts(Model):
     hosts (a BMC that takes 17 s to answer, emulated CPUs) need more, or a probe that times out
     counts as a failure and its recovery can end in fencing."""
 
-    fence: Duration | None = Field(default=None, description="fence devices' start and monitor, and their "
-                                   "pcmk_monitor_timeout (Pacemaker: 20s and 60s)")
-    vm_start: Duration = "60s"
-    vm_stop: Duration = "60s"
-    vm_monitor: Duration = Field(default="30s", description="also the probe of each VirtualDomain")
-    drbd_monitor: Duration | None = Field(default=None, description="the DRBD clones' monitors (agent: 20s)")
+    fence: OpTimeout | None = Field(default=None, description="fence devices' start and monitor, and their "
+                                    "pcmk_monitor_timeout (Pacemaker: 20s and 60s)")
+    vm_start: OpTimeout = "60s"
+    vm_stop: OpTimeout = "60s"
+    vm_monitor: OpTimeout = Field(default="30s", description="also the probe of each VirtualDomain")
+    drbd_monitor: OpTimeout | None = Field(default=None, description="the DRBD clones' monitors (agent: 20s)")
 
 
 class GuestOpTimeouts(Model):
     """Operation timeouts of the guest layer's resources (defaults: the agents' own)."""
 
-    fence: Duration | None = Field(default=None, description="fence devices' start and monitor, and their "
-                                   "pcmk_monitor_timeout (Pacemaker: 20s and 60s)")
-    drbd_monitor: Duration | None = None
-    resource_monitor: Duration | None = Field(
+    fence: OpTimeout | None = Field(default=None, description="fence devices' start and monitor, and their "
+                                    "pcmk_monitor_timeout (Pacemaker: 20s and 60s)")
+    drbd_monitor: OpTimeout | None = None
+    resource_monitor: OpTimeout | None = Field(
         default=None, description="monitors (and so probes) of the filesystem, pgsql and VIP")
-    resource_stop: Duration | None = Field(
+    resource_stop: OpTimeout | None = Field(
         default=None, description="stops of the filesystem, pgsql and VIP: a stop that overruns fences the node "
         "(the agents' own defaults otherwise; IPaddr2's is 20s)")
 
@@ -294,7 +346,7 @@ class HypervisorCluster(Model):
     name: Identifier
     domain: str
     rings: tuple[Ring, ...]
-    token_ms: int = Field(default=3000, ge=1000)
+    token_ms: TokenMs = 3000
     nodes: tuple[HypervisorNode, ...]
     fence_agent: Literal["fence_ipmilan"] = "fence_ipmilan"
     fence_monitor_interval: Duration = "60s"
@@ -304,8 +356,8 @@ class HypervisorCluster(Model):
         default="5min", description="how long `pulumi up` waits for each resource it enables, and each fence device, to run "
         "(it fails with the resource's failed actions otherwise); 0s: enable and go on")
     tiebreaker: Tiebreaker
-    properties: dict[str, str] = {"stonith-enabled": "true"}
-    resource_defaults: dict[str, str]
+    properties: ClusterProperties = {"stonith-enabled": "true"}
+    resource_defaults: ResourceDefaults
     failback: Failback
     alerts: tuple[Alert, ...] = ()
     selinux_modules: tuple[SelinuxModule, ...] = ()
@@ -367,16 +419,16 @@ class GuestFencing(Model):
     )
     tiebreaker: Tiebreaker
     monitor_interval: Duration = "60s"
-    timeout: Duration = Field(default="120s", description="pcmk_off_timeout/pcmk_reboot_timeout")
+    timeout: OpTimeout = Field(default="120s", description="pcmk_off_timeout/pcmk_reboot_timeout")
 
 
 class GuestPgCluster(Model):
     name: Identifier
     rings: tuple[Ring, ...]
-    token_ms: int = Field(default=3000, ge=1000)
+    token_ms: TokenMs = 3000
     nodes: tuple[GuestNode, ...]
-    properties: dict[str, str] = {"stonith-enabled": "true"}
-    resource_defaults: dict[str, str]
+    properties: ClusterProperties = {"stonith-enabled": "true"}
+    resource_defaults: ResourceDefaults
     failback: Failback
     alerts: tuple[Alert, ...] = ()
     selinux_modules: tuple[SelinuxModule, ...] = ()
@@ -484,6 +536,7 @@ class StackConfig(Model):
                     "guest.fencing.hypervisor_addresses must name every hypervisor: a VM can run on "
                     "either, and the agent may only report 'absent' after asking all of them"
                 )
+        _check_addresses(self)
         return self
 
     def vm(self, name: str) -> ProtectedVm:
@@ -515,6 +568,15 @@ def _check_two_nodes(nodes, layer: str) -> None:
 def _check_rings(rings, nodes, layer: str) -> None:
     if not 1 <= len(rings) <= 8:
         raise ValueError(f"{layer}.rings: knet takes 1 to 8 links, got {len(rings)}")
+    _unique([r.name for r in rings], f"{layer}.rings[].name", "name each ring once")
+    for i, ring in enumerate(rings):
+        for j in range(i):
+            if rings[j].subnet.overlaps(ring.subnet):
+                raise ValueError(
+                    f"{layer}.rings[{i}].subnet {ring.subnet} overlaps {layer}.rings[{j}].subnet {rings[j].subnet} "
+                    f"({ring.name!r} and {rings[j].name!r}): two links on one network fail together, so corosync "
+                    "and DRBD lose the redundancy they count on; give each ring its own subnet"
+                )
     for i, node in enumerate(nodes):
         if len(node.ring_addresses) != len(rings):
             raise ValueError(
@@ -532,6 +594,67 @@ def _check_rings(rings, nodes, layer: str) -> None:
             [n.ring_addresses[ring_index] for n in nodes],
             f"{layer}.nodes[].ring_addresses[{ring_index}]",
             "each node needs its own ring address",
+        )
+
+
+def _address_holders(config: "StackConfig") -> list[tuple[ipaddress.IPv4Address, str, str, str | None]]:
+    """(address, field, holder, hypervisor node) of every address the config gives a machine, across
+    both layers.  The holder is the machine that answers for it: a hypervisor, its BMC, a VM (its
+    guest node is the same machine) or the guest VIP; a hypervisor and its BMC share the node."""
+    out = []
+    for i, node in enumerate(config.hypervisor.nodes):
+        where, holder = f"hypervisor.nodes[{i}]", f"hypervisor {node.name}"
+        out.append((node.mgmt_address, f"{where}.mgmt_address", holder, node.name))
+        out += [(a, f"{where}.ring_addresses[{j}]", holder, node.name) for j, a in enumerate(node.ring_addresses)]
+        if node.vm_bridge_address:
+            out.append((node.vm_bridge_address, f"{where}.vm_bridge_address", holder, node.name))
+        if node.bmc:
+            out.append((node.bmc.address, f"{where}.bmc.address", f"{node.name}'s BMC", node.name))
+    for i, vm in enumerate(config.vms):
+        if vm.address:
+            out.append((vm.address.ip, f"vms[{i}].address", f"VM {vm.name}", None))
+        out += [(a, f"vms[{i}].storage_addresses[{j}]", f"VM {vm.name}", None)
+                for j, a in enumerate(vm.storage_addresses)]
+    if config.guest:
+        for i, node in enumerate(config.guest.nodes):
+            where, holder = f"guest.nodes[{i}]", f"VM {node.vm}"
+            out.append((node.mgmt_address, f"{where}.mgmt_address", holder, None))
+            out += [(a, f"{where}.ring_addresses[{j}]", holder, None) for j, a in enumerate(node.ring_addresses)]
+        out.append((config.guest.vip, "guest.vip", VIP, None))
+    return out
+
+
+VIP = "the guest VIP"
+
+
+def _check_addresses(config: "StackConfig") -> None:
+    """No address is held by two machines, in either layer (a machine may repeat its own, as the
+    lab's hypervisors do with mgmt_address and vm_bridge_address)."""
+    first: dict = {}
+    for address, where, holder, node in _address_holders(config):
+        if address not in first:
+            first[address] = (where, holder, node)
+            continue
+        seen_where, seen_holder, seen_node = first[address]
+        if seen_holder == holder:
+            continue
+        if node is not None and node == seen_node:
+            bmc_where, other_where = (where, seen_where) if where.endswith(".bmc.address") else (seen_where, where)
+            raise ValueError(
+                f"{bmc_where} {address} is its own node's address ({other_where}): a node that dies takes its fence "
+                "device with it, so it could never be confirmed dead; give the BMC its own address (the "
+                "out-of-band controller's)"
+            )
+        if VIP in (holder, seen_holder):
+            other_where, other = (seen_where, seen_holder) if holder == VIP else (where, holder)
+            raise ValueError(
+                f"guest.vip {address} is also {other_where} ({other}): the VIP moves to whichever guest is primary, "
+                f"so clients would reach {other} or the primary at random; give the VIP an address no machine holds"
+            )
+        raise ValueError(
+            f"{where} {address} is also {seen_where} ({seen_holder}): {holder} and {seen_holder} would answer "
+            "for one address (ARP flips between them; SSH, corosync and DRBD reach the wrong machine); give each "
+            "its own address"
         )
 
 

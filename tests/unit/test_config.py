@@ -71,6 +71,61 @@ CASES = [
     ("DRBD monitors with one interval", ("hypervisor", "monitor_intervals"),
      {"drbd_promoted": "60s", "drbd_unpromoted": "1min"}, ["hypervisor.monitor_intervals", "both 60s", "different"]),
     ("bad start wait", ("guest", "start_wait"), "5 minutes", ["guest.start_wait", "5 minutes", "2min"]),
+    # Addresses held by two machines, in either layer.
+    ("VIP equal to a guest's address", ("guest", "vip"), "10.0.5.53",
+     ["guest.vip 10.0.5.53", "vms[4].address (VM pg1)", "an address no machine holds"]),
+    ("VIP equal to a hypervisor's", ("guest", "vip"), "10.0.5.21",
+     ["guest.vip 10.0.5.21", "hypervisor.nodes[0].vm_bridge_address (hypervisor node1)", "no machine holds"]),
+    ("guest ring address equal to a hypervisor's", ("guest", "nodes", 0, "ring_addresses"),
+     ["192.168.2.21", "192.168.3.53"],
+     ["guest.nodes[0].ring_addresses[0] 192.168.2.21", "hypervisor.nodes[0].ring_addresses[0]",
+      "give each its own address"]),
+    ("two hypervisors sharing a management address", ("hypervisor", "nodes", 1, "mgmt_address"), "192.168.4.231",
+     ["hypervisor.nodes[1].mgmt_address 192.168.4.231", "hypervisor.nodes[0].mgmt_address (hypervisor node1)",
+      "give each its own address"]),
+    ("a guest at a hypervisor's management address", ("guest", "nodes", 1, "mgmt_address"), "192.168.4.232",
+     ["guest.nodes[1].mgmt_address 192.168.4.232", "hypervisor.nodes[1].mgmt_address", "VM pg2",
+      "give each its own address"]),
+    ("BMC at its own node's address", ("hypervisor", "nodes", 0, "bmc", "address"), "192.168.4.231",
+     ["hypervisor.nodes[0].bmc.address 192.168.4.231", "its own node's address (hypervisor.nodes[0].mgmt_address)",
+      "give the BMC its own address"]),
+    ("BMC at another node's address", ("hypervisor", "nodes", 1, "bmc", "address"), "10.0.5.21",
+     ["hypervisor.nodes[1].bmc.address 10.0.5.21", "hypervisor.nodes[0].vm_bridge_address", "node2's BMC",
+      "give each its own address"]),
+    # Empty secrets.
+    ("empty BMC password", ("hypervisor", "nodes", 0, "bmc", "password"), "",
+     ["hastack:hypervisor.nodes[0].bmc.password", "is empty",
+      "pulumi config set --secret --path 'hastack:hypervisor.nodes[0].bmc.password'"]),
+    ("blank guest fence key", ("guest", "fencing", "private_key"), " \n",
+     ["hastack:guest.fencing.private_key", "is empty", "pulumi config set --secret --path 'hastack:guest.fencing"]),
+    ("empty SSH key", ("hypervisor", "nodes", 0, "ssh", "private_key"), "",
+     ["hastack:hypervisor.nodes[0].ssh.private_key", "is empty", "pulumi config set --secret"]),
+    # Bounds.
+    ("corosync token too long", ("hypervisor", "token_ms"), 90000,
+     ["hastack:hypervisor.token_ms", "90000 ms", "1000..60000 ms", "default is 3000"]),
+    ("corosync token too short", ("guest", "token_ms"), 500, ["hastack:guest.token_ms", "500 ms", "1000..60000 ms"]),
+    ("operation timeout too long", ("hypervisor", "op_timeouts"), {"vm_stop": "2h"},
+     ["hastack:hypervisor.op_timeouts.vm_stop", "2h", "1s..1h", "e.g. 60s or 10min"]),
+    ("operation timeout of zero", ("guest", "op_timeouts"), {"resource_stop": "0s"},
+     ["hastack:guest.op_timeouts.resource_stop", "0s", "1s..1h"]),
+    ("guest fence timeout too short", ("guest", "fencing", "timeout"), "500ms",
+     ["hastack:guest.fencing.timeout", "500ms", "1s..1h"]),
+    # Pacemaker names.
+    ("misspelt cluster property", ("hypervisor", "properties"), {"stonith-enable": "true"},
+     ["hastack:hypervisor.properties", "'stonith-enable'", "silently ignore", "did you mean 'stonith-enabled'?"]),
+    ("unknown cluster property", ("guest", "properties"), {"stonith-enabled": "true", "quorum": "on"},
+     ["hastack:guest.properties", "'quorum'", "use one of", "no-quorum-policy"]),
+    ("read-only cluster property", ("hypervisor", "properties"), {"stonith-enabled": "true", "dc-version": "2.1"},
+     ["hastack:hypervisor.properties", "'dc-version'", "read-only", "remove it"]),
+    ("misspelt meta-attribute", ("guest", "resource_defaults"), {"resource-stickness": "101"},
+     ["hastack:guest.resource_defaults", "'resource-stickness'", "did you mean 'resource-stickiness'?"]),
+    # Rings.
+    ("overlapping ring subnets", ("guest", "rings"),
+     [{"name": "storage1", "subnet": "192.168.2.0/24"}, {"name": "storage2", "subnet": "192.168.0.0/16"}],
+     ["guest.rings[1].subnet 192.168.0.0/16", "overlaps guest.rings[0].subnet 192.168.2.0/24",
+      "give each ring its own subnet"]),
+    ("one ring twice", ("hypervisor", "rings", 1, "subnet"), "192.168.2.0/24",
+     ["hypervisor.rings[1].subnet 192.168.2.0/24", "overlaps", "its own subnet"]),
 ]
 
 
@@ -149,3 +204,61 @@ def test_a_configured_guest_stop_timeout_times_each_chain_resources_stop():
         assert [op.timeout for op in spec.ops if op.name == "stop"] == ["120s"]
     lab5 = guest_objects(load_stack("lab5").guest)  # not configured: the agents' own defaults
     assert not any(op.name == "stop" for spec in (lab5.filesystem, lab5.pgsql, lab5.vip) for op in spec.ops)
+
+
+def test_a_numeric_bmc_password_is_refused_without_echoing_it(raw):
+    broken = copy.deepcopy(raw)
+    broken["hypervisor"]["nodes"][0]["bmc"]["password"] = 73519264  # unquoted in YAML: an int
+    with pytest.raises(ConfigError) as caught:
+        validate(broken, "Pulumi.test.yaml")
+    message = str(caught.value)
+    assert "73519264" not in message
+    assert "hastack:hypervisor.nodes[0].bmc.password" in message and "value not shown" in message
+    assert "quote it" in message and "pulumi config set --secret --path 'hastack:hypervisor.nodes[0].bmc.password'" in message
+
+
+def test_a_mistyped_private_key_is_not_echoed_either(raw):
+    broken = copy.deepcopy(raw)
+    broken["guest"]["fencing"]["private_key"] = ["-----BEGIN OPENSSH PRIVATE KEY-----", "c2VjcmV0"]
+    with pytest.raises(ConfigError) as caught:
+        validate(broken, "Pulumi.test.yaml")
+    assert "c2VjcmV0" not in str(caught.value) and "hastack:guest.fencing.private_key" in str(caught.value)
+
+
+def test_secret_fields_are_found_from_the_models():
+    from hastack.config.load import SECRET_FIELDS
+
+    assert SECRET_FIELDS == {"password", "private_key"}
+
+
+def test_both_shipped_stacks_still_validate():
+    from hastack.config.load import load_stack
+
+    for stack in ("lab", "lab5"):
+        assert load_stack(stack).guest is not None
+
+
+@pytest.mark.parametrize("text,words", [
+    ("- hastack:hypervisor: {}\n", ["Pulumi.broken.yaml holds a YAML list, not a mapping", "`config` key"]),
+    ("just text\n", ["Pulumi.broken.yaml holds a YAML string, not a mapping"]),
+    ("config:\n  - hastack:hypervisor\n", ["Pulumi.broken.yaml: `config` is a YAML list, not a mapping",
+                                          "hastack:hypervisor:"]),
+    ("config: 42\n", ["`config` is a YAML number, not a mapping"]),
+], ids=["file is a list", "file is a string", "config is a list", "config is a number"])
+def test_a_stack_file_or_config_that_is_not_a_mapping_is_a_clear_error(tmp_path, text, words):
+    from hastack.config.load import load_stack
+
+    (tmp_path / "Pulumi.broken.yaml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_stack("broken", tmp_path)
+    assert caught.value.code == "CONFIG_SHAPE"
+    for word in words:
+        assert word in str(caught.value), str(caught.value)
+
+
+def test_an_empty_stack_file_still_says_what_is_missing(tmp_path):
+    from hastack.config.load import load_stack
+
+    (tmp_path / "Pulumi.empty.yaml").write_text("")
+    with pytest.raises(ConfigError, match="hastack:hypervisor: Field required"):
+        load_stack("empty", tmp_path)
