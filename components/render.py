@@ -73,6 +73,21 @@ def record_stack(config: StackConfig, stack: str) -> list[MockResourceArgs]:
     return mocks.resources
 
 
+def policy_resources(config: StackConfig, stack: str):
+    """The stack's hastack resources as the policy pack sees them under `pulumi preview`: short
+    type, name and inputs, with the paths Pulumi marked secret (policy_rules.split_secrets)."""
+    from hastack import policy_rules
+
+    resources, secret_paths = [], {}
+    for r in record_stack(config, stack):
+        props, paths = policy_rules.split_secrets(
+            r.inputs, is_secret=lambda v: isinstance(v, dict) and v.get(_SIG_KEY) == _SECRET_SIG,
+            unwrap=lambda v: v["value"])
+        resources.append(policy_rules.Resource(type_name(r.typ), r.name, props))
+        secret_paths[r.name] = paths
+    return resources, secret_paths
+
+
 def plain(value):
     """Inputs as a dynamic provider receives them: the engine strips secret markers first."""
     if isinstance(value, dict):

@@ -28,8 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     drill.add_argument("--scenario", action="append", help="only these scenarios (repeatable; default: all nine)")
     drill.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     drill.add_argument("--out", type=Path, help="where the report goes (default: out/drill/<stack>-<time>)")
-    check = sub.add_parser("check", help="validate a stack's config and print it as hastack reads it")
+    check = sub.add_parser("check", help="validate a stack's config and run the policy pack's rules over it, offline")
     check.add_argument("--stack", required=True)
+    check.add_argument("--policy-config", type=Path,
+                       help="a pulumi-policy config file, as `pulumi preview --policy-pack-config` takes")
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -49,11 +51,37 @@ def cmd_render(args) -> int:
 
 
 def cmd_check(args) -> int:
+    """The config's validation, then the policy pack's rules over the resources the program would
+    register (under Pulumi's mocks, as render does): what `pulumi preview --policy-pack policy`
+    would refuse is refused here, with the rule's message."""
+    import json
+
+    from components.render import policy_resources
     from hastack.config.load import load_stack
+    from hastack.policy_rules import run_pack
+    from hastack.reports import Severity
 
     config = load_stack(args.stack)
     print(f"{args.stack}: valid; hypervisor cluster {config.hypervisor.name}, {len(config.vms)} VMs"
           + (f", guest cluster {config.guest.name}" if config.guest else ""))
+    pack_config = None
+    if args.policy_config:
+        try:
+            pack_config = json.loads(args.policy_config.read_text())
+        except (OSError, ValueError) as error:
+            raise HastackError("POLICY_CONFIG", f"{args.policy_config}: cannot read it as a pulumi-policy config "
+                               f"file ({error}); give a JSON mapping, e.g. {{\"drbd-two-paths\": \"advisory\"}}")
+        if not isinstance(pack_config, dict):
+            raise HastackError("POLICY_CONFIG", f"{args.policy_config} is not a JSON mapping of rule names")
+    reports = run_pack(*policy_resources(config, args.stack), pack_config=pack_config)
+    for report in reports:
+        print(report, file=sys.stderr)
+    errors = sum(r.severity == Severity.ERROR for r in reports)
+    if errors:
+        print(f"{args.stack}: refused by the policy pack: {errors} mandatory finding(s); fix them, or lower the rule "
+              "in a pulumi-policy config (--policy-config, as `pulumi preview --policy-pack-config`)", file=sys.stderr)
+        return 2
+    print(f"{args.stack}: the policy pack passes ({len(reports)} advisory finding(s))")
     return 0
 
 

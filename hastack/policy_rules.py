@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 from hastack.config.models import DrbdOptions, duration_ms
 from hastack.render.drbd import DrbdHost, render_resource
+from hastack.reports import Report, Severity
 
 GLOBAL_COMMON = "/etc/drbd.d/global_common.conf"
 DEFAULT_OP_TIMEOUT_MS = 20_000  # Pacemaker's default operation timeout
@@ -789,3 +790,36 @@ def run_all(resources: list[Resource], secret_paths: dict[str, set[tuple]] | Non
         else:
             findings += rule.check(resources, opts)
     return findings
+
+
+def enforcement(rule: Rule, pack_config: dict | None = None) -> str:
+    """The rule's level as `pulumi preview --policy-pack-config` would set it: the rule's own entry
+    (a level, or a mapping with enforcementLevel), else the pack-wide "all", else the rule's default."""
+    pack_config = pack_config or {}
+    entry = pack_config.get(rule.name, pack_config.get("all"))
+    if isinstance(entry, dict):
+        entry = entry.get("enforcementLevel")
+    return str(entry) if entry else ("advisory" if rule.advisory else "mandatory")
+
+
+def run_pack(resources: list[Resource], secret_paths: dict[str, set[tuple]] | None = None,
+             pack_config: dict | None = None) -> list[Report]:
+    """Every rule at its enforcement level, as the policy pack would report it: a mandatory (or
+    remediate) finding is an error, an advisory one a warning; disabled rules are skipped."""
+    reports = []
+    for rule in RULES:
+        level = enforcement(rule, pack_config)
+        if level == "disabled":
+            continue
+        entry = (pack_config or {}).get(rule.name)
+        opts = {k: v for k, v in entry.items() if k != "enforcementLevel"} if isinstance(entry, dict) else {}
+        if rule.check is check_secrets:
+            findings = check_secrets(resources, opts, secret_paths)
+        else:
+            findings = rule.check(resources, opts)
+        severity = Severity.WARNING if level == "advisory" else Severity.ERROR
+        for finding in findings:
+            where = f" [{finding.resource}]" if finding.resource else ""
+            reports.append(Report("POLICY", f"{rule.name}{where} {finding.message}", severity,
+                                  {"rule": rule.name, "resource": finding.resource, "level": level}))
+    return reports

@@ -19,19 +19,10 @@ from hastack import policy_rules as pr  # noqa: E402
 
 @pytest.fixture(scope="module")
 def lab5():
-    from pulumi.runtime.rpc import _special_secret_sig as sig
-    from pulumi.runtime.rpc import _special_sig_key as key
-
-    from components.render import record_stack, type_name
+    from components.render import policy_resources
     from hastack.config.load import load_stack
 
-    resources, secrets = [], {}
-    for r in record_stack(load_stack("lab5"), "lab5"):
-        props, paths = pr.split_secrets(r.inputs, is_secret=lambda v: isinstance(v, dict) and v.get(key) == sig,
-                                        unwrap=lambda v: v["value"])
-        resources.append(pr.Resource(type_name(r.typ), r.name, props))
-        secrets[r.name] = paths
-    return resources, secrets
+    return policy_resources(load_stack("lab5"), "lab5")
 
 
 class Stack:
