@@ -159,6 +159,23 @@ class Drill:
                     continue
         return None
 
+    def views(self, layer: str) -> list[dict]:
+        """What every node of `layer` that answers sees (a partition gives each side its own)."""
+        views = []
+        for node in self.layers[layer]:
+            if self.h.answers(node):
+                try:
+                    views.append(parse_crm_mon(self.h.run(node, ["crm_mon", "-1", "--output-as=xml"])))
+                except HastackError:
+                    continue
+        return views
+
+    def client_samples(self, host: str) -> list[timeline.Sample]:
+        try:
+            return timeline.parse_samples(self.h.run(host, ["cat", f"{WORK}/client.log"]))
+        except HastackError:
+            return []
+
     def status(self, layer: str) -> dict | None:
         text = self._ask_layer(layer, ["crm_mon", "-1", "--output-as=xml"])
         return None if text is None else parse_crm_mon(text)
@@ -428,11 +445,17 @@ def roles_for(drill: Drill) -> Roles:
     return Roles(guest0, guest1, hv0, next(n for n in drill.hv_nodes if n != hv0))
 
 
-def service_back(drill: Drill, t0: float) -> bool:
-    """The failover happened: the guest chain runs, and no node is held by the drill's injection
-    any more (a standby stays: that is the failover's own end state)."""
-    status = drill.status("guest")
-    return bool(status and all(healthy_on(status, rid) for rid in drill.chain)) and time.time() - t0 > 20
+# A node a scenario puts in standby: the failover is over once it runs nothing.
+EVACUATED = {"guest_standby": "guest0", "hypervisor_standby": "hv0"}
+
+
+def service_back(drill: Drill, scenario: Scenario, roles: Roles, client: str, t0: float) -> bool:
+    if time.time() - t0 <= 20:
+        return False
+    evacuated = EVACUATED.get(scenario.inject)
+    return timeline.failover_done(
+        drill.views("guest"), drill.views("hypervisor"), drill.chain, drill.objects.vip.id,
+        drill.client_samples(client), t0, evacuated=drill.pcmk[getattr(roles, evacuated)] if evacuated else None)
 
 
 def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
@@ -451,7 +474,7 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     try:
         drill.inject(scenario.inject, roles)
         start = time.monotonic()
-        while not service_back(drill, result.t0) and time.monotonic() - start < drill.limit_s:
+        while not service_back(drill, scenario, roles, client, result.t0) and time.monotonic() - start < drill.limit_s:
             time.sleep(5)
         drill.undo(scenario.inject, roles)
         undone = True

@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from hastack.facts.status import healthy_on
+
 # The client prints one line per try: "<epoch> sql=[<id or error>] ping= 1 0 1 1".
 SAMPLE = re.compile(r"^(?P<ts>[0-9]+\.[0-9]+) sql=\[(?P<sql>[^\]]*)\] ping=(?P<ping>[ 01]*)$")
 JOURNAL = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT[0-9:.]+[+-]\d{4}) (?P<host>\S+) (?P<tag>[^\[:]+)(\[\d+\])?: +(?P<text>.*)$")
@@ -148,3 +150,28 @@ def first_start(events: list[Event], resource: str, t0: float) -> str | None:
         if event.ts >= t0 and event.kind == "action" and event.detail.startswith(prefix) and event.detail.endswith(": ok"):
             return event.detail[len(prefix):].rsplit(":", 1)[0]
     return None
+
+
+def failover_done(guest_views: list[dict], hypervisor_views: list[dict], chain: list[str], vip: str,
+                  samples: list[Sample], t0: float, evacuated: str | None = None, settle_s: float = 20) -> bool:
+    """The failure has played out, so the drill may undo its injection: every answering node of both
+    layers sees no node unclean (a fence still owed), the guests agree where the chain runs and it
+    runs there, the client's latest write (after `settle_s`) was acknowledged, and a node put in
+    standby (`evacuated`) runs nothing but fence devices.  One view alone is not enough: a guest cut off from its peer
+    still sees itself running the database until it is fenced."""
+    if not guest_views or not hypervisor_views or not samples:
+        return False
+    if samples[-1].row is None or samples[-1].ts < t0 + settle_s:
+        return False
+    for status in guest_views + hypervisor_views:
+        if any(state["unclean"] for state in status["nodes"].values()):
+            return False
+        if evacuated and any(evacuated in i["nodes"] for instances in status["resources"].values()
+                             for i in instances if i["active"] and not i["agent"].startswith("stonith:")):
+            return False
+    holders = set()
+    for status in guest_views:
+        if not all(healthy_on(status, rid) for rid in chain):
+            return False
+        holders.add(tuple(healthy_on(status, vip)))
+    return len(holders) == 1

@@ -11,7 +11,8 @@ def parse_crm_mon(xml_text: str) -> dict:
     for resource in root.iter("resource"):
         nodes = [n.get("name") for n in resource.findall("node")]
         resources.setdefault(resource.get("id"), []).append(
-            {"role": resource.get("role"), "nodes": nodes, "active": resource.get("active") == "true",
+            {"role": resource.get("role"), "nodes": nodes, "agent": resource.get("resource_agent", ""),
+             "active": resource.get("active") == "true",
              "failed": resource.get("failed") == "true", "pending": resource.get("pending")}
         )
     nodes = {n.get("name"): {"online": n.get("online") == "true", "standby": n.get("standby") == "true",

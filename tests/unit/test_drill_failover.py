@@ -1,0 +1,63 @@
+"""When a drill may undo its injection: the failure has played out in every view of both layers.
+
+The live A2a that taught this: the drill read the guest cluster from pg1, which (cut off from pg2,
+not yet fenced) still saw itself running the database, took the service as back after 20 s,
+lifted the partition, and nobody was ever fenced."""
+from __future__ import annotations
+
+from hastack.drill.timeline import Sample, failover_done
+
+CHAIN = ["pgdata-fs", "pgsql", "pgvip"]
+T0 = 1000.0
+
+
+def view(runs_on: str | None, unclean: tuple[str, ...] = (), extra: dict | None = None) -> dict:
+    resources = {rid: [{"role": "Started", "nodes": [runs_on] if runs_on else [], "agent": "ocf:heartbeat:x",
+                        "active": runs_on is not None, "failed": False, "pending": None}] for rid in CHAIN}
+    resources.update(extra or {})
+    nodes = {n: {"online": n not in unclean, "standby": False, "unclean": n in unclean} for n in ("pg1", "pg2")}
+    return {"resources": resources, "nodes": nodes, "failures": []}
+
+
+def hv_view(running: dict[str, str] | None = None) -> dict:
+    resources = {rid: [{"role": "Started", "nodes": [node], "agent": agent, "active": True, "failed": False,
+                        "pending": None}] for rid, (node, agent) in (running or {}).items()}
+    nodes = {n: {"online": True, "standby": False, "unclean": False} for n in ("node1", "node2")}
+    return {"resources": resources, "nodes": nodes, "failures": []}
+
+
+def writes(*acked_at: float, failing_after: float | None = None) -> list[Sample]:
+    out = [Sample(ts, i, "", ()) for i, ts in enumerate(acked_at)]
+    if failing_after is not None:
+        out.append(Sample(failing_after, None, "timeout expired", ()))
+    return out
+
+
+def test_a_partitioned_guest_that_still_sees_itself_primary_is_not_a_failover():
+    cut_off, survivor = view("pg1", unclean=("pg2",)), view(None, unclean=("pg1",))
+    assert not failover_done([cut_off, survivor], [hv_view()], CHAIN, "pgvip", writes(T0 + 30), T0)
+    assert not failover_done([cut_off], [hv_view()], CHAIN, "pgvip", writes(T0 + 30), T0)  # pg2 unreachable
+    # pg1 fenced: only pg2 answers, and it runs the chain.
+    assert failover_done([view("pg2")], [hv_view()], CHAIN, "pgvip", writes(T0 + 60), T0)
+
+
+def test_the_guests_must_agree_and_the_client_must_write_again():
+    assert not failover_done([view("pg1"), view("pg2")], [hv_view()], CHAIN, "pgvip", writes(T0 + 60), T0)
+    # kill -9 of the postmaster: the monitor has not noticed yet, but the client has.
+    assert not failover_done([view("pg2"), view("pg2")], [hv_view()], CHAIN, "pgvip",
+                             writes(T0 - 1, failing_after=T0 + 25), T0)
+    assert not failover_done([view("pg2")], [hv_view()], CHAIN, "pgvip", writes(T0 + 5), T0)  # too early
+    assert failover_done([view("pg2"), view("pg2")], [hv_view()], CHAIN, "pgvip", writes(T0 + 25), T0)
+
+
+def test_a_fence_still_owed_in_the_hypervisor_layer_holds_the_drill():
+    owed = hv_view()
+    owed["nodes"]["node1"].update(online=False, unclean=True)
+    assert not failover_done([view("pg2")], [owed], CHAIN, "pgvip", writes(T0 + 60), T0)
+
+
+def test_a_standby_node_must_have_run_down_everything_but_fence_devices():
+    moving = hv_view({"pg2-vm": ("node1", "ocf:heartbeat:VirtualDomain"), "fence-node2": ("node1", "stonith:fence_ipmilan")})
+    assert not failover_done([view("pg2")], [moving], CHAIN, "pgvip", writes(T0 + 60), T0, evacuated="node1")
+    moved = hv_view({"pg2-vm": ("node2", "ocf:heartbeat:VirtualDomain"), "fence-node2": ("node1", "stonith:fence_ipmilan")})
+    assert failover_done([view("pg2")], [moved], CHAIN, "pgvip", writes(T0 + 60), T0, evacuated="node1")
