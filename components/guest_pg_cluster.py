@@ -61,21 +61,26 @@ class GuestPgClusterArgs:
     guest_vms_ready: list = field(default_factory=list)  # the ProtectedVMs the guests run in
 
 
-def hypervisor_host_keys(stack: StackConfig) -> list[str]:
-    """The keys the guests must expect from the hypervisors: configured, or the pinned ones."""
+def hypervisor_host_keys(stack: StackConfig) -> dict[str, list[str]]:
+    """Each address the guests' fence agent uses -> the host keys of that hypervisor alone:
+    configured for the address, or the keys pinned for that node's own SSH."""
     fencing = stack.guest.fencing
-    if fencing.hypervisor_host_keys:
-        return list(fencing.hypervisor_host_keys)
-    keys: list[str] = []
-    for node in stack.hypervisor.nodes:
-        keys += list(node.ssh.host_keys)
+    out: dict[str, list[str]] = {}
+    for address, pacemaker_name in guest_fence_hypervisors(stack).items():
+        configured = next((keys for a, keys in fencing.hypervisor_host_keys.items() if str(a) == address), None)
+        if configured is not None:
+            out[address] = sorted(set(configured))
+            continue
+        node = next(n for n in stack.hypervisor.nodes if n.pacemaker_name == pacemaker_name)
+        keys = list(node.ssh.host_keys)
         if node.ssh.known_hosts_file:
             alias = node.ssh.host if node.ssh.port == 22 else f"[{node.ssh.host}]:{node.ssh.port}"
             for line in (PROJECT_ROOT / node.ssh.known_hosts_file).read_text().splitlines():
                 parts = line.split()
                 if len(parts) >= 3 and not line.startswith("#") and alias in parts[0].split(","):
                     keys.append(" ".join(parts[1:3]))
-    return sorted(set(keys))
+        out[address] = sorted(set(keys))
+    return out
 
 
 class GuestPgCluster(pulumi.ComponentResource):
@@ -126,7 +131,7 @@ class GuestPgCluster(pulumi.ComponentResource):
                                              "content": pulumi.Output.secret(fencing.private_key.get_secret_value())},
                        child(self, guests_up)),
             RemoteFile(f"{name}-fence-known-hosts", {**base, "path": KNOWN_HOSTS_PATH, "mode": 0o644,
-                                                     "content": render_known_hosts(hv_addresses, hypervisor_host_keys(stack))},
+                                                     "content": render_known_hosts(hypervisor_host_keys(stack))},
                        child(self, guests_up)),
             # After the hypervisors' side: a new agent may use a verb that only the new wrapper has.
             RemoteFile(f"{name}-fence-agent", {**base, "path": f"{AGENT_DIR}/{fencing.agent}", "mode": 0o755,

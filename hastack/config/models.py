@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    field_validator,
     model_validator,
 )
 
@@ -414,9 +415,21 @@ class GuestFencing(Model):
     hypervisor_addresses: tuple[IPv4, ...] = Field(
         description="where the guests reach the hypervisors' fence account (br-internal)"
     )
-    hypervisor_host_keys: tuple[str, ...] = Field(
-        default=(), description="host keys of those addresses, for the guests' known_hosts"
+    hypervisor_host_keys: dict[IPv4, tuple[str, ...]] = Field(
+        default={}, description="each of those addresses -> that hypervisor's own host keys, for the guests' "
+                                "known_hosts (default: the keys pinned for its SSH)"
     )
+
+    @field_validator("hypervisor_host_keys", mode="before")
+    @classmethod
+    def _keys_per_address(cls, value):
+        if isinstance(value, (list, tuple)):
+            raise ValueError(
+                "hypervisor_host_keys is a list: give each hypervisor address its own keys "
+                "({10.0.5.21: [ssh-ed25519 AAAA...], 10.0.5.22: [...]}); a flat list would let any "
+                "hypervisor's key vouch for every address, or leave it out to use each node's pinned SSH keys"
+            )
+        return value
     tiebreaker: Tiebreaker
     monitor_interval: Duration = "60s"
     timeout: OpTimeout = Field(default="120s", description="pcmk_off_timeout/pcmk_reboot_timeout")
@@ -534,8 +547,16 @@ class StackConfig(Model):
             if len(self.guest.fencing.hypervisor_addresses) != len(hv.nodes):
                 raise ValueError(
                     "guest.fencing.hypervisor_addresses must name every hypervisor: a VM can run on "
-                    "either, and the agent may only report 'absent' after asking all of them"
+                    "either, and the agent may only report 'absent' once it knows of each of them"
                 )
+            pinned = self.guest.fencing.hypervisor_host_keys
+            for address in pinned:
+                if address not in self.guest.fencing.hypervisor_addresses:
+                    raise ValueError(
+                        f"guest.fencing.hypervisor_host_keys has keys for {address}, which is not in "
+                        f"guest.fencing.hypervisor_addresses ({[str(a) for a in self.guest.fencing.hypervisor_addresses]}): "
+                        "key each hypervisor's keys by the address the guests use for it"
+                    )
         _check_addresses(self)
         return self
 

@@ -6,8 +6,8 @@ Differences from the seed, each closing a hole the seed leaves open:
 - sudoers names the exact commands (`virsh list --state-running --name`, `virsh destroy <vm>` for
   each allowed VM) instead of `virsh destroy *`, which allowed destroying any domain.
 - authorized_keys uses `restrict`, which also forbids a pty, forwarding and ~/.ssh/rc.
-- The guests get a known_hosts with the hypervisors' keys: the seed's agent sets
-  StrictHostKeyChecking=yes but never installs those keys, so its first fence would fail.
+- The guests get a known_hosts with each hypervisor's own keys at its own address: the seed's
+  agent sets StrictHostKeyChecking=yes but never installs those keys, so its first fence would fail.
 - `monitor` checks that the fence path really answers instead of always returning 0.
 - The agent asks every hypervisor at once, and a hypervisor that cannot be reached counts as
   without the VM when a reachable one's quorate cluster holds it offline and clean (fenced, or
@@ -117,10 +117,11 @@ def render_authorized_keys(public_key: str) -> str:
     return f'restrict,command="{WRAPPER_PATH}" {public_key.strip()}\n'
 
 
-def render_known_hosts(addresses: list[str], host_keys: list[str]) -> str:
-    lines = ["# Managed by hastack: the hypervisors the guest fence agent may talk to."]
-    for address in addresses:
-        for key in host_keys:
+def render_known_hosts(keys_by_address: dict[str, list[str]]) -> str:
+    """Each hypervisor address with that hypervisor's own keys only: a key never vouches for a peer."""
+    lines = ["# Managed by hastack: the hypervisors the guest fence agent may talk to, each with its own keys."]
+    for address, keys in keys_by_address.items():
+        for key in keys:
             lines.append(f"{address} {key.strip()}")
     return "\n".join(lines) + "\n"
 

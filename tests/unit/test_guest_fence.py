@@ -138,3 +138,25 @@ def test_agent_refuses_unknown_nodes_and_monitors_the_path(agent):
     assert agent("running", "absent", "action=off\nnodename=db9\n")[0] == 1
     assert agent("down", "down", "action=monitor\n")[0] == 1
     assert agent("down", "absent", "action=monitor\n")[0] == 0
+
+
+def test_each_hypervisor_address_is_pinned_to_its_own_keys_only(lab5_config):
+    from components.guest_pg_cluster import hypervisor_host_keys
+    from hastack.render.guest_fence import render_known_hosts
+
+    hv = lab5_config.hypervisor
+    nodes = tuple(n.model_copy(update={"ssh": n.ssh.model_copy(update={"host_keys": (f"ssh-ed25519 KEY{i}",)})})
+                  for i, n in enumerate(hv.nodes))
+    stack = lab5_config.model_copy(update={"hypervisor": hv.model_copy(update={"nodes": nodes})})
+    lines = render_known_hosts(hypervisor_host_keys(stack)).splitlines()[1:]
+    assert lines == ["10.0.5.21 ssh-ed25519 KEY0", "10.0.5.22 ssh-ed25519 KEY1"]
+
+
+def test_a_flat_list_of_hypervisor_keys_is_refused_with_the_fix():
+    from pydantic import ValidationError
+
+    from hastack.config.models import GuestFencing
+
+    with pytest.raises(ValidationError, match="give each hypervisor address its own keys"):
+        GuestFencing.model_validate({"private_key": "k", "public_key": "p", "hypervisor_addresses": ["10.0.5.21"],
+                                     "hypervisor_host_keys": ["ssh-ed25519 AAAA"], "tiebreaker": {}})
