@@ -47,7 +47,7 @@ class ProtectedVM(pulumi.ComponentResource):
         drbd = DrbdResource(f"{name}-drbd", {
             **base, "name": vm.name, "minor": vm.drbd_minor, "disk": f"/dev/{hv.volume_group}/{lv_name(vm.name)}",
             "hosts": vm_drbd_hosts(hv), "ports": ports, "options": hv.drbd.model_dump(mode="json"),
-            "preferred_node": vm.preferred_node,
+            "preferred_node": vm.preferred_node, "size": vm.lv_size,  # grown after the LV: drbdadm resize
             "initial_fill": [["qemu-img", "convert", "-f", "qcow2", "-O", "raw", vm.image, drbd_device(vm.drbd_minor)]]
             if vm.image else [],
         }, child(self, [lv]))

@@ -16,6 +16,14 @@ def size_bytes(size: str) -> int:
     return int(size[:-1]) * _UNITS[size[-1]]
 
 
+def refuse_shrink(code: str, what: str, old: str, new: str) -> None:
+    """hastack only grows a VM's storage (the LV, then the DRBD device on it): a smaller size would
+    cut off the end of the VM's disk.  Raised by the plan, so no host is touched."""
+    if size_bytes(new) < size_bytes(old):
+        raise HastackError(code, f"{what}: shrinking {old} -> {new} would destroy the VM's data; "
+                           "hastack only grows volumes")
+
+
 class LogicalVolumeProps(Props):
     volume_group: str
     name: str
@@ -58,9 +66,7 @@ class LogicalVolumeProvider(HastackProvider):
         return plan
 
     def plan_update(self, old, new):
-        if size_bytes(new.size) < size_bytes(old.size):
-            raise HastackError("LV_SHRINK", f"{new.volume_group}/{new.name}: shrinking {old.size} -> {new.size} "
-                               "would destroy the VM's data; hastack only grows volumes")
+        refuse_shrink("LV_SHRINK", f"{new.volume_group}/{new.name}", old.size, new.size)
         return tuple(s for n in new.nodes for s in on(n.name, Run(("lvextend", "-L", new.size, f"{new.volume_group}/{new.name}"))))
 
     def plan_delete(self, props):

@@ -12,7 +12,7 @@ from hastack.plan import CLUSTER, Put, Run
 from hastack.reports import HastackError
 from hastack.transport import Result
 from hastack.transport.scripted import ScriptedTransport
-from providers.drbd_resource import DrbdResourceProps, DrbdResourceProvider, res_path
+from providers.drbd_resource import RESIZE, DrbdResourceProps, DrbdResourceProvider, res_path
 from providers.logical_volume import LogicalVolumeProps, LogicalVolumeProvider
 from providers.pcs_constraint import PcsConstraintProvider
 from providers.pcs_resource import PcsResourceProvider
@@ -67,6 +67,124 @@ def test_drbd_never_overwrites_existing_metadata_or_forces_primary(facts):
     assert not any(s[1][0] == "qemu-img" for s in steps)
     if facts["node1"] == "up":
         assert ("node1", ("drbdadm", "adjust", "pg1")) in steps
+
+
+def _grow(old_size="16M", new_size="32M"):
+    """A VM's lv_size grown: its LV's update, then its DRBD resource's (which depends on the LV)."""
+    lv_old = LogicalVolumeProps(layer="hypervisor", nodes=NODES, volume_group="vg-data", name="lv-pg1", size=old_size)
+    lv_plan = LogicalVolumeProvider().plan_update(lv_old, lv_old.model_copy(update={"size": new_size}))
+    drbd_plan = DrbdResourceProvider().plan_update(drbd_props(size=old_size), drbd_props(size=new_size))
+    return lv_plan + drbd_plan
+
+
+def test_a_grown_lv_size_grows_the_drbd_device_once_after_both_lvs():
+    steps = commands(_grow())
+    resizes = [i for i, (_, argv) in enumerate(steps) if argv == ("sh", "-c", RESIZE, "sh", "pg1")]
+    extends = [i for i, (_, argv) in enumerate(steps) if argv[0] == "lvextend"]
+    assert len(resizes) == 1 and steps[resizes[0]][0] == "node1"  # one node: the preferred one
+    assert len(extends) == 2 and max(extends) < resizes[0]
+    assert sum("resize" in " ".join(argv) for _, argv in steps) == 1
+    # in place: no metadata made, nothing taken down or forced
+    assert not any(argv[:2] in (("drbdadm", "create-md"), ("drbdadm", "down"), ("drbdadm", "primary"))
+                   for _, argv in steps)
+    olds, news = drbd_props(size="16M").model_dump(mode="json"), drbd_props(size="32M").model_dump(mode="json")
+    diff = DrbdResourceProvider().diff("pg1", olds, news)
+    assert diff.changes and diff.replaces == []
+    assert "size" not in DrbdResourceProvider.replace_fields
+
+
+def test_a_vms_drbd_resource_carries_its_lv_size_and_waits_for_its_lv(lab5_config, monkeypatch):
+    """What orders the resize after both lvextends: the DRBD resource depends on the LV."""
+    import components.protected_vm as protected_vm
+    from components.render import record_stack
+
+    seen, real = {}, protected_vm.DrbdResource
+
+    def recording(name, props, opts=None):
+        seen[props["name"]] = (props["size"], [type(d).__name__ for d in opts.depends_on])
+        return real(name, props, opts)
+
+    monkeypatch.setattr(protected_vm, "DrbdResource", recording)
+    record_stack(lab5_config, "lab5")
+    assert seen == {vm.name: (vm.lv_size, ["LogicalVolume"]) for vm in lab5_config.vms}
+
+
+def test_the_same_size_or_no_size_never_resizes():
+    provider = DrbdResourceProvider()
+    for old, new in ((drbd_props(size="32M"), drbd_props(size="32M")), (drbd_props(), drbd_props())):
+        assert not any("resize" in " ".join(argv) for _, argv in commands(provider.plan_update(old, new)))
+
+
+def test_a_drbd_shrink_is_refused_before_any_host_is_touched(monkeypatch):
+    monkeypatch.setattr("providers.base.transports", lambda props: pytest.fail("a host was touched"))
+    provider = DrbdResourceProvider()
+    olds, news = drbd_props(size="32M").model_dump(mode="json"), drbd_props(size="16M").model_dump(mode="json")
+    with pytest.raises(HastackError) as caught:
+        provider.update("pg1", olds, news)
+    assert caught.value.code == "DRBD_SHRINK"
+    assert str(caught.value) == ("DRBD_SHRINK: DRBD resource pg1: shrinking 32M -> 16M would destroy the VM's data; "
+                                 "hastack only grows volumes")
+
+
+def test_a_drbd_state_recorded_before_size_neither_resizes_nor_replaces(monkeypatch):
+    """The first `up` after `size` came: recorded without a host touched, never a replace."""
+    provider = DrbdResourceProvider()
+    news = drbd_props(size="32M").model_dump(mode="json")
+    olds = {k: v for k, v in news.items() if k != "size"}
+    diff = provider.diff("pg1", olds, news)
+    assert diff.changes and diff.replaces == []  # an update, so the state records the size
+    monkeypatch.setattr("providers.base.transports", lambda props: pytest.fail("a host was touched"))
+    assert provider.update("pg1", olds, news).outs["size"] == "32M"
+    # taken as the configured size: nothing to grow, even alongside another change
+    faster = {**news, "options": {**news["options"], "resync_rate": "50M"}}
+    steps = commands(provider.plan_update(provider._old_props(olds, faster), provider._props(faster)))
+    assert ("node1", ("drbdadm", "adjust", "pg1")) in steps
+    assert not any("resize" in " ".join(argv) for _, argv in steps)
+
+
+@pytest.fixture()
+def fake_drbdadm(tmp_path):
+    """A drbdadm that logs its arguments and answers `cstate` with $CSTATE; `resize` exits
+    $RESIZE_RC with $RESIZE_ERR (what DRBD 8.4 prints when no side is Primary)."""
+    script = tmp_path / "drbdadm"
+    script.write_text('#!/bin/sh\necho "$*" >> "$LOG"\n'
+                      'case "$1" in cstate) echo "$CSTATE";; resize) [ -n "$RESIZE_ERR" ] && echo "$RESIZE_ERR" >&2; '
+                      'exit "${RESIZE_RC:-0}";; esac\n')
+    script.chmod(0o755)
+
+    def host(**env):
+        import os
+        from hastack.transport.local import LocalTransport
+
+        return LocalTransport("node1", env={"PATH": f"{tmp_path}:{os.environ['PATH']}",
+                                            "LOG": str(tmp_path / "log"), **env})
+    return host, tmp_path / "log"
+
+
+def _resize_step():
+    return tuple((t, s) for t, s in DrbdResourceProvider().plan_update(drbd_props(size="16M"), drbd_props(size="32M"))
+                 if isinstance(s, Run) and s.argv[0] == "sh")
+
+
+def test_the_resize_runs_only_while_connected_and_says_what_to_do_otherwise(fake_drbdadm):
+    host, log = fake_drbdadm
+    apply_live(_resize_step(), lambda target: host(CSTATE="Connected"))
+    assert log.read_text().splitlines() == ["cstate pg1", "resize pg1"]
+
+    log.unlink()
+    with pytest.raises(HastackError) as caught:
+        apply_live(_resize_step(), lambda target: host(CSTATE="StandAlone"))
+    message = str(caught.value)
+    assert message.startswith("COMMAND_FAILED: on node1: `sh -c ") and "exited 3: DRBD resource pg1 is not Connected" in message
+    assert "(connection state: StandAlone)" in message and "the next up retries the resize" in message
+    assert log.read_text().splitlines() == ["cstate pg1"]  # never resized while not connected
+
+    with pytest.raises(HastackError) as caught:
+        apply_live(_resize_step(), lambda target: host(CSTATE="Connected", RESIZE_RC="10",
+                                                         RESIZE_ERR="pg1: Failure: (131) Need one Primary node to resize."))
+    message = str(caught.value)
+    assert "exited 10: pg1: Failure: (131) Need one Primary node to resize." in message
+    assert "one side Primary (the VM running); the next up retries the resize." in message
 
 
 def test_lv_shrink_and_size_mismatch_are_refused():
