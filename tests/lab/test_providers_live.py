@@ -6,6 +6,7 @@ The Pacemaker providers' lifecycles run against a CIB file in tests/tools and ag
 cluster in test_stack_live.py."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 
@@ -165,6 +166,61 @@ def test_drbd_create_on_existing_replicas_keeps_the_newer_data(drbd_props):
                         f"drbdadm secondary {NAME}")
     assert read.stdout == token
     provider.delete(NAME, props)
+
+
+PATTERN_BYTES = 4 * 2**20  # the first 4 MiB of the device: a known pattern that must survive the grow
+PATTERN = (f"yes hastack-resize-probe | head -c {PATTERN_BYTES} | dd of=/dev/drbd{MINOR} bs=1M iflag=fullblock "
+           "oflag=direct conv=fsync status=none")
+PATTERN_SHA256 = hashlib.sha256((b"hastack-resize-probe\n" * (PATTERN_BYTES // 21 + 1))[:PATTERN_BYTES]).hexdigest()
+
+
+def device_size_and_sha256(node: str) -> tuple[int, str]:
+    """On the node that is Primary (DRBD 8.4 opens a Secondary's device for nobody)."""
+    out = ssh(node, f"blockdev --getsize64 /dev/drbd{MINOR}; dd if=/dev/drbd{MINOR} bs=1M count={PATTERN_BYTES // 2**20} "
+                    "iflag=direct status=none | sha256sum").stdout.split()
+    return int(out[0]), out[1]
+
+
+def test_drbd_resize_grows_the_device_after_its_lvs_and_keeps_the_data(hv, lv_props, drbd_props):
+    """Issue 15: a grown lv_size ran lvextend but never `drbdadm resize`, so the device kept its
+    size (its internal metadata sits at the LV's end).  LV 16M -> 32M on both nodes through the LV
+    provider, then the DRBD provider's update: the device on the primary is ~16 MiB bigger, the
+    data written before is intact on both sides, and both are UpToDate again."""
+    lv_provider, provider = LogicalVolumeProvider(), DrbdResourceProvider()
+    lv = f"{hv.volume_group}/lv-probe"
+    props = {**drbd_props, "size": "16M"}
+    try:
+        provider.create(props)
+        wait_for(lambda: uptodate_on("node2"), 300, 2, "the first resync")
+        # node1 (the preferred node, where the resize runs) stays Primary, as with the VM running:
+        # DRBD 8.4 resizes only with one side Primary.
+        ssh("node1", f"drbdadm primary {NAME} && {PATTERN}")
+        before, written = device_size_and_sha256("node1")
+        assert written == PATTERN_SHA256
+
+        bigger_lv = {**lv_props, "size": "32M"}
+        lv_provider.update(lv, lv_props, bigger_lv)
+        sizes = f"lvs --noheadings --nosuffix --units m -o lv_size {lv}"
+        assert [s.strip() for s in on_both(sizes)] == ["32.00", "32.00"]
+        assert device_size_and_sha256("node1")[0] == before  # the grown LV alone grows nothing (the defect)
+
+        bigger = {**props, "size": "32M"}
+        assert not provider.diff(NAME, props, bigger).replaces
+        provider.update(NAME, props, bigger)
+        after, checksum = device_size_and_sha256("node1")
+        assert abs(after - before - 16 * 2**20) < 2**20, (before, after)
+        assert checksum == PATTERN_SHA256
+
+        # DRBD resyncs the new area; then the peer's replica has the size and the data too
+        ssh("node1", f"drbdadm secondary {NAME}")
+        wait_for(lambda: all(uptodate_on(node) for node in HYPERVISORS), 300, 2, "UpToDate on both after the grow")
+        ssh("node2", f"drbdadm primary {NAME}")
+        assert device_size_and_sha256("node2") == (after, PATTERN_SHA256)
+        ssh("node2", f"drbdadm secondary {NAME}")
+        assert provider.read(NAME, bigger).outs == bigger
+    finally:
+        # the probe_lv fixture then takes the resource down on both nodes and removes the LV
+        on_both(f"drbdadm secondary {NAME}")
 
 
 def test_libvirt_domain_lifecycle(hv, base):
