@@ -18,7 +18,7 @@ from pathlib import Path
 from hastack.config.models import StackConfig, duration_ms
 from hastack.drill import timeline
 from hastack.drill.scenarios import SCENARIOS, Scenario
-from hastack.facts.status import healthy_on, parse_crm_mon, running_on
+from hastack.facts.status import fence_successes, healthy_on, parse_crm_mon, running_on
 from hastack.layout import drbd_clone_id, drbd_primitive_id, fence_device_id, guest_objects, vm_resource_id
 from hastack.reports import HastackError
 
@@ -169,6 +169,22 @@ class Drill:
                 except HastackError:
                     continue
         return views
+
+    def fence_counts(self) -> dict[str, int]:
+        """Successful fences per node in both layers' fencer histories (the most any node knows:
+        a node that was itself fenced comes back without the history until it syncs)."""
+        counts: dict[str, int] = {}
+        for layer, nodes in self.layers.items():
+            for node in nodes:
+                if not self.h.answers(node):
+                    continue
+                try:
+                    xml = self.h.run(node, ["crm_mon", "-1", "--output-as=xml", "--include=fencing-succeeded"])
+                except HastackError:
+                    continue
+                for target, n in fence_successes(xml).items():
+                    counts[target] = max(counts.get(target, 0), n)
+        return counts
 
     def client_samples(self, host: str) -> list[timeline.Sample]:
         try:
@@ -449,13 +465,20 @@ def roles_for(drill: Drill) -> Roles:
 EVACUATED = {"guest_standby": "guest0", "hypervisor_standby": "hv0"}
 
 
-def service_back(drill: Drill, scenario: Scenario, roles: Roles, client: str, t0: float) -> bool:
+def service_back(drill: Drill, scenario: Scenario, roles: Roles, client: str, t0: float,
+                 fences_before: dict[str, int]) -> bool:
     if time.time() - t0 <= 20:
         return False
     evacuated = EVACUATED.get(scenario.inject)
+    active = drill.pcmk[getattr(roles, scenario.active)]
+    survivor = next(drill.pcmk[n] for n in drill.guest_nodes if drill.pcmk[n] != active)
+    expected = {drill.pcmk[getattr(roles, role)] for role in scenario.fences}
+    counts = drill.fence_counts() if expected else {}
+    owed = {node for node in expected if counts.get(node, 0) <= fences_before.get(node, 0)}
     return timeline.failover_done(
         drill.views("guest"), drill.views("hypervisor"), drill.chain, drill.objects.vip.id,
-        drill.client_samples(client), t0, evacuated=drill.pcmk[getattr(roles, evacuated)] if evacuated else None)
+        drill.client_samples(client), t0, evacuated=drill.pcmk[getattr(roles, evacuated)] if evacuated else None,
+        owed_fences=owed, holder=survivor if scenario.takeover else None)
 
 
 def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
@@ -469,12 +492,14 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     time.sleep(10)  # a few acknowledged writes before the failure
     drill.client_writes(client)
     drill.log(f"drill {scenario.id}: {scenario.title} ({', '.join(f'{k}={v}' for k, v in vars(roles).items())})")
+    fences_before = drill.fence_counts()
     result.t0 = time.time()
     undone = False
     try:
         drill.inject(scenario.inject, roles)
         start = time.monotonic()
-        while not service_back(drill, scenario, roles, client, result.t0) and time.monotonic() - start < drill.limit_s:
+        while (not service_back(drill, scenario, roles, client, result.t0, fences_before)
+               and time.monotonic() - start < drill.limit_s):
             time.sleep(5)
         drill.undo(scenario.inject, roles)
         undone = True

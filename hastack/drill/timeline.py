@@ -153,13 +153,16 @@ def first_start(events: list[Event], resource: str, t0: float) -> str | None:
 
 
 def failover_done(guest_views: list[dict], hypervisor_views: list[dict], chain: list[str], vip: str,
-                  samples: list[Sample], t0: float, evacuated: str | None = None, settle_s: float = 20) -> bool:
-    """The failure has played out, so the drill may undo its injection: every answering node of both
-    layers sees no node unclean (a fence still owed), the guests agree where the chain runs and it
-    runs there, the client's latest write (after `settle_s`) was acknowledged, and a node put in
-    standby (`evacuated`) runs nothing but fence devices.  One view alone is not enough: a guest cut off from its peer
-    still sees itself running the database until it is fenced."""
-    if not guest_views or not hypervisor_views or not samples:
+                  samples: list[Sample], t0: float, evacuated: str | None = None, settle_s: float = 20,
+                  owed_fences: set[str] = frozenset(), holder: str | None = None) -> bool:
+    """The failure has played out, so the drill may undo its injection: the fences the seed saw
+    have happened (`owed_fences` is empty), every answering node of both layers sees no node
+    unclean, the guests agree where the chain runs (on `holder` where the seed's database moved)
+    and it runs there, the client's latest write (after `settle_s`) was acknowledged, and a node
+    put in standby (`evacuated`) runs nothing but fence devices.  No single sign is enough: until
+    corosync declares a loss (token + consensus: 22 s on the lab) every view still looks healthy,
+    and a guest cut off from its peer sees itself running the database until it is fenced."""
+    if not guest_views or not hypervisor_views or not samples or owed_fences:
         return False
     if samples[-1].row is None or samples[-1].ts < t0 + settle_s:
         return False
@@ -174,4 +177,4 @@ def failover_done(guest_views: list[dict], hypervisor_views: list[dict], chain: 
         if not all(healthy_on(status, rid) for rid in chain):
             return False
         holders.add(tuple(healthy_on(status, vip)))
-    return len(holders) == 1
+    return len(holders) == 1 and (holder is None or holders == {(holder,)})

@@ -62,3 +62,13 @@ def failed_actions(status: dict, resource_id: str) -> list[str]:
         lines.append(f"{f.get('task', '?')} on {f.get('node', '?')}: {f.get('status', '?')} "
                      f"(exit {f.get('exitcode', '?')} {f.get('exitstatus', '')}{reason})".replace(" )", ")"))
     return lines
+
+
+def fence_successes(xml_text: str) -> dict[str, int]:
+    """How many successful fences of each node the fencer's history holds (crm_mon's XML with
+    --include=fencing-succeeded)."""
+    counts: dict[str, int] = {}
+    for event in ET.fromstring(xml_text).iter("fence_event"):
+        if event.get("status") == "success":
+            counts[event.get("target")] = counts.get(event.get("target"), 0) + 1
+    return counts

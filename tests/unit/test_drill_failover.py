@@ -61,3 +61,23 @@ def test_a_standby_node_must_have_run_down_everything_but_fence_devices():
     assert not failover_done([view("pg2")], [moving], CHAIN, "pgvip", writes(T0 + 60), T0, evacuated="node1")
     moved = hv_view({"pg2-vm": ("node2", "ocf:heartbeat:VirtualDomain"), "fence-node2": ("node1", "stonith:fence_ipmilan")})
     assert failover_done([view("pg2")], [moved], CHAIN, "pgvip", writes(T0 + 60), T0, evacuated="node1")
+
+
+def test_before_the_loss_is_even_declared_every_view_looks_healthy_so_the_owed_fence_decides():
+    """The live A2a that taught this too: corosync needs token + consensus (22 s on the lab) to
+    declare pg1 lost; until then both guests look healthy and the client writes through pg1."""
+    healthy = [view("pg1"), view("pg1")]
+    assert not failover_done(healthy, [hv_view()], CHAIN, "pgvip", writes(T0 + 21), T0, owed_fences={"pg1"})
+    assert not failover_done(healthy, [hv_view()], CHAIN, "pgvip", writes(T0 + 21), T0, holder="pg2")
+    assert failover_done([view("pg2")], [hv_view()], CHAIN, "pgvip", writes(T0 + 90), T0, holder="pg2")
+
+
+def test_fence_history_counts_only_successes_per_target():
+    from hastack.facts.status import fence_successes
+
+    xml = """<pacemaker-result><fence_history>
+      <fence_event action="reboot" target="pg1" status="success" completed="2026-12-01 15:00:07Z"/>
+      <fence_event action="reboot" target="pg1" status="success" completed="2026-12-01 14:55:27Z"/>
+      <fence_event action="reboot" target="pg2" status="failed" completed="2026-12-01 14:51:02Z"/>
+    </fence_history></pacemaker-result>"""
+    assert fence_successes(xml) == {"pg1": 2}
