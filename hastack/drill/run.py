@@ -170,10 +170,10 @@ class Drill:
                     continue
         return views
 
-    def fence_counts(self) -> dict[str, int]:
-        """Successful fences per node in both layers' fencer histories (the most any node knows:
-        a node that was itself fenced comes back without the history until it syncs)."""
-        counts: dict[str, int] = {}
+    def fences(self) -> dict[str, set[str]]:
+        """Successful fences per node in both layers' fencer histories, as every answering node
+        knows them (a node that was itself fenced comes back without the history until it syncs)."""
+        done: dict[str, set[str]] = {}
         for layer, nodes in self.layers.items():
             for node in nodes:
                 if not self.h.answers(node):
@@ -182,9 +182,9 @@ class Drill:
                     xml = self.h.run(node, ["crm_mon", "-1", "--output-as=xml", "--include=fencing-succeeded"])
                 except HastackError:
                     continue
-                for target, n in fence_successes(xml).items():
-                    counts[target] = max(counts.get(target, 0), n)
-        return counts
+                for target, completed in fence_successes(xml).items():
+                    done.setdefault(target, set()).update(completed)
+        return done
 
     def client_samples(self, host: str) -> list[timeline.Sample]:
         try:
@@ -466,15 +466,15 @@ EVACUATED = {"guest_standby": "guest0", "hypervisor_standby": "hv0"}
 
 
 def service_back(drill: Drill, scenario: Scenario, roles: Roles, client: str, t0: float,
-                 fences_before: dict[str, int]) -> bool:
+                 fences_before: dict[str, set[str]]) -> bool:
     if time.time() - t0 <= 20:
         return False
     evacuated = EVACUATED.get(scenario.inject)
     active = drill.pcmk[getattr(roles, scenario.active)]
     survivor = next(drill.pcmk[n] for n in drill.guest_nodes if drill.pcmk[n] != active)
     expected = {drill.pcmk[getattr(roles, role)] for role in scenario.fences}
-    counts = drill.fence_counts() if expected else {}
-    owed = {node for node in expected if counts.get(node, 0) <= fences_before.get(node, 0)}
+    fences = drill.fences() if expected else {}
+    owed = {node for node in expected if not fences.get(node, set()) - fences_before.get(node, set())}
     return timeline.failover_done(
         drill.views("guest"), drill.views("hypervisor"), drill.chain, drill.objects.vip.id,
         drill.client_samples(client), t0, evacuated=drill.pcmk[getattr(roles, evacuated)] if evacuated else None,
@@ -492,7 +492,7 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     time.sleep(10)  # a few acknowledged writes before the failure
     drill.client_writes(client)
     drill.log(f"drill {scenario.id}: {scenario.title} ({', '.join(f'{k}={v}' for k, v in vars(roles).items())})")
-    fences_before = drill.fence_counts()
+    fences_before = drill.fences()
     result.t0 = time.time()
     undone = False
     try:

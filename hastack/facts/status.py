@@ -64,11 +64,13 @@ def failed_actions(status: dict, resource_id: str) -> list[str]:
     return lines
 
 
-def fence_successes(xml_text: str) -> dict[str, int]:
-    """How many successful fences of each node the fencer's history holds (crm_mon's XML with
-    --include=fencing-succeeded)."""
-    counts: dict[str, int] = {}
+def fence_successes(xml_text: str) -> dict[str, set[str]]:
+    """When each node was successfully fenced, by the fencer's history (crm_mon's XML with
+    --include=fencing-succeeded).  Completion times, not counts: a new fence is a completion time
+    not seen before (a live A2a's count before its injection already equalled the count after the
+    fence, cause not pinned down; a set of times cannot be inflated by a listing twice)."""
+    done: dict[str, set[str]] = {}
     for event in ET.fromstring(xml_text).iter("fence_event"):
         if event.get("status") == "success":
-            counts[event.get("target")] = counts.get(event.get("target"), 0) + 1
-    return counts
+            done.setdefault(event.get("target"), set()).add(event.get("completed", ""))
+    return done

@@ -72,12 +72,14 @@ def test_before_the_loss_is_even_declared_every_view_looks_healthy_so_the_owed_f
     assert failover_done([view("pg2")], [hv_view()], CHAIN, "pgvip", writes(T0 + 90), T0, holder="pg2")
 
 
-def test_fence_history_counts_only_successes_per_target():
+def test_fence_history_gives_each_targets_successful_fences_once():
     from hastack.facts.status import fence_successes
 
     xml = """<pacemaker-result><fence_history>
       <fence_event action="reboot" target="pg1" status="success" completed="2026-12-01 15:00:07Z"/>
       <fence_event action="reboot" target="pg1" status="success" completed="2026-12-01 14:55:27Z"/>
+      <fence_event action="reboot" target="pg1" status="success" completed="2026-12-01 14:55:27Z"/>
       <fence_event action="reboot" target="pg2" status="failed" completed="2026-12-01 14:51:02Z"/>
     </fence_history></pacemaker-result>"""
-    assert fence_successes(xml) == {"pg1": 2}
+    # The 14:55 fence listed twice is one fence, not two.
+    assert fence_successes(xml) == {"pg1": {"2026-12-01 15:00:07Z", "2026-12-01 14:55:27Z"}}
