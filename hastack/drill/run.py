@@ -160,30 +160,25 @@ class Drill:
         return None
 
     def views(self, layer: str) -> list[dict]:
-        """What every node of `layer` that answers sees (a partition gives each side its own)."""
+        """What every node of `layer` that answers sees (a partition gives each side its own),
+        each with its fencer history under "fenced" (one crm_mon per node gives both)."""
         views = []
         for node in self.layers[layer]:
             if self.h.answers(node):
                 try:
-                    views.append(parse_crm_mon(self.h.run(node, ["crm_mon", "-1", "--output-as=xml"])))
-                except HastackError:
-                    continue
-        return views
-
-    def fences(self) -> dict[str, set[str]]:
-        """Successful fences per node in both layers' fencer histories, as every answering node
-        knows them (a node that was itself fenced comes back without the history until it syncs)."""
-        done: dict[str, set[str]] = {}
-        for layer, nodes in self.layers.items():
-            for node in nodes:
-                if not self.h.answers(node):
-                    continue
-                try:
                     xml = self.h.run(node, ["crm_mon", "-1", "--output-as=xml", "--include=fencing-succeeded"])
                 except HastackError:
                     continue
-                for target, completed in fence_successes(xml).items():
-                    done.setdefault(target, set()).update(completed)
+                views.append({**parse_crm_mon(xml), "fenced": fence_successes(xml)})
+        return views
+
+    def fences(self, views: list[dict] | None = None) -> dict[str, set[str]]:
+        """Successful fences per node, as every answering node of both layers knows them (a node
+        that was itself fenced comes back without the history until it syncs)."""
+        done: dict[str, set[str]] = {}
+        for view in views if views is not None else self.views("guest") + self.views("hypervisor"):
+            for target, completed in view["fenced"].items():
+                done.setdefault(target, set()).update(completed)
         return done
 
     def client_samples(self, host: str) -> list[timeline.Sample]:
@@ -473,10 +468,11 @@ def service_back(drill: Drill, scenario: Scenario, roles: Roles, client: str, t0
     active = drill.pcmk[getattr(roles, scenario.active)]
     survivor = next(drill.pcmk[n] for n in drill.guest_nodes if drill.pcmk[n] != active)
     expected = {drill.pcmk[getattr(roles, role)] for role in scenario.fences}
-    fences = drill.fences() if expected else {}
+    guest_views, hypervisor_views = drill.views("guest"), drill.views("hypervisor")
+    fences = drill.fences(guest_views + hypervisor_views)
     owed = {node for node in expected if not fences.get(node, set()) - fences_before.get(node, set())}
     return timeline.failover_done(
-        drill.views("guest"), drill.views("hypervisor"), drill.chain, drill.objects.vip.id,
+        guest_views, hypervisor_views, drill.chain, drill.objects.vip.id,
         drill.client_samples(client), t0, evacuated=drill.pcmk[getattr(roles, evacuated)] if evacuated else None,
         owed_fences=owed, holder=survivor if scenario.takeover else None)
 
