@@ -1,8 +1,8 @@
 """SystemAccount: a locked system user with a root-owned ~/.ssh (it cannot change its own keys).
 
 `linger` keeps the account's systemd user manager running, so a login does not start one first:
-on a loaded host that start is most of an SSH login's time, and the guest fence agent logs in to
-the hypervisors while they are busiest.
+on a loaded host that start is a large part of an SSH login's time, and the guest fence agent logs
+in to the hypervisors while they are busiest.
 """
 from __future__ import annotations
 

@@ -150,7 +150,7 @@ class Drill:
     # ---- cluster state -------------------------------------------------------------------------
     def _ask_layer(self, layer: str, argv: list[str]) -> str | None:
         """`argv`'s output from the first node of `layer` that answers; None if none does.  A node
-        may die between the answer and the command: that is the drill's failure, not the drill's."""
+        may die between the answer and the command: that is the injected failure, not the drill's."""
         for node in self.layers[layer]:
             if self.h.answers(node):
                 try:

@@ -66,9 +66,8 @@ def failed_actions(status: dict, resource_id: str) -> list[str]:
 
 def fence_successes(xml_text: str) -> dict[str, set[str]]:
     """When each node was successfully fenced, by the fencer's history (crm_mon's XML with
-    --include=fencing-succeeded).  Completion times, not counts: a new fence is a completion time
-    not seen before (a live A2a's count before its injection already equalled the count after the
-    fence, cause not pinned down; a set of times cannot be inflated by a listing twice)."""
+    --include=fencing-succeeded).  Completion times, not counts: a new fence is a time not seen
+    before, which no operation listed twice can fake."""
     done: dict[str, set[str]] = {}
     for event in ET.fromstring(xml_text).iter("fence_event"):
         if event.get("status") == "success":
