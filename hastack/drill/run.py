@@ -18,6 +18,7 @@ from pathlib import Path
 from hastack.config.models import StackConfig, duration_ms
 from hastack.drill import timeline
 from hastack.drill.scenarios import SCENARIOS, Scenario
+from hastack.facts.host import PROC_DRBD, parse_proc_drbd, replication_problem
 from hastack.facts.status import fence_successes, healthy_on, parse_crm_mon, running_on
 from hastack.layout import drbd_clone_id, drbd_primitive_id, fence_device_id, guest_objects, vm_resource_id
 from hastack.reports import HastackError
@@ -215,24 +216,57 @@ class Drill:
             for drbd in clones:
                 if len(running_on(status, drbd, "Promoted")) != 1 or len(running_on(status, drbd, "Unpromoted")) != 1:
                     problems.append(f"{layer}: {drbd} is not promoted on one node and unpromoted on the other")
-            if failures:
-                problems += [f"{layer}: failed {f.get('op_key')} on {f.get('node')}" for f in status["failures"]]
-            text = self.constraints(layer)
-            if text is None:
-                problems.append(f"{layer}: no node answers")
-                continue
-            for marker, what in (("drbd-fence-by-handler", "DRBD fence handler's"), ('id="cli-', "crm_resource --move")):
-                if marker in text:
-                    problems.append(f"{layer}: a {what} constraint is still in place")
+            problems += self.leftovers(layer, status if failures else None)
+            problems += self.replication_problems(layer)
         return problems
 
-    def wait_healthy(self, limit_s: float) -> float | None:
-        start = time.monotonic()
+    def leftovers(self, layer: str, status: dict | None) -> list[str]:
+        """What stays until someone clears it: failed actions (read from `status` when given) and
+        constraints of the DRBD fence handler or of `crm_resource --move`."""
+        problems = [f"{layer}: failed {f.get('op_key')} on {f.get('node')}" for f in (status or {}).get("failures", [])]
+        text = self.constraints(layer)
+        if text is None:
+            return problems + [f"{layer}: no node answers"]
+        for marker, what in (("drbd-fence-by-handler", "DRBD fence handler's"), ('id="cli-', "crm_resource --move")):
+            if marker in text:
+                problems.append(f"{layer}: a {what} constraint is still in place")
+        return problems
+
+    def replication_problems(self, layer: str) -> list[str]:
+        """Every DRBD device of `layer` connected with both copies UpToDate: a drill started during
+        the first resync would fail over to an Inconsistent disk, which DRBD refuses to promote."""
+        minors = {v.name: v.drbd_minor for v in self.config.vms} if layer == "hypervisor" else \
+            {self.config.guest.drbd.resource: self.config.guest.drbd.minor}
+        text = self._ask_layer(layer, list(PROC_DRBD))
+        if text is None:
+            return [f"{layer}: no node answers"]
+        states = parse_proc_drbd(text)
+        return [f"{layer}: DRBD {name} (minor {minor}) is {why}" for name, minor in minors.items()
+                if (why := replication_problem(states, minor))]
+
+    def wait_healthy(self, limit_s: float, say_every_s: float | None = None) -> float | None:
+        start = said = time.monotonic()
         while time.monotonic() - start < limit_s:
-            if not self.unhealthy(failures=False):
+            problems = self.unhealthy(failures=False)
+            if not problems:
                 return time.monotonic() - start
+            if say_every_s is not None and time.monotonic() - said >= say_every_s:
+                self.log(f"drill: waiting for full redundancy ({round(time.monotonic() - start)}s): {'; '.join(problems)}")
+                said = time.monotonic()
             time.sleep(5)
         return None
+
+    def settle(self) -> None:
+        """Wait (up to the recover limit) for a stack that is converging, e.g. right after `up`
+        with the first resync running; refuse at once for what waiting cannot mend."""
+        failed = [p for layer in self.layers for p in self.leftovers(layer, self.status(layer))]
+        if not failed and self.wait_healthy(self.limit_s, say_every_s=60) is not None:
+            return
+        problems = failed or self.unhealthy()
+        if problems:
+            raise HastackError("DRILL_UNHEALTHY", "the stack is not healthy to begin with, so a drill would "
+                               "measure nothing: " + "; ".join(problems) + (
+                                   "" if failed else f" (after waiting {self.limit_s:.0f}s)"))
 
     def where_guest_runs(self, guest: str) -> str | None:
         status = self.status("hypervisor")
@@ -550,10 +584,7 @@ def run(config: StackConfig, only: list[str], out: Path, predictions: dict[str, 
     hosts = Hosts(config)
     drill = Drill(config, hosts, log)
     try:
-        problems = drill.unhealthy()
-        if problems:
-            raise HastackError("DRILL_UNHEALTHY", "the stack is not healthy to begin with, so a drill would "
-                               "measure nothing: " + "; ".join(problems))
+        drill.settle()
         run_id = time.strftime("%Y%m%d-%H%M%S")
         drill.setup_database(drill.active_guest())
         results = []
