@@ -2,16 +2,27 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from hastack.lab import lab as lab_mod
 from hastack.lab.paths import REPO_ROOT, lab_dir
 from hastack.lab.topology import host
 
 TIMES_FILE = REPO_ROOT / "out" / "lab-times.json"
+
+# CI runs the main job (lab, `up`, its checks) and the issue's three drills; what does not fit
+# beside them in CI's 90 min runs with this one variable (README: "Tests").
+FULL = os.environ.get("HASTACK_LIVE_FULL") == "1"
+
+
+def full_only(minutes: str):
+    return pytest.mark.skipif(not FULL, reason=f"beyond CI's 90 min ({minutes} here): set HASTACK_LIVE_FULL=1")
 
 
 def lab_cli(*args: str, timeout: float = 1500, check: bool = True) -> subprocess.CompletedProcess:
@@ -93,10 +104,9 @@ def wait_for(predicate, timeout: float, interval: float = 2.0, what: str = "cond
 class Times:
     """Measured times, kept in out/lab-times.json (the README quotes them)."""
 
-    def __init__(self) -> None:
-        self.values: dict[str, float] = {}
-
     def __setitem__(self, key: str, seconds: float) -> None:
-        self.values[key] = round(seconds, 1)
+        # Merged into the file: each live module (and the stack's session) measures its own part.
+        values = json.loads(TIMES_FILE.read_text()) if TIMES_FILE.exists() else {}
+        values[key] = round(seconds, 1)
         TIMES_FILE.parent.mkdir(exist_ok=True)
-        TIMES_FILE.write_text(json.dumps(self.values, indent=1) + "\n")
+        TIMES_FILE.write_text(json.dumps(values, indent=1) + "\n")

@@ -5,40 +5,37 @@ redundancy with nothing failed and no constraint left behind."""
 from __future__ import annotations
 
 import json
-import os
-import sys
+import shutil
+import time
 
 import pytest
+from labhelpers import full_only
 
 from tests.conftest import ROOT, run
 
-sys.path.insert(0, os.path.dirname(__file__))
-from test_stack_live import env, pulumi  # noqa: E402,F401  (the live stack's backend and its pulumi)
-
-# The issue's three (a host lost, a guest lost, a guest cut off) run in every `bin/test`: a fresh
-# lab, `up` (9-22 min here) and the three drills take 35-50 min.  The seed's other six add 30-60
-# min more on emulated hosts, beyond what CI's 90 min hold beside the suite: on request only.
+# The issue's three (a host lost, a guest lost, a guest cut off) run in every `bin/test`, on the
+# session's stack (conftest's `applied`).  The seed's other six need 30-60 min more on emulated
+# hosts, beyond what CI's 90 min hold beside the rest: with HASTACK_LIVE_FULL=1.
 EVERY_RUN = ("H3", "A3", "A2a")
 ON_REQUEST = ("A1", "A2b", "A4", "H1", "H2a", "H2b")
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600)]
 OUT = ROOT / "out" / "drill-live"
 
 
-@pytest.fixture(scope="module")
-def stack(env):  # noqa: F811
-    pulumi(env, "up", "--yes", "--skip-preview", timeout=3600)
-    return env
-
-
-@pytest.mark.parametrize("scenario", [*EVERY_RUN, *(pytest.param(s, marks=pytest.mark.skipif(
-    os.environ.get("HASTACK_LIVE_DRILLS") != "all",
-    reason="the seed's other drills: set HASTACK_LIVE_DRILLS=all (each 5-15 min here, beyond CI's 90 min "
-           "beside the suite)")) for s in ON_REQUEST)])
-def test_drill(stack, scenario):
+@pytest.mark.parametrize("scenario", [*EVERY_RUN, *(pytest.param(s, marks=full_only("each 5-15 min"))
+                                                    for s in ON_REQUEST)])
+def test_drill(applied, stack_env, times, scenario):
     out = OUT / scenario
+    shutil.rmtree(out, ignore_errors=True)  # never a previous run's result
+    start = time.monotonic()
     result = run([str(ROOT / ".venv" / "bin" / "python"), "-m", "hastack", "drill", "--stack", "lab", "--scenario",
-                  scenario, "--yes", "--out", str(out)], env=stack, check=False, timeout=3000)
-    report = (out / "report.md").read_text() if (out / "report.md").exists() else result.stdout[-4000:]
+                  scenario, "--yes", "--out", str(out)], env=stack_env, check=False, timeout=3000)
+    times[f"drill_{scenario}_seconds"] = time.monotonic() - start
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "drill.log").write_text(f"exit {result.returncode}\n{result.stdout}\n--- stderr ---\n{result.stderr}")
+    assert (out / "drill.json").exists(), \
+        f"the drill wrote no result (exit {result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    report = (out / "report.md").read_text()
     [drill] = json.loads((out / "drill.json").read_text())
     assert drill["lost"] == [] and drill["acknowledged"] > 0, report
     assert drill["recovered_s"] is not None, report

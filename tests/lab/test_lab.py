@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from labhelpers import lab_cli, ssh, wait_for, wait_on_host
+from labhelpers import full_only, lab_cli, ssh, wait_for, wait_on_host
 from hastack.lab import lab as lab_mod
 from hastack.lab import qemu, relay, seed
 from hastack.lab.domains import tiny_domain_xml
@@ -104,6 +104,7 @@ def console_on_failure(node: str, domain: str):
         raise AssertionError(f"{e}\n{domain} console:\n{console}") from None
 
 
+@full_only("a nested kernel boot, 6.5-8.6 min")
 def test_tiny_protected_vm_starts_under_libvirt(live_lab: Path, times):
     address = TINY_VM_ADDRESSES["gw1"]
     xml = tiny_domain_xml("gw1", f"{address}/24")
