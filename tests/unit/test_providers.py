@@ -96,7 +96,7 @@ def test_a_grown_lv_size_grows_the_drbd_device_once_after_both_lvs():
 def test_a_vms_drbd_resource_carries_its_lv_size_and_waits_for_its_lv(lab5_config, monkeypatch):
     """What orders the resize after both lvextends: the DRBD resource depends on the LV."""
     import components.protected_vm as protected_vm
-    from components.render import record_stack
+    from commands.render import record_stack
 
     seen, real = {}, protected_vm.DrbdResource
 
