@@ -220,12 +220,12 @@ def acting(tmp_path, monkeypatch):
     import functools
 
     import providers.start_wait
-    from hastack import settle
+    from hastack import start_wait
 
     path = tmp_path / "cib.xml"
     path.write_text(cib.apply_pcs(cib.empty_cib(), [["property", "set", "stonith-enabled=true"]]))
     monkeypatch.setattr(providers.start_wait, "wait_until_running",
-                        functools.partial(settle.wait_until_running, interval_s=0.2))
+                        functools.partial(start_wait.wait_until_running, interval_s=0.2))
 
     def cluster(fail=()):
         transport = ActingCluster(path, fail)
