@@ -54,7 +54,7 @@ def timed(argv, env, cwd=ROOT) -> float:
 
 
 def bench_render(vms: int) -> dict:
-    from components.render import render
+    from commands.render import render
 
     config = validate(unseal({k.split(":", 1)[1]: v for k, v in stack_document(vms)["config"].items()}))
     cib.COUNTERS["pcs"] = 0

@@ -1015,8 +1015,7 @@ def render_report(outcomes: list[Outcome], stack: str) -> str:
     return "\n".join(lines)
 
 
-def main(args) -> int:
-    from components.render import render
+def main(args, render) -> int:
     from hastack.config.load import load_stack
 
     started = time.monotonic()

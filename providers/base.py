@@ -2,83 +2,33 @@
 
 A provider is stateless (nothing captured, nothing pickled but a class reference): each method
 validates its props with the resource's pydantic model, asks the resource's pure functions for
-a plan or a reading, and runs it over SSH through `hastack.apply`.  Connection details are an
-explicit input (`nodes`), so the provider never keeps clients or keys.
+a plan or a reading, and runs it through `hastack.apply`.  Connection details are an explicit
+input (`nodes`); the transports are made from them in each method (`connect`, which a test
+passes to the constructor instead).
+
+`HostProvider` adapts a host resource's core module (hastack/resources/<name>.py): its live
+state is read into one `live` output, and `diff` compares what the config wants with it.
+`HastackProvider` is the shape of the CIB providers, whose live reading is still written into
+the props fields.
 """
 from __future__ import annotations
 
-import hashlib
+import types
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+import pulumi.dynamic
+from pydantic import ValidationError
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from hastack.apply import apply_live
-from hastack.plan import CLUSTER, Plan
+from hastack.plan import Plan
 from hastack.reports import HastackError
-from hastack.transport import UNREACHABLE, Transport
-
-
-class NodeRef(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str
-    ssh: dict[str, Any]
-
-
-class Props(BaseModel):
-    """Base of every provider's props: the layer it belongs to and the nodes it acts on."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    layer: str
-    nodes: tuple[NodeRef, ...]
+from hastack.resources.base import Props
+from hastack.transport import node_transports
 
 
 def transports(props: Props):
-    from hastack.transport.ssh import SshTarget, SshTransport  # paramiko only where SSH is used
-
-    by_name = {n.name: SshTransport.pooled(SshTarget.from_props(n.name, n.ssh)) for n in props.nodes}
-
-    cluster = FailoverTransport(list(by_name.values()))
-
-    def transport_for(target: str) -> Transport:
-        return cluster if target == CLUSTER else by_name[target]
-
-    return transport_for
-
-
-class FailoverTransport:
-    """Any member can take a CIB query or patch: use the first node that can be reached, and
-    move on to the next only when a node cannot be reached at all (never after a command ran)."""
-
-    def __init__(self, members: list):
-        self.members = members
-        self.name = "/".join(m.name for m in members)
-
-    def _call(self, method: str, *args, **kwargs):
-        errors = []
-        # Prefer a member that answers now; wait (connect_wait) only when none does.
-        answering = [m for m in self.members if getattr(m, "reachable", lambda: True)()]
-        for member in answering or self.members:
-            try:
-                return getattr(member, method)(*args, **kwargs)
-            except HastackError as error:
-                if error.code not in UNREACHABLE:
-                    raise
-                errors.append(str(error))
-        raise HastackError("CLUSTER_UNREACHABLE", "no cluster node could be reached: " + "; ".join(errors))
-
-    def run(self, argv, stdin=None, **kwargs):
-        return self._call("run", argv, stdin, **kwargs)
-
-    def put(self, path, content, mode=0o644):
-        return self._call("put", path, content, mode)
-
-    def read(self, path):
-        return self._call("read", path)
-
-
-def digest(data: str | bytes) -> str:
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+    return node_transports(props.nodes)
 
 
 class HastackProvider(ResourceProvider):
@@ -94,6 +44,16 @@ class HastackProvider(ResourceProvider):
     # Create takes over an object that already exists exactly as configured, and refuses one that
     # differs (`pulumi import` cannot work for dynamic providers: pulumi/pulumi#16175).
     adopts_existing: ClassVar[bool] = False
+
+    def __init__(self, connect=None):
+        """CONNECT(props) -> transport_for; by default SSH to the props' nodes.  Only tests pass
+        one: the instance is pickled into the state, where it must hold nothing."""
+        super().__init__()
+        if connect is not None:
+            self.connect = connect
+
+    def connect(self, props: Props):
+        return transports(props)
 
     # ---- to implement -------------------------------------------------------------------------
     def resource_id(self, props: Props) -> str:
@@ -136,7 +96,7 @@ class HastackProvider(ResourceProvider):
 
     def create(self, props: dict) -> CreateResult:
         p = self._props(props)
-        transport_for = transports(p)
+        transport_for = self.connect(p)
         try:
             apply_live(self.plan_create(p, self.probe(p, transport_for)), transport_for)
         except HastackError as create_error:
@@ -188,12 +148,12 @@ class HastackProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict, news: dict) -> UpdateResult:
         old, new = self._old_props(olds, news), self._props(news)
-        apply_live(self.plan_update(old, new), transports(new))
+        apply_live(self.plan_update(old, new), self.connect(new))
         return UpdateResult(outs=dict(news))
 
     def read(self, id_: str, props: dict) -> ReadResult:
         p = self._props(props)
-        observed = self.observe(p, transports(p))
+        observed = self.observe(p, self.connect(p))
         if observed is None:
             return ReadResult(None, {})  # gone: refresh drops it, the next up recreates it
         outs = dict(props)
@@ -202,7 +162,126 @@ class HastackProvider(ResourceProvider):
 
     def delete(self, _id: str, props: dict) -> None:
         p = self._props(props)
-        apply_live(self.plan_delete(p), transports(p))
+        apply_live(self.plan_delete(p), self.connect(p))
+
+
+class HostProvider(HastackProvider):
+    """The Pulumi methods over a host resource's core module, `kind` (see hastack/resources/base.py).
+
+    Outputs are the inputs, plus `live` after a refresh: the typed live state, apart from the
+    inputs.  `diff` is an update when a compared input changed or when `live` contradicts what
+    the config wants (a replace only for a changed input in REPLACED); `update` hands `live` to
+    the plan.  Create and update record no `live`: what they applied is what the config says."""
+
+    kind: ClassVar[types.ModuleType]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            cls.props_model, cls.compare_fields, cls.replace_fields = cls.kind.PROPS, cls.kind.COMPARED, cls.kind.REPLACED
+
+    def resource_id(self, props):
+        return self.kind.resource_id(props)
+
+    def plan_create(self, props, found=None):
+        return self.kind.plan_create(props, found)
+
+    def plan_delete(self, props):
+        return self.kind.plan_delete(props)
+
+    def _props(self, raw: dict) -> Props:
+        dropped = ("live", *getattr(self.kind, "OUTPUTS", ()), *getattr(self.kind, "RETIRED", ()))
+        return super()._props({k: v for k, v in raw.items() if k not in dropped})
+
+    def _live(self, outs: dict):
+        """The live state recorded in OUTS (by the last refresh); None when there is none."""
+        if outs.get("live") is not None:
+            try:
+                return self.kind.LIVE.model_validate(outs["live"])
+            except ValidationError:
+                return None  # recorded by another version of hastack: as if not read
+        legacy = getattr(self.kind, "legacy_live", None)
+        return legacy(outs) if legacy else None
+
+    def _as_configured(self, olds: dict, news: dict) -> tuple[dict, bool]:
+        """OLDS with each field that holds a description of drift instead of a value taken as
+        configured, and whether there was one.  hastack before `live` wrote them into the state
+        on refresh: a string in parentheses, or the value followed by one ("fence-agent (missing
+        on a node)"), or a value that does not validate ("{'node2': 25165824}" as a size).  They
+        are drift (an update), never a replace."""
+        try:
+            wanted = self._props(news).model_dump(mode="json")
+        except ValidationError:
+            return olds, False
+        fixed = {f for f in self.compare_fields if isinstance(olds.get(f), str) and isinstance(wanted.get(f), str)
+                 and olds[f] != wanted[f] and olds[f].endswith(")")
+                 and (olds[f].startswith("(") or olds[f].startswith(wanted[f] + " ("))}
+        try:
+            self._props({k: v for k, v in olds.items() if k not in fixed})
+        except ValidationError as error:
+            fixed |= {e["loc"][0] for e in error.errors() if e["loc"] and e["loc"][0] in wanted}
+        clean = {k: v for k, v in olds.items() if k not in fixed} | {f: news[f] for f in fixed if f in news}
+        return clean, bool(fixed)
+
+    def diff(self, id_: str, olds: dict, news: dict) -> DiffResult:
+        olds, legacy_drift = self._as_configured(olds, news)
+        result = super().diff(id_, olds, news)
+        result.changes = result.changes or legacy_drift
+        live = self._live(olds)
+        if live is not None and not result.changes:
+            try:
+                wanted = self._props(news)
+            except ValidationError:
+                return result  # check reports it
+            result.changes = bool(self.kind.drifted(wanted, live))
+        return result
+
+    def create(self, props: dict) -> CreateResult:
+        p = self._props(props)
+        transport_for = self.connect(p)
+        find = getattr(self.kind, "find", None)
+        apply_live(self.kind.plan_create(p, find(p, transport_for) if find else None), transport_for)
+        return CreateResult(self.kind.resource_id(p), outs={**props, **self.created(p, transport_for)})
+
+    def created(self, props: Props, transport_for) -> dict:
+        """Outputs besides the inputs that a create records (the kind's OUTPUTS)."""
+        return {}
+
+    def update(self, _id: str, olds: dict, news: dict) -> UpdateResult:
+        old, new = self._props(self._as_configured(olds, news)[0]), self._props(news)
+        plan = self.kind.plan_update(old, new, self._live(olds))
+        if plan:  # an empty plan only records the new inputs: no host is touched
+            apply_live(plan, self.connect(new))
+        return UpdateResult(outs=dict(news))
+
+    def read(self, id_: str, props: dict) -> ReadResult:
+        try:
+            p = self._props(props)
+        except ValidationError:
+            # State of hastack before `live`, whose refresh wrote a description of drift into a
+            # field: kept as it is until the next `up` puts that field back (_as_configured).
+            return ReadResult(id_, dict(props))
+        live = self.kind.observe(p, self.connect(p))
+        if live is None:
+            return ReadResult(None, {})  # gone: refresh drops it, the next up recreates it
+        kept = {k: v for k, v in props.items() if k not in ("live", *getattr(self.kind, "RETIRED", ()))}
+        return ReadResult(id_, {**kept, "live": live.model_dump(mode="json")})
+
+
+def dynamic_resource(type_name: str, provider_class: type[ResourceProvider]) -> type[pulumi.dynamic.Resource]:
+    """The resource class of `pulumi-python:dynamic/hastack:TYPE_NAME`, over PROVIDER_CLASS."""
+    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        pulumi.dynamic.Resource.__init__(self, provider_class(), name, props, opts)
+
+    return types.new_class(type_name, (pulumi.dynamic.Resource,), {"module": "hastack", "name": type_name},
+                           lambda ns: ns.update(__init__=__init__, __module__=provider_class.__module__))
+
+
+def host_resource(type_name: str, kind: types.ModuleType, module: str):
+    """(provider class, resource class) of a host resource's core module KIND, defined as if
+    written in MODULE: the state pickles the provider by that name."""
+    provider = type(f"{type_name}Provider", (HostProvider,), {"kind": kind, "__module__": module})
+    return provider, dynamic_resource(type_name, provider)
 
 
 def _norm(value: Any) -> Any:

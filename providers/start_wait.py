@@ -6,7 +6,7 @@ from __future__ import annotations
 from hastack.apply import apply_live
 from hastack.plan import CLUSTER, Plan
 from hastack.reports import HastackError
-from hastack.settle import wait_until_running
+from hastack.start_wait import wait_until_running
 from providers.base import Props, transports
 
 

@@ -29,7 +29,7 @@ def lab5_config():
 @pytest.fixture(scope="session")
 def lab5_render(tmp_path_factory, lab5_config) -> Path:
     """The lab5 stack rendered once per session through the real program under mocks."""
-    from components.render import render
+    from commands.render import render
 
     out = tmp_path_factory.mktemp("render") / "lab5"
     render(lab5_config, "lab5", out)

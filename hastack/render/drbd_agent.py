@@ -21,13 +21,6 @@ def render_sed_script() -> str:
     return "".join(f"s|{old}|{new}|g\n" for old, new in SUBSTITUTIONS)
 
 
-def patch_text(agent_text: str) -> str:
-    """The same edit as the sed script, for offline checks and for reading drift."""
-    for old, new in SUBSTITUTIONS:
-        agent_text = agent_text.replace(old, new)
-    return agent_text
-
-
 def is_patched(agent_text: str) -> bool:
     return "crm_master" not in _code_lines(agent_text)
 

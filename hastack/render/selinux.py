@@ -27,7 +27,3 @@ def compile_argvs(name: str, directory: str) -> list[list[str]]:
 
 def install_argv(name: str, directory: str, priority: int) -> list[str]:
     return ["semodule", "-X", str(priority), "-i", f"{directory}/{name}.pp"]
-
-
-def remove_argv(name: str, priority: int) -> list[str]:
-    return ["semodule", "-X", str(priority), "-r", name]

@@ -1,9 +1,10 @@
-"""Transports run plan steps: over SSH (ssh.py), into a render directory (render.py)."""
+"""Transports run plan steps and probes: over SSH (ssh.py), on this machine (local.py), from a
+script in tests (scripted.py); the cluster's CIB through whichever member answers (failover.py)."""
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,18 @@ PUT_SCRIPT = ('set -e; mkdir -p -- "$(dirname -- "$1")"; t=$(mktemp "$1.hastack.
 
 def put_argv(path: str, mode: int) -> list[str]:
     return ["sh", "-c", PUT_SCRIPT, "sh", path, format(mode, "o")]
+
+
+TransportFor = Callable[[str], Transport]  # a node name, or plan.CLUSTER -> its transport
+
+
+def node_transports(nodes) -> TransportFor:
+    """The transports of a resource's nodes (each with `.name` and `.ssh`, as in its props): one
+    pooled SSH transport per node, and the cluster as the first of them that answers."""
+    from hastack.plan import CLUSTER
+    from hastack.transport.failover import FailoverTransport
+    from hastack.transport.ssh import SshTarget, SshTransport  # paramiko only where SSH is used
+
+    by_name = {n.name: SshTransport.pooled(SshTarget.from_props(n.name, n.ssh)) for n in nodes}
+    cluster = FailoverTransport(list(by_name.values()))
+    return lambda target: cluster if target == CLUSTER else by_name[target]

@@ -53,6 +53,18 @@ def on_both(command: str) -> list[str]:
     return [ssh(node, command, check=False).stdout for node in HYPERVISORS]
 
 
+def read_back(provider, id_: str, props: dict) -> dict:
+    """read's outputs: the inputs as they were, and the live state apart from them (`live`)."""
+    outs = provider.read(id_, props).outs
+    assert {k: v for k, v in outs.items() if k != "live"} == props
+    return outs
+
+
+def as_configured(provider, id_: str, props: dict) -> bool:
+    """What the hosts hold is what PROPS say: read, then diff, finds nothing to do."""
+    return not provider.diff(id_, read_back(provider, id_, props), props).changes
+
+
 @pytest.fixture()
 def lv_props(hv, base) -> dict:
     return {**base, "volume_group": hv.volume_group, "name": "lv-probe", "size": "16M"}
@@ -71,13 +83,14 @@ def test_logical_volume_lifecycle(hv, lv_props):
     try:
         provider.create(props)
         assert [s.strip() for s in on_both(sizes)] == ["16.00", "16.00"]
-        assert provider.read(lv, props).outs == props
+        assert as_configured(provider, lv, props)
         assert not provider.diff(lv, props, props).changes
 
         # drift: grown by hand on node2
         ssh("node2", f"lvextend -q -L 24M {lv}")
-        drifted = provider.read(lv, props).outs
-        assert "node2" in drifted["size"] and provider.diff(lv, drifted, props).changes
+        drifted = read_back(provider, lv, props)
+        assert drifted["live"]["sizes"] == {"node1": 16 * 2**20, "node2": 24 * 2**20}
+        assert provider.diff(lv, drifted, props).changes
 
         # update: grows in place (from the refreshed olds, as `up --refresh` does); shrinking is
         # refused before any host is touched
@@ -91,7 +104,7 @@ def test_logical_volume_lifecycle(hv, lv_props):
 
         # a hand delete on one node is drift; on both, the object is gone
         ssh("node1", f"lvremove -q -y {lv}")
-        assert "node1" in provider.read(lv, bigger).outs["size"]
+        assert read_back(provider, lv, bigger)["live"]["sizes"]["node1"] is None
         provider.delete(lv, bigger)
         assert "lv-probe" not in "".join(on_both(f"lvs --noheadings -o lv_name {hv.volume_group}"))
         assert provider.read(lv, bigger).id is None
@@ -117,13 +130,14 @@ def test_drbd_resource_lifecycle(drbd_props, probe_lv):
     for text in on_both(f"cat /proc/drbd; cat /etc/drbd.d/{NAME}.res"):
         assert f"{MINOR}: cs:" in text and "ro:Secondary/Secondary" in text
         assert f"device /dev/drbd{MINOR}" in text or f"minor {MINOR}" in text
-    assert provider.read(NAME, props).outs == props
+    assert as_configured(provider, NAME, props)
     assert not provider.diff(NAME, props, props).changes
 
     # drift: a hand edit of the .res on node2 shows in read and diff
     ssh("node2", f"echo '# hand edit' >> /etc/drbd.d/{NAME}.res")
-    drifted = provider.read(NAME, props).outs
-    assert "node2" in drifted["options"] and provider.diff(NAME, drifted, props).changes
+    drifted = read_back(provider, NAME, props)
+    res = drifted["live"]["res_sha256"]
+    assert res["node1"] and res["node2"] and res["node1"] != res["node2"] and provider.diff(NAME, drifted, props).changes
 
     # update in place (drbdadm adjust on both): a new resync rate, and the hand edit is gone
     faster = {**props, "options": {**options, "resync_rate": "50M"}}
@@ -133,7 +147,7 @@ def test_drbd_resource_lifecycle(drbd_props, probe_lv):
         assert "# hand edit" not in text and "resync-rate 50M" in text
     # and the kernel runs what the file says (a dry-run adjust has nothing left to do)
     assert on_both(f"drbdadm --dry-run adjust {NAME}") == ["", ""]
-    assert provider.read(NAME, faster).outs == faster
+    assert as_configured(provider, NAME, faster)
     assert provider.diff(NAME, props, {**props, "minor": MINOR + 1}).replaces == ["minor"]
 
     # delete: down on both nodes and the file gone; the LV (another resource) stays
@@ -217,7 +231,7 @@ def test_drbd_resize_grows_the_device_after_its_lvs_and_keeps_the_data(hv, lv_pr
         ssh("node2", f"drbdadm primary {NAME}")
         assert device_size_and_sha256("node2") == (after, PATTERN_SHA256)
         ssh("node2", f"drbdadm secondary {NAME}")
-        assert provider.read(NAME, bigger).outs == bigger
+        assert as_configured(provider, NAME, bigger)
     finally:
         # the probe_lv fixture then takes the resource down on both nodes and removes the LV
         on_both(f"drbdadm secondary {NAME}")
@@ -234,7 +248,7 @@ def test_libvirt_domain_lifecycle(hv, base):
         for node in HYPERVISORS:  # defined, never started: Pacemaker owns the running state
             assert ssh(node, f"virsh domstate {NAME}").stdout.strip() == "shut off"
         assert [u.strip() for u in on_both(f"virsh domuuid {NAME}")] == [vm_uuid(NAME)] * 2
-        assert provider.read(NAME, props).outs == props
+        assert as_configured(provider, NAME, props)
         assert not provider.diff(NAME, props, props).changes
 
         # update: more memory, redefined on both nodes
@@ -245,8 +259,8 @@ def test_libvirt_domain_lifecycle(hv, base):
 
         # drift: undefined by hand on node2, then repaired by the update a refresh would lead to
         ssh("node2", f"virsh undefine {NAME}")
-        drifted = provider.read(NAME, bigger).outs
-        assert "node2" in drifted["xml"] and provider.diff(NAME, drifted, bigger).changes
+        drifted = read_back(provider, NAME, bigger)
+        assert drifted["live"]["definitions"]["node2"] is None and provider.diff(NAME, drifted, bigger).changes
         provider.update(NAME, drifted, bigger)
         assert ssh("node2", f"virsh domstate {NAME}").stdout.strip() == "shut off"
 
@@ -262,7 +276,7 @@ def test_libvirt_domain_lifecycle(hv, base):
         # (it undefines before `virsh create`): that is the definition, not drift
         path = domain_xml_path(NAME)
         ssh("node1", f"cp -p {path} /tmp/{NAME}.keep && virsh undefine {NAME} && cp /tmp/{NAME}.keep {path}")
-        assert provider.read(NAME, props).outs == props
+        assert as_configured(provider, NAME, props)
 
         # delete: undefined on both, the kept file removed; a second delete is not an error
         provider.delete(NAME, props)
@@ -289,14 +303,15 @@ def test_selinux_module_lifecycle(base):
         # The lab does not enforce SELinux: installed into the policy store, and the output says so.
         assert set(created.outs["selinux_mode"].values()) <= {"Disabled", "Permissive"}
         assert [o.strip() for o in on_both(installed)] == ["hastack_probe", "hastack_probe"]
-        assert provider.read("hastack_probe", props).outs == props
+        assert as_configured(provider, "hastack_probe", props)
 
         newer = {**props, "te": PROBE_TE.format(version="1.1", perms="read getattr")}
         provider.update("hastack_probe", props, newer)
         assert all("1.1" in t for t in on_both("cat /var/lib/hastack/selinux/hastack_probe/hastack_probe.te"))
 
         ssh("node1", "semodule -X 300 -r hastack_probe")
-        assert "node1" in provider.read("hastack_probe", newer).outs["te"]
+        assert read_back(provider, "hastack_probe", newer)["live"]["modules"]["node1"] == {"installed": False,
+                                                                                           "source_sha256": None}
         provider.delete("hastack_probe", newer)
         assert [o.strip() for o in on_both(installed)] == ["", ""]
         assert provider.read("hastack_probe", newer).id is None
@@ -311,16 +326,17 @@ def test_system_account_lifecycle_with_a_lingering_user_manager(base):
     try:
         provider.create(props)
         assert [o.strip() for o in on_both("stat -c %U /home/hastack-probe/.ssh")] == ["root", "root"]
-        assert provider.read("hastack-probe", props).outs == props
+        assert as_configured(provider, "hastack-probe", props)
 
         lingering = {**props, "linger": True}
         assert provider.diff("hastack-probe", props, lingering).replaces == []
         provider.update("hastack-probe", props, lingering)
         assert [o.strip() for o in on_both(manager)] == ["active", "active"]  # up before any login
-        assert provider.read("hastack-probe", lingering).outs == lingering
+        assert as_configured(provider, "hastack-probe", lingering)
 
         ssh("node2", "loginctl disable-linger hastack-probe")
-        assert provider.read("hastack-probe", lingering).outs["linger"] == "1 of 2 nodes linger"
+        accounts = read_back(provider, "hastack-probe", lingering)["live"]["accounts"]
+        assert accounts == {"node1": {"exists": True, "linger": True}, "node2": {"exists": True, "linger": False}}
         # Deleted while its user manager runs (node1): userdel alone would refuse.
         provider.delete("hastack-probe", lingering)
         assert [o.strip() for o in on_both("id -u hastack-probe 2>&1 >/dev/null | grep -c 'no such user'")] == ["1", "1"]

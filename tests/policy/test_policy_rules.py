@@ -19,7 +19,7 @@ from hastack import policy_rules as pr  # noqa: E402
 
 @pytest.fixture(scope="module")
 def lab5():
-    from components.render import policy_resources
+    from commands.render import policy_resources
     from hastack.config.load import load_stack
 
     return policy_resources(load_stack("lab5"), "lab5")

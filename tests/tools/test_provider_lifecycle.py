@@ -43,13 +43,17 @@ class FileCluster(LocalTransport):
 
 
 @pytest.fixture()
-def local(tmp_path, monkeypatch):
-    """The providers' transports, pointed at a CIB file on this machine."""
+def local(tmp_path):
+    """The cluster: a CIB file on this machine."""
     path = tmp_path / "cib.xml"
     path.write_text(cib.empty_cib())
-    transport = FileCluster(path)
-    monkeypatch.setattr(providers.base, "transports", lambda props: lambda target: transport)
-    return transport
+    return FileCluster(path)
+
+
+@pytest.fixture()
+def connect(local):
+    """What the providers get for their transports (`connect=`): every target is the CIB file."""
+    return lambda props: lambda target: local
 
 
 @pytest.fixture()
@@ -64,9 +68,9 @@ def pg1():
 
 
 @pytest.fixture()
-def pg1_resources(cluster, pg1):
+def pg1_resources(cluster, connect, pg1):
     for spec in (pg1.drbd_clone, pg1.domain):
-        PcsResourceProvider().create(props(spec))
+        PcsResourceProvider(connect=connect).create(props(spec))
     return cluster
 
 
@@ -82,8 +86,8 @@ def start_op_id(path) -> str:
                 if op.get("name") == "start" and op.get("id", "").startswith("pg1-vm"))
 
 
-def test_pcs_resource_lifecycle(cluster, local, pg1):
-    provider = PcsResourceProvider()
+def test_pcs_resource_lifecycle(cluster, local, connect, pg1):
+    provider = PcsResourceProvider(connect=connect)
     clone, domain = props(pg1.drbd_clone), props(pg1.domain)
     provider.create(clone)
     provider.create(domain)
@@ -118,9 +122,9 @@ def test_pcs_resource_lifecycle(cluster, local, pg1):
     assert parse_primitive(cluster.read_text(), "drbd-pg1") is not None
 
 
-def test_an_identical_existing_object_is_adopted_and_a_different_one_refused(pg1_resources, pg1):
+def test_an_identical_existing_object_is_adopted_and_a_different_one_refused(pg1_resources, connect, pg1):
     cluster = pg1_resources
-    provider = PcsConstraintProvider()
+    provider = PcsConstraintProvider(connect=connect)
     order = props(pg1.order)
     provider.create(order)
     before = cluster.read_text()
@@ -136,9 +140,9 @@ def test_an_identical_existing_object_is_adopted_and_a_different_one_refused(pg1
     assert parse_constraint(cluster.read_text(), pg1.order.id)["first_action"] == "promote"  # untouched
 
 
-def test_a_constraint_deleted_by_hand_is_gone_on_read_and_recreated(pg1_resources, pg1):
+def test_a_constraint_deleted_by_hand_is_gone_on_read_and_recreated(pg1_resources, connect, pg1):
     cluster = pg1_resources
-    provider = PcsConstraintProvider()
+    provider = PcsConstraintProvider(connect=connect)
     location = props(pg1.location)
     provider.create(location)
     subprocess.run(["cibadmin", "--delete", "--xml-text", f'<rsc_location id="{pg1.location.id}"/>'], check=True,
@@ -158,13 +162,13 @@ def fence_props():
             "secret_values": {k: "not-the-real-one" for k in secrets}}
 
 
-def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(cluster, fence_props):
+def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(cluster, connect, fence_props):
     """After refresh, fences_node holds the drift (None: deleted; "NODE (SCORE)": edited); the
     update that `up --refresh` makes from those olds puts the -INFINITY location back."""
     from providers.stonith_device import StonithDeviceProvider, avoid_spec
 
     props, fenced = fence_props, fence_props["fences_node"]
-    provider = StonithDeviceProvider()
+    provider = StonithDeviceProvider(connect=connect)
     validated = provider._props(props)
     spec, avoid_id = validated.spec, avoid_spec(validated).id
     provider.create(props)
@@ -216,12 +220,12 @@ def acting(tmp_path, monkeypatch):
     import functools
 
     import providers.start_wait
-    from hastack import settle
+    from hastack import start_wait
 
     path = tmp_path / "cib.xml"
     path.write_text(cib.apply_pcs(cib.empty_cib(), [["property", "set", "stonith-enabled=true"]]))
     monkeypatch.setattr(providers.start_wait, "wait_until_running",
-                        functools.partial(settle.wait_until_running, interval_s=0.2))
+                        functools.partial(start_wait.wait_until_running, interval_s=0.2))
 
     def cluster(fail=()):
         transport = ActingCluster(path, fail)

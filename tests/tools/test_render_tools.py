@@ -142,7 +142,7 @@ def test_the_drbd_probe_tells_metadata_that_never_held_data(tmp_path, loop_disk)
     generation UUID is still "just created" may take part in the first `primary --force`."""
     from hastack.config.models import DrbdOptions
     from hastack.render.drbd import DrbdHost, render_resource
-    from providers.drbd_resource import PROBE
+    from hastack.resources.drbd_resource import PROBE
 
     hosts = (DrbdHost("n1", ("10.77.2.1",)), DrbdHost("n2", ("10.77.2.2",)))
     (tmp_path / "vm1.res").write_text(render_resource("vm1", 9, loop_disk, hosts, (7789,), DrbdOptions(dialect="8.4")))

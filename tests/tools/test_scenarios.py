@@ -37,7 +37,7 @@ def config():
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory, config) -> Path:
-    from components.render import render
+    from commands.render import render
 
     out = tmp_path_factory.mktemp("scenarios") / "lab5"
     render(config, "lab5", out)
@@ -232,16 +232,18 @@ def test_main_exits_1_on_a_failed_expectation(rendered, tmp_path, monkeypatch, c
     class Args:
         stack, scenario = "lab5", ["H2a"]
 
+    from commands.render import render
+
     monkeypatch.setenv("HASTACK_SIMULATE_RENDER", str(_broken_copy(rendered, tmp_path, "hypervisor", _drop_delay)))
-    assert main(Args()) == 1
+    assert main(Args(), render) == 1
     assert "FAIL" in capsys.readouterr().out
     monkeypatch.setenv("HASTACK_SIMULATE_RENDER", str(rendered))
-    assert main(Args()) == 0
+    assert main(Args(), render) == 0
 
 
 # ---- another stack: expectations follow its config, not the seed's node names ---------------------
 def test_expectations_follow_the_stack(config, tmp_path):
-    from components.render import render
+    from commands.render import render
     from hastack.config.models import Failback, Tiebreaker
 
     hv = config.hypervisor.model_copy(update={

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hastack import cli
+from commands import cli
 from hastack.config.load import raw_config, stack_file, unseal, validate
 
 

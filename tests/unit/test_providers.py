@@ -1,19 +1,24 @@
-"""Providers' plans and readings, against scripted transports (no hosts)."""
+"""Providers' Pulumi methods (check, diff, create, read, update, delete) against scripted
+transports (no hosts), and the Pacemaker providers' plans and readings."""
 from __future__ import annotations
 
 import re
 
+import dill
 import pytest
-from pydantic import ValidationError
 
 from hastack.apply import apply_live
 from hastack.config.models import DrbdOptions
-from hastack.plan import CLUSTER, Put, Run
+from hastack.plan import CLUSTER
 from hastack.reports import HastackError
+from hastack.resources import corosync_cluster as corosync
+from hastack.resources import drbd_resource as drbd
+from hastack.resources import registry
 from hastack.transport import Result
 from hastack.transport.scripted import ScriptedTransport
-from providers.drbd_resource import RESIZE, DrbdResourceProps, DrbdResourceProvider, res_path
-from providers.logical_volume import LogicalVolumeProps, LogicalVolumeProvider
+from providers.corosync_cluster import CorosyncClusterProvider
+from providers.drbd_resource import DrbdResourceProvider
+from providers.logical_volume import LogicalVolumeProvider
 from providers.pcs_constraint import PcsConstraintProvider
 from providers.pcs_resource import PcsResourceProvider
 
@@ -21,82 +26,40 @@ NODES = [{"name": "node1", "ssh": {"host": "127.0.0.1", "port": 2201, "known_hos
          {"name": "node2", "ssh": {"host": "127.0.0.1", "port": 2202, "known_hosts_file": "x"}}]
 
 
-def drbd_props(**over) -> DrbdResourceProps:
+def drbd_props(**over) -> dict:
     base = dict(layer="hypervisor", nodes=NODES, name="pg1", minor=4, disk="/dev/vg-data/lv-pg1",
                 hosts=(("node1.x", ("10.77.2.1", "10.77.3.1")), ("node2.x", ("10.77.2.2", "10.77.3.2"))),
-                ports=(7797, 7798), options=DrbdOptions(dialect="9"), preferred_node="node1",
-                initial_fill=(("qemu-img", "convert", "-O", "raw", "img", "/dev/drbd4"),))
+                ports=(7797, 7798), options=DrbdOptions(dialect="9"), preferred_node="node1")
     base.update(over)
-    return DrbdResourceProps.model_validate(base)
+    return drbd.DrbdResourceProps.model_validate(base).model_dump(mode="json", exclude_none=True)
 
 
-def commands(plan, target=None):
-    return [(t, s.argv if isinstance(s, Run) else ("put", s.path)) for t, s in plan if target in (None, t)]
+def lv_props(size="32M") -> dict:
+    return {"layer": "hypervisor", "nodes": NODES, "volume_group": "vg", "name": "lv-pg1", "size": size}
 
 
-def test_drbd_fresh_pair_gets_metadata_up_and_one_forced_primary():
-    plan = DrbdResourceProvider().plan_create(drbd_props(), {"node1": "new", "node2": "new"})
-    steps = commands(plan)
-    for node in ("node1", "node2"):
-        assert (node, ("put", res_path("pg1"))) in steps
-        assert (node, ("drbdadm", "create-md", "--force", "pg1")) in steps
-        assert (node, ("drbdadm", "up", "pg1")) in steps
-    forced = [s for s in steps if s[1][:2] == ("drbdadm", "primary")]
-    assert forced == [("node1", ("drbdadm", "primary", "--force", "pg1"))]
-    tail = [s[1][0] for s in steps if s[0] == "node1"][-3:]
-    assert tail == ["drbdadm", "qemu-img", "drbdadm"]  # primary, fill, hand back to secondary
+def untouched(props):
+    pytest.fail("a host was touched")
 
 
-@pytest.mark.parametrize("facts", [{"node1": "up-blank", "node2": "new"}, {"node1": "md-blank", "node2": "up-blank"}])
-def test_drbd_completes_a_create_that_stopped_before_the_first_primary(facts):
-    """A create that failed after node1's create-md and up (seen live: node2's file could not be
-    written) left metadata that never held data: the next up still makes the first primary."""
-    steps = commands(DrbdResourceProvider().plan_create(drbd_props(), facts))
-    assert [s for s in steps if s[1][:2] == ("drbdadm", "primary")] == [("node1", ("drbdadm", "primary", "--force", "pg1"))]
-    assert [s[0] for s in steps if s[1][:2] == ("drbdadm", "create-md")] == [n for n, f in facts.items() if f == "new"]
-    for node, fact in facts.items():
-        assert (node, ("drbdadm", "adjust" if fact.startswith("up") else "up", "pg1")) in steps
+def scripted(**answers):
+    """connect= for a provider: the nodes' scripted transports (and node1 as the cluster)."""
+    nodes = {n: ScriptedTransport(n, answers=answers.get(n)) for n in ("node1", "node2")}
+    nodes[CLUSTER] = nodes["node1"]
+    return nodes, lambda props: nodes.__getitem__
 
 
-@pytest.mark.parametrize("facts", [{"node1": "md", "node2": "new"}, {"node1": "up", "node2": "up"},
-                                   {"node1": "up-blank", "node2": "md"}])
-def test_drbd_never_overwrites_existing_metadata_or_forces_primary(facts):
-    steps = commands(DrbdResourceProvider().plan_create(drbd_props(), facts))
-    assert not any(s[1][:2] == ("drbdadm", "primary") for s in steps)
-    assert not any(s[1][:2] == ("drbdadm", "create-md") and facts[s[0]] != "new" for s in steps)
-    assert not any(s[1][0] == "qemu-img" for s in steps)
-    if facts["node1"] == "up":
-        assert ("node1", ("drbdadm", "adjust", "pg1")) in steps
-
-
-def _grow(old_size="16M", new_size="32M"):
-    """A VM's lv_size grown: its LV's update, then its DRBD resource's (which depends on the LV)."""
-    lv_old = LogicalVolumeProps(layer="hypervisor", nodes=NODES, volume_group="vg-data", name="lv-pg1", size=old_size)
-    lv_plan = LogicalVolumeProvider().plan_update(lv_old, lv_old.model_copy(update={"size": new_size}))
-    drbd_plan = DrbdResourceProvider().plan_update(drbd_props(size=old_size), drbd_props(size=new_size))
-    return lv_plan + drbd_plan
-
-
-def test_a_grown_lv_size_grows_the_drbd_device_once_after_both_lvs():
-    steps = commands(_grow())
-    resizes = [i for i, (_, argv) in enumerate(steps) if argv == ("sh", "-c", RESIZE, "sh", "pg1")]
-    extends = [i for i, (_, argv) in enumerate(steps) if argv[0] == "lvextend"]
-    assert len(resizes) == 1 and steps[resizes[0]][0] == "node1"  # one node: the preferred one
-    assert len(extends) == 2 and max(extends) < resizes[0]
-    assert sum("resize" in " ".join(argv) for _, argv in steps) == 1
-    # in place: no metadata made, nothing taken down or forced
-    assert not any(argv[:2] in (("drbdadm", "create-md"), ("drbdadm", "down"), ("drbdadm", "primary"))
-                   for _, argv in steps)
-    olds, news = drbd_props(size="16M").model_dump(mode="json"), drbd_props(size="32M").model_dump(mode="json")
-    diff = DrbdResourceProvider().diff("pg1", olds, news)
+def test_a_grown_size_is_an_update_in_place():
+    diff = DrbdResourceProvider().diff("pg1", drbd_props(size="16M"), drbd_props(size="32M"))
     assert diff.changes and diff.replaces == []
-    assert "size" not in DrbdResourceProvider.replace_fields
+    diff = LogicalVolumeProvider().diff("vg/lv-pg1", lv_props("16M"), lv_props("32M"))
+    assert diff.changes and diff.replaces == []
 
 
 def test_a_vms_drbd_resource_carries_its_lv_size_and_waits_for_its_lv(lab5_config, monkeypatch):
     """What orders the resize after both lvextends: the DRBD resource depends on the LV."""
     import components.protected_vm as protected_vm
-    from components.render import record_stack
+    from commands.render import record_stack
 
     seen, real = {}, protected_vm.DrbdResource
 
@@ -109,106 +72,153 @@ def test_a_vms_drbd_resource_carries_its_lv_size_and_waits_for_its_lv(lab5_confi
     assert seen == {vm.name: (vm.lv_size, ["LogicalVolume"]) for vm in lab5_config.vms}
 
 
-def test_the_same_size_or_no_size_never_resizes():
-    provider = DrbdResourceProvider()
-    for old, new in ((drbd_props(size="32M"), drbd_props(size="32M")), (drbd_props(), drbd_props())):
-        assert not any("resize" in " ".join(argv) for _, argv in commands(provider.plan_update(old, new)))
-
-
-def test_a_drbd_shrink_is_refused_before_any_host_is_touched(monkeypatch):
-    monkeypatch.setattr("providers.base.transports", lambda props: pytest.fail("a host was touched"))
-    provider = DrbdResourceProvider()
-    olds, news = drbd_props(size="32M").model_dump(mode="json"), drbd_props(size="16M").model_dump(mode="json")
+def test_a_drbd_shrink_is_refused_before_any_host_is_touched():
     with pytest.raises(HastackError) as caught:
-        provider.update("pg1", olds, news)
+        DrbdResourceProvider(connect=untouched).update("pg1", drbd_props(size="32M"), drbd_props(size="16M"))
     assert caught.value.code == "DRBD_SHRINK"
     assert str(caught.value) == ("DRBD_SHRINK: DRBD resource pg1: shrinking 32M -> 16M would destroy the VM's data; "
                                  "hastack only grows volumes")
 
 
-def test_a_drbd_state_recorded_before_size_neither_resizes_nor_replaces(monkeypatch):
+def test_a_drbd_state_recorded_before_size_neither_resizes_nor_replaces():
     """The first `up` after `size` came: recorded without a host touched, never a replace."""
-    provider = DrbdResourceProvider()
-    news = drbd_props(size="32M").model_dump(mode="json")
+    news = drbd_props(size="32M")
     olds = {k: v for k, v in news.items() if k != "size"}
-    diff = provider.diff("pg1", olds, news)
+    diff = DrbdResourceProvider().diff("pg1", olds, news)
     assert diff.changes and diff.replaces == []  # an update, so the state records the size
-    monkeypatch.setattr("providers.base.transports", lambda props: pytest.fail("a host was touched"))
-    assert provider.update("pg1", olds, news).outs["size"] == "32M"
-    # taken as the configured size: nothing to grow, even alongside another change
-    faster = {**news, "options": {**news["options"], "resync_rate": "50M"}}
-    steps = commands(provider.plan_update(provider._old_props(olds, faster), provider._props(faster)))
-    assert ("node1", ("drbdadm", "adjust", "pg1")) in steps
-    assert not any("resize" in " ".join(argv) for _, argv in steps)
+    assert DrbdResourceProvider(connect=untouched).update("pg1", olds, news).outs["size"] == "32M"
 
 
-@pytest.fixture()
-def fake_drbdadm(tmp_path):
-    """A drbdadm that logs its arguments and answers `cstate` with $CSTATE; `resize` exits
-    $RESIZE_RC with $RESIZE_ERR (what DRBD 8.4 prints when no side is Primary)."""
-    script = tmp_path / "drbdadm"
-    script.write_text('#!/bin/sh\necho "$*" >> "$LOG"\n'
-                      'case "$1" in cstate) echo "$CSTATE";; resize) [ -n "$RESIZE_ERR" ] && echo "$RESIZE_ERR" >&2; '
-                      'exit "${RESIZE_RC:-0}";; esac\n')
-    script.chmod(0o755)
-
-    def host(**env):
-        import os
-        from hastack.transport.local import LocalTransport
-
-        return LocalTransport("node1", env={"PATH": f"{tmp_path}:{os.environ['PATH']}",
-                                            "LOG": str(tmp_path / "log"), **env})
-    return host, tmp_path / "log"
-
-
-def _resize_step():
-    return tuple((t, s) for t, s in DrbdResourceProvider().plan_update(drbd_props(size="16M"), drbd_props(size="32M"))
-                 if isinstance(s, Run) and s.argv[0] == "sh")
+def test_read_records_the_live_state_apart_from_the_inputs_and_diff_compares_with_it():
+    lvs = "lvs --noheadings"
+    nodes, connect = scripted(node1={lvs: Result(0, "33554432\n", "")}, node2={lvs: Result(0, "25165824\n", "")})
+    provider, news = LogicalVolumeProvider(connect=connect), lv_props("32M")
+    read = provider.read("vg/lv-pg1", {**news, "__provider": "P"})
+    assert read.id == "vg/lv-pg1"
+    assert read.outs == {**news, "__provider": "P", "live": {"sizes": {"node1": 32 * 2**20, "node2": 24 * 2**20}}}
+    diff = provider.diff("vg/lv-pg1", read.outs, news)
+    assert diff.changes and diff.replaces == []  # drift: repaired by an update, never a replace
+    assert provider.update("vg/lv-pg1", read.outs, news).outs == news  # applied: no `live` recorded
+    assert nodes["node2"].calls[-1] == "lvextend -L 32M vg/lv-pg1"
+    # as configured everywhere: no change; gone everywhere: dropped from the state
+    nodes["node2"].answers[lvs] = Result(0, "33554432\n", "")
+    assert not provider.diff("vg/lv-pg1", provider.read("vg/lv-pg1", read.outs).outs, news).changes
+    for node in ("node1", "node2"):
+        nodes[node].answers[lvs] = Result(5, "", "not found")
+    assert provider.read("vg/lv-pg1", read.outs).id is None
 
 
-def test_the_resize_runs_only_while_connected_and_says_what_to_do_otherwise(fake_drbdadm):
-    host, log = fake_drbdadm
-    apply_live(_resize_step(), lambda target: host(CSTATE="Connected"))
-    assert log.read_text().splitlines() == ["cstate pg1", "resize pg1"]
-
-    log.unlink()
-    with pytest.raises(HastackError) as caught:
-        apply_live(_resize_step(), lambda target: host(CSTATE="StandAlone"))
-    message = str(caught.value)
-    assert message.startswith("COMMAND_FAILED: on node1: `sh -c ") and "exited 3: DRBD resource pg1 is not Connected" in message
-    assert "(connection state: StandAlone)" in message and "the next up retries the resize" in message
-    assert log.read_text().splitlines() == ["cstate pg1"]  # never resized while not connected
-
-    with pytest.raises(HastackError) as caught:
-        apply_live(_resize_step(), lambda target: host(CSTATE="Connected", RESIZE_RC="10",
-                                                         RESIZE_ERR="pg1: Failure: (131) Need one Primary node to resize."))
-    message = str(caught.value)
-    assert "exited 10: pg1: Failure: (131) Need one Primary node to resize." in message
-    assert "one side Primary (the VM running); the next up retries the resize." in message
-
-
-def test_lv_shrink_and_size_mismatch_are_refused():
-    provider = LogicalVolumeProvider()
-    props = LogicalVolumeProps(layer="hypervisor", nodes=NODES, volume_group="vg-data", name="lv-pg1", size="40G")
-    with pytest.raises(HastackError, match="LV_EXISTS"):
-        provider.plan_create(props, {"node1": 10 * 2**30, "node2": None})
-    smaller = props.model_copy(update={"size": "20G"})
-    with pytest.raises(HastackError, match="only grows"):
-        provider.plan_update(props, smaller)
-    assert commands(provider.plan_create(props, {"node1": 40 * 2**30, "node2": None})) == [
-        ("node2", ("lvcreate", "--yes", "--wipesignatures", "y", "--zero", "y", "-L", "40G", "-n", "lv-pg1", "vg-data"))]
+def test_differing_authkeys_stop_up_without_a_replace_and_without_a_host_touched():
+    """A replace would stop Pacemaker and every VM on both nodes; picking a key could cut off the
+    node whose key is dropped.  refresh shows it, up stops with what to do by hand."""
+    props = corosync.CorosyncClusterProps(layer="hypervisor", nodes=NODES, cluster_name="lab",
+                                          ring_addresses={"node1": ("10.0.0.1",), "node2": ("10.0.0.2",)})
+    news = props.model_dump(mode="json")
+    nodes, connect = scripted()
+    for name, key in (("node1", b"a" * 256), ("node2", b"b" * 256)):
+        nodes[name].files.update({corosync.CONF: corosync.conf_text(props).encode(), corosync.AUTHKEY: key})
+    refreshed = CorosyncClusterProvider(connect=connect).read("lab", news).outs
+    assert refreshed["live"]["authkey_differs_on"] == ["node1", "node2"]
+    # and as hastack before `live` recorded the same drift, in a props field
+    legacy = {**news, "authkey": "authkeys differ between node1 and node2"}
+    for olds in (refreshed, legacy):
+        diff = CorosyncClusterProvider().diff("lab", olds, news)
+        assert diff.changes and diff.replaces == []
+        with pytest.raises(HastackError) as caught:
+            CorosyncClusterProvider(connect=untouched).update("lab", olds, news)
+        assert caught.value.code == "AUTHKEY_DIFFERS" and "node1 and node2" in str(caught.value)
+    # a stack recorded before the field existed, or whose keys agreed: no change
+    for olds in (news, {**news, "authkey": "shared"}):
+        assert not CorosyncClusterProvider().diff("lab", olds, news).changes
+    assert "authkey" not in CorosyncClusterProvider(connect=connect).read("lab", legacy).outs
 
 
-def test_a_failed_step_says_what_was_applied_and_what_is_left():
-    hosts = {"node1": ScriptedTransport("node1"), "node2": ScriptedTransport("node2", fail_on="create-md")}
-    plan = DrbdResourceProvider().plan_create(drbd_props(), {"node1": "new", "node2": "new"})
-    with pytest.raises(HastackError) as caught:
-        apply_live(plan, hosts.__getitem__)
-    message = str(caught.value)
-    assert "on node2: `drbdadm create-md --force pg1` exited 1: scripted failure" in message
-    assert "applied before the failure: ['node1: write /etc/drbd.d/pg1.res" in message
-    assert "not applied: ['node2: drbdadm up pg1', 'node1: drbdadm primary --force pg1'" in message
-    assert not any("primary" in c for c in hosts["node1"].calls)
+@pytest.fixture(scope="module")
+def host_resources(lab5_config):
+    """(type, name, inputs as the provider gets them) of every host resource of lab5."""
+    from commands.render import plain, record_stack
+
+    recorded = ((registry.hastack_type(r.typ), r) for r in record_stack(lab5_config, "lab5"))
+    return [(t, r.name, plain(r.inputs)) for t, r in recorded if t in registry.HOST_TYPES]
+
+
+# How hastack before `live` recorded drift in the state on refresh: field -> its description.
+LEGACY_DRIFT = {
+    "LogicalVolume": {"size": "{{'node2': 25165824}}"},
+    "DrbdResource": {"options": "(/etc/drbd.d/pg1.res edited on node2)", "hosts": "(no /etc/drbd.d/pg1.res on node1)"},
+    "LibvirtDomain": {"xml": "(not defined on node1)"},
+    "SelinuxModule": {"te": "(installed source differs on node1)"},
+    "SystemAccount": {"account": "{account} (missing on a node)", "linger": "1 of 2 nodes linger"},
+    "RemoteFile": {"content": "(changed on node1; sha256 0123456789ab)"},
+    "SystemdUnit": {"enabled": "{enabled!r}"},
+    "CorosyncCluster": {"ring_addresses": "(/etc/corosync/corosync.conf differs on node1)",
+                        "authkey": "authkeys differ between node1 and node2"},
+    "DrbdAgentPatch": {"agent_path": "{agent_path} (unpatched on node1)"},
+}
+
+
+def test_state_written_before_live_diffs_without_a_spurious_change_or_replace(host_resources):
+    """A stack made by hastack before `live`: its outputs are its inputs (plus `selinux_mode`),
+    and after a refresh that found drift, descriptions in props fields.  The first diff of the
+    new code sees no change in the one, an update (never a replace) in the other, whose plan
+    takes each such field as configured."""
+    import importlib
+
+    seen = set()
+    for type_name, name, news in host_resources:
+        module = importlib.import_module(f"providers.{registry.module_name(type_name)}")
+        provider = getattr(module, f"{type_name}Provider")()
+        olds = {**news, "__provider": "P", **({"selinux_mode": {"node1": "Disabled"}} if type_name == "SelinuxModule" else {})}
+        diff = provider.diff(name, olds, news)
+        assert not diff.changes and diff.replaces == [], name
+        wanted = provider._props(news)
+        drifted = {**olds, **{f: not wanted.enabled if f == "enabled" else v.format(**wanted.model_dump())
+                              for f, v in LEGACY_DRIFT[type_name].items()}}
+        diff = provider.diff(name, drifted, news)
+        assert diff.changes and diff.replaces == [], name
+        old = provider._props(provider._as_configured(drifted, news)[0])
+        # a description is taken as configured; `enabled` held the live value, a value
+        assert all(getattr(old, f) == getattr(wanted, f) for f in LEGACY_DRIFT[type_name] if f not in ("authkey", "enabled")), name
+        seen.add(type_name)
+    assert seen == set(registry.HOST_TYPES)
+
+
+def test_an_lv_update_after_an_old_refresh_grows_to_the_configured_size():
+    """A refreshed LV's size held the drift ("{'node2': 25165824}"): never parsed as a size."""
+    nodes, connect = scripted()
+    LogicalVolumeProvider(connect=connect).update("vg/lv-pg1", {**lv_props(), "size": "{'node2': 25165824}"}, lv_props())
+    assert [n.calls for n in (nodes["node1"], nodes["node2"])] == [["lvextend -L 32M vg/lv-pg1"]] * 2
+
+
+def test_providers_are_pickled_by_reference():
+    """The state holds a class reference (so refresh and delete run the current code), not the
+    class, its module or a transport."""
+    for type_name in registry.TYPES:
+        from commands.render import provider_class
+
+        pickled = dill.dumps(provider_class(type_name)(), recurse=True)
+        assert len(pickled) < 120 and f"{type_name}Provider".encode() in pickled, type_name
+
+
+def test_the_registry_lists_every_dynamic_resource_and_render_refuses_others():
+    import importlib
+    import pkgutil
+
+    import pulumi.dynamic
+
+    import providers
+    from commands.render import provider_class
+
+    defined = set()
+    for module in pkgutil.iter_modules(providers.__path__):
+        for value in vars(importlib.import_module(f"providers.{module.name}")).values():
+            if isinstance(value, type) and issubclass(value, pulumi.dynamic.Resource) and value is not pulumi.dynamic.Resource:
+                defined.add(value._resource_type_name.removeprefix("dynamic/hastack:"))
+    assert defined == set(registry.TYPES)
+    assert all(provider_class(t).__name__ == f"{t}Provider" for t in registry.TYPES)
+    assert registry.hastack_type("hastack:index:ProtectedVM") is None
+    with pytest.raises(HastackError, match="UNKNOWN_RESOURCE_TYPE"):
+        registry.hastack_type(registry.TOKEN_PREFIX + "PgBouncer")
 
 
 def test_cluster_wide_commands_run_on_the_cluster_not_as_cib_edits(lab5_render):
@@ -269,27 +279,6 @@ def test_diff_replaces_only_what_cannot_change_in_place():
     assert not provider.diff("pg1-vm", old, dict(old)).changes
 
 
-def test_a_half_created_cluster_keeps_its_authkey():
-    """Live: a create failed on pg2 after pg1 had its conf and key; the retry gave pg2 a new
-    random key and knet split the cluster.  The retry must reuse pg1's key and re-key pg2."""
-    from providers.corosync_cluster import AUTHKEY, CorosyncClusterProps, CorosyncClusterProvider, cluster_key
-
-    key_a, key_b = b"A" * 256, b"B" * 256
-    assert cluster_key({"pg1": "same", "pg2": "fresh"}, {"pg1": key_a}) == (key_a, {"pg1": "same", "pg2": "fresh"})
-    assert cluster_key({"pg1": "same", "pg2": "same"}, {"pg1": key_a, "pg2": key_b}) == (
-        key_a, {"pg1": "same", "pg2": "rekey"})
-    fresh_key, facts = cluster_key({"pg1": "fresh", "pg2": "fresh"}, {})
-    assert len(fresh_key) == 256 and facts == {"pg1": "fresh", "pg2": "fresh"}
-
-    props = CorosyncClusterProps(layer="guest", nodes=NODES, cluster_name="pgcluster",
-                                 ring_addresses={"node1": ("10.0.0.1",), "node2": ("10.0.0.2",)})
-    plan = CorosyncClusterProvider().plan_create(props, {"node1": "same", "node2": "rekey"}, authkey=key_a)
-    node2 = [step for target, step in plan if target == "node2"]
-    assert any(isinstance(s, Put) and s.path == AUTHKEY and s.content == key_a and s.secret for s in node2)
-    assert not any(isinstance(s, Run) and "rm -f" in " ".join(s.argv) for s in node2)  # its CIB is kept
-    assert not any(isinstance(s, Put) and s.path == AUTHKEY for t, s in plan if t == "node1")
-
-
 def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
     """Pulumi keeps no state of a failed create: the VM must not stay enabled behind its back."""
     import providers.pcs_resource_enable as enable
@@ -322,75 +311,6 @@ def test_enable_without_a_start_wait_does_not_poll(monkeypatch):
     enable.PcsResourceEnableProvider()._wait(props)
 
 
-def test_an_update_after_refresh_takes_a_drifted_field_as_configured():
-    """After `pulumi refresh`, a field whose live value differed holds read's description of the
-    drift (seen live: options = "(/etc/drbd.d/mgmt.res edited on node2)"): the update must still
-    plan, putting that field back as configured, instead of failing to validate its olds."""
-    news = drbd_props().model_dump(mode="json")
-    olds = {**news, "options": "(/etc/drbd.d/pg1.res edited on node2)"}
-    provider = DrbdResourceProvider()
-    old = provider._old_props(olds, news)
-    assert old.options == DrbdOptions.model_validate(news["options"])
-    plan = provider.plan_update(old, provider._props(news))
-    assert ("drbdadm", "adjust", "pg1") in [step.argv for _, step in plan if isinstance(step, Run)]
-    with pytest.raises(ValidationError):  # a field that is wrong in the config too stays an error
-        provider._old_props({**olds, "minor": "x"}, {**news, "minor": "x"})
-
-
-def test_an_lv_update_after_refresh_grows_to_the_configured_size():
-    """A refreshed LV's size holds the drift ("{'node2': 25165824}"): never parsed as a size."""
-    news = {"layer": "hypervisor", "nodes": NODES, "volume_group": "vg", "name": "lv-pg1", "size": "32M"}
-    provider = LogicalVolumeProvider()
-    old = provider._old_props({**news, "size": "{'node2': 25165824}"}, news)
-    assert old.size == "32M"
-    assert [step.argv for _, step in provider.plan_update(old, provider._props(news))] == [
-        ("lvextend", "-L", "32M", "vg/lv-pg1")] * 2
-
-
-def test_differing_authkeys_are_drift_that_up_refuses_to_guess_not_a_replace():
-    """A replace would stop Pacemaker and every VM on both nodes; picking a key could cut off the
-    node whose key is dropped.  refresh shows it, up stops with what to do by hand."""
-    from hastack.plan import Put
-    from providers.corosync_cluster import AUTHKEY, CONF, CorosyncClusterProps, CorosyncClusterProvider, conf_text
-
-    props = CorosyncClusterProps(layer="hypervisor", nodes=NODES, cluster_name="lab",
-                                 ring_addresses={"node1": ("10.0.0.1",), "node2": ("10.0.0.2",)})
-    hosts = {n: ScriptedTransport(n) for n in ("node1", "node2")}
-    for name, key in (("node1", b"a" * 256), ("node2", b"b" * 256)):
-        hosts[name].files.update({CONF: conf_text(props).encode(), AUTHKEY: key})
-    provider = CorosyncClusterProvider()
-    drift = provider.observe(props, hosts.__getitem__)
-    assert drift == {"authkey": "authkeys differ between node1 and node2"}
-    news = props.model_dump(mode="json")
-    refreshed = {**news, **drift}
-    result = provider.diff("lab", refreshed, news)
-    assert result.changes and result.replaces == []
-    with pytest.raises(HastackError) as caught:
-        provider.plan_update(provider._props(refreshed), props)
-    assert caught.value.code == "AUTHKEY_DIFFERS" and "node1 and node2" in str(caught.value)
-    assert "/etc/corosync/authkey" in str(caught.value)
-    # A stack recorded before the field existed: no change.
-    assert not provider.diff("lab", {k: v for k, v in news.items() if k != "authkey"}, news).changes
-    hosts["node2"].files[AUTHKEY] = b"a" * 256
-    assert provider.observe(props, hosts.__getitem__) == {}
-    assert any(isinstance(s, Put) and s.path == CONF for _, s in provider.plan_update(props, props))
-
-
-def test_deleting_a_cluster_stops_it_then_removes_its_key_and_cib_on_every_node():
-    """Like `pcs cluster destroy`: no cluster secret and no CIB (node ids, cluster-name) left to
-    be carried into the next cluster made on these hosts."""
-    from providers.corosync_cluster import AUTHKEY, CONF, CorosyncClusterProps, CorosyncClusterProvider
-
-    props = CorosyncClusterProps(layer="hypervisor", nodes=NODES, cluster_name="lab",
-                                 ring_addresses={"node1": ("10.0.0.1",), "node2": ("10.0.0.2",)})
-    plan = CorosyncClusterProvider().plan_delete(props)
-    for node in ("node1", "node2"):
-        argvs = [s.argv for t, s in plan if t == node]
-        assert argvs[0] == ("systemctl", "disable", "--now", "pacemaker", "corosync")
-        removed = " ".join(" ".join(a) for a in argvs[1:])
-        assert CONF in removed and AUTHKEY in removed and "/var/lib/pacemaker/cib/cib*" in removed
-
-
 def test_a_pacemaker_resource_is_stopped_while_still_defined_then_removed():
     """Removed while running, a DRBD clone instance is an orphan that Pacemaker stops without
     its clone meta: the drbd agent refuses the demote and the node gets fenced (seen live)."""
@@ -409,38 +329,3 @@ def test_a_pacemaker_resource_is_stopped_while_still_defined_then_removed():
     ]
 
 
-def test_a_domain_pacemaker_stopped_is_read_from_the_config_file_it_left():
-    """VirtualDomain undefines a domain before `virsh create` and puts its config file back, so a
-    node the VM moved away from has only the file: that is its definition, not drift."""
-    from hastack.config.load import load_stack
-    from hastack.render.libvirt import domain_xml_path, render_domain_xml
-    from providers.libvirt_domain import LibvirtDomainProps, LibvirtDomainProvider
-
-    vm = next(v for v in load_stack("lab5").vms if v.name == "pg1")
-    xml = render_domain_xml(vm)
-    props = LibvirtDomainProps(layer="hypervisor", nodes=NODES, name="pg1", xml=xml)
-    undefined = {"virsh dumpxml": Result(1, "", "error: failed to get domain 'pg1'")}
-    hosts = {"node1": ScriptedTransport("node1", answers=undefined),
-             "node2": ScriptedTransport("node2", answers={"virsh dumpxml": Result(0, xml, "")})}
-    hosts["node1"].files[domain_xml_path("pg1")] = ("<!-- WARNING: auto-generated -->\n" + xml).encode()
-    provider = LibvirtDomainProvider()
-    assert provider.observe(props, hosts.__getitem__) == {}
-    del hosts["node1"].files[domain_xml_path("pg1")]
-    assert provider.observe(props, hosts.__getitem__) == {"xml": "(not defined on node1)"}
-    [(_, step)] = [(t, s) for t, s in provider.plan_delete(props) if t == "node1"]
-    assert domain_xml_path("pg1") in step.argv and "rm -f" in step.argv[2]
-
-
-def test_a_system_account_changes_linger_in_place_and_never_deletes_the_account_to_do_so():
-    from providers.system_account import SystemAccountProvider, SystemAccountProps
-
-    nodes = [{"name": "node1", "ssh": {"host": "h1"}}, {"name": "node2", "ssh": {"host": "h2"}}]
-    old = SystemAccountProps(layer="hypervisor", nodes=nodes, account="fence-agent", home="/home/fence-agent")
-    new = old.model_copy(update={"linger": True})
-    provider = SystemAccountProvider()
-    assert provider.diff("fence-agent", old.model_dump(mode="json"), new.model_dump(mode="json")).replaces == []
-    up = [argv for _, argv in commands(provider.plan_update(old, new))]
-    assert len(up) == 2 and not any("userdel" in argv[2] for argv in up)
-    assert all(argv[-1] == "yes" and "enable-linger" in argv[2] for argv in up)
-    down = [argv for _, argv in commands(provider.plan_update(new, old))]
-    assert [argv[-1] for argv in down if "disable-linger" in argv[2]] == ["fence-agent", "fence-agent"]

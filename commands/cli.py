@@ -1,4 +1,4 @@
-"""python -m hastack render | simulate | lab ..."""
+"""python -m hastack render | check | simulate | drill | lab ..."""
 from __future__ import annotations
 
 import argparse
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_render(args) -> int:
-    from components.render import render
+    from commands.render import render
     from hastack.config.load import load_stack
 
     config = load_stack(args.stack)
@@ -56,7 +56,7 @@ def cmd_check(args) -> int:
     would refuse is refused here, with the rule's message."""
     import json
 
-    from components.render import policy_resources
+    from commands.render import policy_resources
     from hastack.config.load import load_stack
     from hastack.policy_rules import run_pack
     from hastack.reports import Severity
@@ -86,9 +86,10 @@ def cmd_check(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    from commands.render import render
     from hastack.scenarios import main as scenarios_main
 
-    return scenarios_main(args)
+    return scenarios_main(args, render)
 
 
 def cmd_drill(args) -> int:
@@ -125,7 +126,7 @@ def cmd_drill(args) -> int:
 
 def _predictions(config, stack: str, only: list[str], render_dir: Path) -> dict[str, str]:
     """What `hastack simulate` says each scenario does, to stand beside the live run."""
-    from components.render import render
+    from commands.render import render
     from hastack.scenarios import run_scenarios
 
     try:

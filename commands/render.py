@@ -4,6 +4,7 @@ into a directory instead of run over SSH.  Same config, same components, same pl
 """
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 from pathlib import Path
@@ -16,39 +17,12 @@ from pulumi.runtime.rpc import _special_sig_key as _SIG_KEY
 
 from hastack.apply import apply_render
 from hastack.config.models import StackConfig
-from providers.corosync_cluster import CorosyncClusterProvider
-from providers.drbd_agent_patch import DrbdAgentPatchProvider
-from providers.drbd_resource import DrbdResourceProvider
-from providers.libvirt_domain import LibvirtDomainProvider
-from providers.logical_volume import LogicalVolumeProvider
-from providers.pcs_cluster_config import PcsClusterConfigProvider
-from providers.pcs_constraint import PcsConstraintProvider
-from providers.pcs_resource import PcsResourceProvider
-from providers.pcs_resource_enable import PcsResourceEnableProvider
-from providers.remote_file import RemoteFileProvider
-from providers.selinux_module import SelinuxModuleProvider
-from providers.stonith_device import StonithDeviceProvider
-from providers.system_account import SystemAccountProvider
-from providers.systemd_unit import SystemdUnitProvider
+from hastack.resources import registry
 
-# Provider per type token, and the order in which a fresh stack's plans apply: the engine's own
-# order follows dependencies; the rank reproduces it deterministically for the render.
-PROVIDERS = {
-    "CorosyncCluster": (CorosyncClusterProvider, 0),
-    "PcsClusterConfig": (PcsClusterConfigProvider, 1),
-    "SystemAccount": (SystemAccountProvider, 1),
-    "SystemdUnit": (SystemdUnitProvider, 1),
-    "RemoteFile": (RemoteFileProvider, 2),
-    "SelinuxModule": (SelinuxModuleProvider, 2),
-    "DrbdAgentPatch": (DrbdAgentPatchProvider, 2),
-    "StonithDevice": (StonithDeviceProvider, 3),
-    "LogicalVolume": (LogicalVolumeProvider, 4),
-    "DrbdResource": (DrbdResourceProvider, 5),
-    "LibvirtDomain": (LibvirtDomainProvider, 6),
-    "PcsResource": (PcsResourceProvider, 7),
-    "PcsConstraint": (PcsConstraintProvider, 8),
-    "PcsResourceEnable": (PcsResourceEnableProvider, 9),
-}
+
+def provider_class(type_name: str):
+    """The provider of a registered type: providers.<module>.<Type>Provider."""
+    return getattr(importlib.import_module(f"providers.{registry.module_name(type_name)}"), f"{type_name}Provider")
 
 
 class RecordingMocks(Mocks):
@@ -83,7 +57,7 @@ def policy_resources(config: StackConfig, stack: str):
         props, paths = policy_rules.split_secrets(
             r.inputs, is_secret=lambda v: isinstance(v, dict) and v.get(_SIG_KEY) == _SECRET_SIG,
             unwrap=lambda v: v["value"])
-        resources.append(policy_rules.Resource(type_name(r.typ), r.name, props))
+        resources.append(policy_rules.Resource(policy_rules.short_type(r.typ), r.name, props))
         secret_paths[r.name] = paths
     return resources, secret_paths
 
@@ -99,24 +73,19 @@ def plain(value):
     return value
 
 
-def type_name(token: str) -> str:
-    return token.rsplit(":", 1)[-1]
-
-
 def render(config: StackConfig, stack: str, out: Path) -> list[str]:
     """Write every artefact of the stack under `out`; returns the resources rendered, in order."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    recorded = [r for r in record_stack(config, stack) if type_name(r.typ) in PROVIDERS]
-    ordered = sorted(recorded, key=lambda r: (PROVIDERS[type_name(r.typ)][1], r.name))
+    recorded = [(registry.hastack_type(r.typ), r) for r in record_stack(config, stack)]
+    ordered = sorted(((t, r) for t, r in recorded if t), key=lambda tr: (registry.RANK[tr[0]], tr[1].name))
     done, cibs = [], {}
-    for resource in ordered:
-        provider_class, _rank = PROVIDERS[type_name(resource.typ)]
-        provider = provider_class()
+    for type_name, resource in ordered:
+        provider = provider_class(type_name)()
         props = provider._props(plain(resource.inputs))
         apply_render(provider.plan_create(props), out, props.layer, cibs)
-        done.append(f"{type_name(resource.typ)} {resource.name}")
+        done.append(f"{type_name} {resource.name}")
     for file_cib in cibs.values():
         file_cib.flush()
     (out / "resources.json").write_text(json.dumps(done, indent=1) + "\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hastack.reports import HastackError
-from hastack.settle import wait_until_running
+from hastack.start_wait import wait_until_running
 from hastack.simulate import Simulation
 from hastack.transport import Result
 

@@ -1,4 +1,5 @@
-"""Waiting for the cluster to act on what `up` configured: a resource that was enabled should run.
+"""Waiting (`start_wait`) for the cluster to act on what `up` configured: a resource that was
+enabled should run.
 
 `up` configures and Pacemaker acts; without this wait an `up` could report success while a VM
 failed to start.  Polls `crm_mon` (0.3 s on the host, one SSH channel) rather than running a
