@@ -19,17 +19,19 @@ from hastack.config.models import (
     Tiebreaker,
     duration_ms,
 )
+from hastack.pacemaker.alert import AlertSpec
+from hastack.pacemaker.constraint import ColocationSpec, LocationSpec, OrderSpec, colocation, location_id, order
+from hastack.pacemaker.primitive import Op, PrimitiveSpec, Promotable, clone_id
 from hastack.render.libvirt import domain_xml_path
-from hastack.specs import AlertSpec, ColocationSpec, LocationSpec, Op, OrderSpec, PrimitiveSpec, Promotable
 
-# The seed's VirtualDomain timeouts; the guest fence timeout must outlast their sum.
+
 # ---- names ------------------------------------------------------------------------------------
 def drbd_primitive_id(resource: str) -> str:
     return f"drbd-{resource}"
 
 
 def drbd_clone_id(resource: str) -> str:
-    return f"drbd-{resource}-clone"
+    return clone_id(drbd_primitive_id(resource))
 
 
 def vm_resource_id(vm: str) -> str:
@@ -78,8 +80,7 @@ def tiebreaker_params(tiebreaker: Tiebreaker, fenced_node: str) -> dict[str, str
 
 def fence_status_timeout(timeout: str | None) -> dict[str, str]:
     """The fencer times a device's status (its start, its monitor) by pcmk_monitor_timeout, 60 s
-    unless set, not by the operation's timeout: a configured fence timeout must set both (seen in
-    the lab: a 90 s start failed "within 58s")."""
+    unless set, not by the operation's timeout: a configured fence timeout must set both."""
     return {} if timeout is None else {"pcmk_monitor_timeout": timeout}
 
 
@@ -137,10 +138,9 @@ def vm_objects(vm: ProtectedVm, hv: HypervisorCluster) -> VmObjects:
         drbd_clone=drbd_clone_spec(vm.name, ignore_missing_notifications=True, monitor_timeout=timeouts.drbd_monitor,
                                    intervals=intervals),
         domain=domain,
-        order=OrderSpec(id=f"ord-{clone}-then-{rid}", first=clone, first_action="promote", then=rid, then_action="start"),
-        colocation=ColocationSpec(id=f"col-{rid}-with-{clone}", resource=rid, with_resource=clone,
-                                  with_role="Promoted", score="INFINITY"),
-        location=LocationSpec(id=f"loc-{rid}-prefers-{vm.preferred_node}", resource=rid, node=preferred,
+        order=order(clone, rid, first_action="promote"),
+        colocation=colocation(rid, clone, with_role="Promoted"),
+        location=LocationSpec(id=location_id(rid, "prefers", vm.preferred_node), resource=rid, node=preferred,
                               score=str(vm.location_score)),
     )
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hastack.config.models import StackConfig
-from hastack.facts.status import parse_crm_mon, running_on
+from hastack.facts.status import running_on
 from hastack.layout import drbd_primitive_id, fence_device_id, guest_objects, vm_resource_id
+from hastack.pacemaker import primitive
+from hastack.pacemaker.primitive import PrimitiveSpec
 from hastack.reports import HastackError
 from hastack.simulate import Simulation, _run, parse_round
 
@@ -397,25 +398,20 @@ def _interval_ms(text: str) -> int:
     return duration_ms(text) if not text.isdigit() else int(text) * 1000
 
 
-def _monitor_ms(cib: ET.Element, rid: str) -> int:
-    for op in cib.iter("op"):
-        parent_id = op.get("id", "")
-        if op.get("name") == "monitor" and parent_id.startswith(f"{rid}-monitor"):
-            return _interval_ms(op.get("interval", "0"))
-    return 0
+def _monitor_ms(primitives: dict[str, PrimitiveSpec], rid: str) -> int:
+    monitors = [op for op in primitives[rid].ops if op.name == "monitor"] if rid in primitives else []
+    return _interval_ms(monitors[0].interval) if monitors else 0
 
 
-def tiebreaker(cib: ET.Element) -> tuple[str | None, str]:
+def tiebreaker(cib_xml: str) -> tuple[str | None, str]:
     """The survivor (its own device waits) and the delay shown, or (None, why) unless exactly one."""
     delayed = []
-    for primitive in cib.iter("primitive"):
-        if primitive.get("class") != "stonith":
-            continue
-        params = {nv.get("name"): nv.get("value") for nv in primitive.iter("nvpair")}
+    for device in (p for p in primitive.read_all(cib_xml) if p.is_stonith):
+        params = device.params
         delay = {k: v for k, v in params.items() if k.startswith("pcmk_delay") and v not in ("0", "0s", "")}
         if delay:
             delayed.append((params.get("pcmk_host_list", "").split()[0] if params.get("pcmk_host_list") else None,
-                            primitive.get("id"), delay))
+                            device.id, delay))
     if len(delayed) != 1:
         return None, f"{len(delayed)} devices carry a delay"
     target, device, delay = delayed[0]
@@ -423,21 +419,20 @@ def tiebreaker(cib: ET.Element) -> tuple[str | None, str]:
 
 
 def stack_facts(config: StackConfig, hv_cib: str, guest_cib: str | None) -> Facts:
-    hv_root = ET.fromstring(hv_cib)
+    hv_primitives = {p.id: p for p in primitive.read_all(hv_cib)}
     hv = config.hypervisor
-    survivor, delay = tiebreaker(hv_root)
+    survivor, delay = tiebreaker(hv_cib)
     vms = {vm_resource_id(v.name): config.preferred_pacemaker_node(v) for v in config.vms}
     facts = Facts(
         hv_nodes=[n.pacemaker_name for n in hv.nodes], vms=vms, hv_drbd=[drbd_primitive_id(v.name) for v in config.vms],
-        vm_monitor_ms={rid: _monitor_ms(hv_root, rid) for rid in vms}, hv_survivor=survivor, hv_delay=delay,
+        vm_monitor_ms={rid: _monitor_ms(hv_primitives, rid) for rid in vms}, hv_survivor=survivor, hv_delay=delay,
         hv_failback=hv.failback.value, hv_stickiness=int(hv.resource_defaults.get("resource-stickiness", "0")),
         hv_location={vm_resource_id(v.name): v.location_score for v in config.vms},
     )
     if config.guest is not None and guest_cib is not None:
         guest = config.guest
-        g_root = ET.fromstring(guest_cib)
         objects = guest_objects(guest)
-        g_survivor, g_delay = tiebreaker(g_root)
+        g_survivor, g_delay = tiebreaker(guest_cib)
         threshold = guest.resource_defaults.get("migration-threshold")
         facts.guest_nodes = [n.pacemaker_name for n in guest.nodes]
         facts.guest_vm = {n.pacemaker_name: vm_resource_id(n.vm) for n in guest.nodes}
@@ -447,7 +442,7 @@ def stack_facts(config: StackConfig, hv_cib: str, guest_cib: str | None) -> Fact
         facts.guest_survivor, facts.guest_delay = g_survivor, g_delay
         facts.guest_failback = guest.failback.value
         facts.guest_migration_threshold = int(threshold) if threshold and threshold.isdigit() else None
-        facts.pgsql_monitor_ms = _monitor_ms(g_root, objects.pgsql.id)
+        facts.pgsql_monitor_ms = _monitor_ms({p.id: p for p in primitive.read_all(guest_cib)}, objects.pgsql.id)
     return facts
 
 
@@ -739,7 +734,7 @@ class Scenarios:
         hv = self._hv()
         if swap:
             hv.edit(lambda root: _move_delay(root, f.hv_nodes))
-        delay_owner = tiebreaker(ET.fromstring(hv.sim.path.read_text()))
+        delay_owner = tiebreaker(hv.sim.path.read_text())
         vms = _vms_on(hv.status(), f, lost)
         why = (f"{delay_owner[1]} -> {delay_owner[0]} survives" if partition else f"{lost} is off and cannot shoot")
         guests_lost = [g for g, vm in f.guest_vm.items() if vm in vms]
