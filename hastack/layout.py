@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import Callable
 
 from hastack.config.models import (
     Alert,
@@ -155,43 +156,69 @@ def vm_drbd_ports(vm: ProtectedVm, options: DrbdOptions, rings: int) -> tuple[in
 
 # ---- guest layer --------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class ChainLink:
+    """One built-in primitive of the guest chain, made from the guest config.  Each link of the
+    chain starts after the one before it (the first: after the DRBD promotion) and runs beside it."""
+
+    name: str
+    agent: str
+    id: Callable[[GuestPgCluster], str]
+    params: Callable[[GuestPgCluster], dict[str, str]]
+    monitor: Callable[[GuestPgCluster], Op]
+
+
+GUEST_CHAIN = (
+    ChainLink("filesystem", "Filesystem", lambda g: g.fs_id,
+              lambda g: {"device": drbd_device(g.drbd.minor), "directory": g.mountpoint, "fstype": g.fstype},
+              lambda g: Op(name="monitor", interval=g.monitor_intervals.filesystem, timeout=g.op_timeouts.resource_monitor)),
+    ChainLink("pgsql", "ocf:heartbeat:pgsql", lambda g: g.pgsql_id,
+              lambda g: {"pgctl": g.pgctl, "pgdata": g.pgdata},
+              lambda g: Op(name="monitor", interval=g.monitor_intervals.pgsql, timeout=g.op_timeouts.resource_monitor or "60s")),
+    ChainLink("vip", "IPaddr2", lambda g: g.vip_id,
+              lambda g: {"ip": str(g.vip), "cidr_netmask": str(g.vip_cidr_netmask)},
+              lambda g: Op(name="monitor", interval=g.monitor_intervals.vip, timeout=g.op_timeouts.resource_monitor)),
+)
+
+
+def guest_chain(guest: GuestPgCluster) -> tuple[PrimitiveSpec, ...]:
+    """The chain in start order: GUEST_CHAIN, each of the config's `chain_extras` right after the
+    link it names.  Every link is created disabled and enabled once the chain's constraints exist."""
+    stop = guest.op_timeouts.resource_stop
+    stops = (Op(name="stop", timeout=stop),) if stop else ()
+    chain = [PrimitiveSpec(id=link.id(guest), agent=link.agent, params=link.params(guest),
+                           ops=(link.monitor(guest), *stops), disabled=True) for link in GUEST_CHAIN]
+    for extra in guest.chain_extras:
+        after = next(i for i, spec in enumerate(chain) if spec.id == extra.after)
+        chain.insert(after + 1, PrimitiveSpec(
+            id=extra.id, agent=extra.agent, params=extra.params, meta=extra.meta, disabled=True,
+            ops=tuple(Op(name=op.name, interval=op.interval, timeout=op.timeout) for op in extra.ops)))
+    return tuple(chain)
+
+
+@dataclass(frozen=True)
 class GuestObjects:
     drbd_clone: PrimitiveSpec
+    chain: tuple[PrimitiveSpec, ...]  # in start order
+    orders: tuple[OrderSpec, ...]
+    colocations: tuple[ColocationSpec, ...]
+    # GUEST_CHAIN's links by name (also in `chain`)
     filesystem: PrimitiveSpec
     pgsql: PrimitiveSpec
     vip: PrimitiveSpec
-    orders: tuple[OrderSpec, ...]
-    colocations: tuple[ColocationSpec, ...]
 
 
 def guest_objects(guest: GuestPgCluster) -> GuestObjects:
-    clone = drbd_clone_id(guest.drbd.resource)
-    monitor, every = guest.op_timeouts.resource_monitor, guest.monitor_intervals
-    stop = guest.op_timeouts.resource_stop
-    stops = (Op(name="stop", timeout=stop),) if stop else ()
-    fs = PrimitiveSpec(id=guest.fs_id, agent="Filesystem",
-                       params={"device": drbd_device(guest.drbd.minor), "directory": guest.mountpoint,
-                               "fstype": guest.fstype},
-                       ops=(Op(name="monitor", interval=every.filesystem, timeout=monitor), *stops), disabled=True)
-    pgsql = PrimitiveSpec(id=guest.pgsql_id, agent="ocf:heartbeat:pgsql",
-                          params={"pgctl": guest.pgctl, "pgdata": guest.pgdata},
-                          ops=(Op(name="monitor", interval=every.pgsql, timeout=monitor or "60s"), *stops), disabled=True)
-    vip = PrimitiveSpec(id=guest.vip_id, agent="IPaddr2",
-                        params={"ip": str(guest.vip), "cidr_netmask": str(guest.vip_cidr_netmask)},
-                        ops=(Op(name="monitor", interval=every.vip, timeout=monitor), *stops), disabled=True)
-    # Created disabled and enabled once the chain's constraints exist (see PcsResourceEnable).
-    chain = [(clone, "promote", fs.id), (fs.id, "start", pgsql.id), (pgsql.id, "start", vip.id)]
-    orders = tuple(OrderSpec(id=f"ord-{a}-then-{b}", first=a, first_action=act, then=b, then_action="start")
-                   for a, act, b in chain)
-    colocations = (
-        ColocationSpec(id=f"col-{fs.id}-with-{clone}", resource=fs.id, with_resource=clone, with_role="Promoted"),
-        ColocationSpec(id=f"col-{pgsql.id}-with-{fs.id}", resource=pgsql.id, with_resource=fs.id),
-        ColocationSpec(id=f"col-{vip.id}-with-{pgsql.id}", resource=vip.id, with_resource=pgsql.id),
+    clone = drbd_clone_spec(guest.drbd.resource, ignore_missing_notifications=False,
+                            monitor_timeout=guest.op_timeouts.drbd_monitor, intervals=guest.monitor_intervals)
+    chain = guest_chain(guest)
+    before = [(clone.top_id, "promote", "Promoted")] + [(spec.id, "start", None) for spec in chain]
+    by_id = {spec.id: spec for spec in chain}
+    return GuestObjects(
+        drbd_clone=clone, chain=chain,
+        orders=tuple(order(first, then.id, first_action=action) for (first, action, _), then in zip(before, chain)),
+        colocations=tuple(colocation(then.id, first, with_role=role) for (first, _, role), then in zip(before, chain)),
+        **{link.name: by_id[link.id(guest)] for link in GUEST_CHAIN},
     )
-    return GuestObjects(drbd_clone_spec(guest.drbd.resource, ignore_missing_notifications=False,
-                                        monitor_timeout=guest.op_timeouts.drbd_monitor, intervals=every),
-                        fs, pgsql, vip,
-                        orders, colocations)
 
 
 def guest_fence_specs(guest: GuestPgCluster) -> list[tuple[PrimitiveSpec, str]]:

@@ -17,10 +17,11 @@ from typing import Callable, Iterable
 from pydantic import ValidationError
 
 from hastack.config.models import DrbdOptions, duration_ms
+from hastack.layout import GUEST_CHAIN
 from hastack.pacemaker.cluster_config import ClusterConfig
 from hastack.pacemaker.common import INFINITY, Spec, from_props, is_true, score_value
 from hastack.pacemaker.constraint import Constraint
-from hastack.pacemaker.primitive import Primitive, PrimitiveSpec
+from hastack.pacemaker.primitive import Primitive, PrimitiveSpec, agent_type
 from hastack.pacemaker.stonith import FenceDevice, avoid_location_id
 from hastack.render.drbd import DrbdHost, render_resource
 from hastack.reports import Report, Severity
@@ -628,7 +629,15 @@ def check_vm_follows_drbd(resources: list[Resource], options: dict | None = None
     return out
 
 
-CHAIN = (("Filesystem", "promote"), ("pgsql", "start"), ("IPaddr2", "start"))
+def _declared_chain(resources: list[Resource], prims: list[tuple[Resource, PrimitiveSpec]]) -> list[str]:
+    """The chain the guest cluster config declares; without one, GUEST_CHAIN's agents in its order."""
+    config = _config(resources, "guest")
+    if config and config.chain:
+        return list(config.chain)
+    by_type = {}
+    for _r, spec in prims:
+        by_type.setdefault(spec.agent_type, spec.id)
+    return [by_type[agent_type(link.agent)] for link in GUEST_CHAIN if agent_type(link.agent) in by_type]
 
 
 def check_guest_chain(resources: list[Resource], options: dict | None = None) -> list[Finding]:
@@ -639,21 +648,25 @@ def check_guest_chain(resources: list[Resource], options: dict | None = None) ->
         return out
     cols, orders = _constraints(resources, layer, "colocation"), _constraints(resources, layer, "order")
     clone = next(((r, s) for r, s in prims if _is_drbd(s)), None)
-    by_kind = {}
-    for r, s in prims:
-        kind = s.agent_type
-        by_kind.setdefault("pgsql" if kind in ("pgsql", "postgresql") else kind, (r, s))
+    shape = " -> ".join(["promote", *(agent_type(link.agent) for link in GUEST_CHAIN)])
     if clone is None:
-        return [_finding(rule, prims[0][0], "guest cluster has no DRBD promotable clone: the chain "
-                                            "promote -> Filesystem -> pgsql -> VIP has nothing to start from")]
+        return [_finding(rule, prims[0][0], f"guest cluster has no DRBD promotable clone: the chain {shape} has "
+                                            "nothing to start from")]
+    by_id = {s.id: (r, s) for r, s in prims}
+    chain = _declared_chain(resources, prims)
+    types = [by_id[rid][1].agent_type for rid in chain if rid in by_id]
+    for link in GUEST_CHAIN:  # each built-in link, in its order
+        kind = agent_type(link.agent)
+        if kind not in types:
+            return [_finding(rule, clone[0], f"guest cluster has no {kind} resource: the chain {shape} is incomplete")]
+        types = types[types.index(kind) + 1:]
+    missing = [rid for rid in chain if rid not in by_id]
+    if missing:
+        return [_finding(rule, clone[0], f"the guest chain {chain} names {missing}, which no guest PcsResource is: "
+                                         "add the resource or take it out of guest.chain_extras")]
     previous, previous_action, previous_role = clone[1].top_id, "promote", "Promoted"
-    for kind, _action in CHAIN:
-        if kind not in by_kind:
-            out.append(_finding(rule, clone[0], f"guest cluster has no {kind} resource: the chain promote -> "
-                                                "Filesystem -> pgsql -> IPaddr2 is incomplete"))
-            return out
-        r, s = by_kind[kind]
-        rid = s.id
+    for rid in chain:
+        r = by_id[rid][0]
         if not _has_order(orders, previous, previous_action, rid):
             out.append(_finding(rule, r, f"{rid} is not ordered after {previous_action} of {previous}: add order "
                                          f"{previous_action} {previous} then start {rid}"))
@@ -767,7 +780,8 @@ RULES: tuple[Rule, ...] = (
          advisory=True),
     Rule("vm-follows-promoted-drbd", "Every VirtualDomain is colocated with and ordered after its promoted DRBD "
          "clone.", check_vm_follows_drbd),
-    Rule("guest-chain-complete", "Guest chain: fs after promote, pgsql after fs, VIP after pgsql, colocated.",
+    Rule("guest-chain-complete", "Guest chain: each link ordered after and colocated with the one before it, from "
+         "the DRBD promotion on (fs, pgsql, VIP and any extra link).",
          check_guest_chain),
     Rule("fence-secrets-are-secret", "Fence passwords and keys are Pulumi secrets.", check_secrets),
 )

@@ -257,7 +257,7 @@ class Run:
                     return True
         return False
 
-    vip: str | None = None  # the guest chain's last resource, for summaries
+    vip: str | None = None  # the guest VIP's id, for summaries
 
     def vip_summary(self) -> str:
         if not self.vip:
@@ -377,7 +377,9 @@ class Facts:
     guest_vm: dict[str, str] = field(default_factory=dict)  # guest node -> VM resource id
     guest_primary: str | None = None  # the guest DRBD's initial primary
     guest_drbd: str | None = None
-    guest_chain: list[str] = field(default_factory=list)  # fs, pgsql, vip ids
+    guest_chain: list[str] = field(default_factory=list)  # the chain's ids in start order (fs ... VIP)
+    guest_pgsql: str | None = None
+    guest_vip: str | None = None
     guest_survivor: str | None = None
     guest_delay: str = ""
     guest_failback: str = ""
@@ -386,7 +388,7 @@ class Facts:
 
     @property
     def vip(self) -> str | None:
-        return self.guest_chain[-1] if self.guest_chain else None
+        return self.guest_vip
 
     def other(self, nodes: list[str], node: str) -> str:
         return next(n for n in nodes if n != node)
@@ -438,7 +440,8 @@ def stack_facts(config: StackConfig, hv_cib: str, guest_cib: str | None) -> Fact
         facts.guest_vm = {n.pacemaker_name: vm_resource_id(n.vm) for n in guest.nodes}
         facts.guest_primary = guest.nodes[0].pacemaker_name  # GuestPgCluster forces the first primary there
         facts.guest_drbd = objects.drbd_clone.id
-        facts.guest_chain = [objects.filesystem.id, objects.pgsql.id, objects.vip.id]
+        facts.guest_chain = [spec.id for spec in objects.chain]
+        facts.guest_pgsql, facts.guest_vip = objects.pgsql.id, objects.vip.id
         facts.guest_survivor, facts.guest_delay = g_survivor, g_delay
         facts.guest_failback = guest.failback.value
         facts.guest_migration_threshold = int(threshold) if threshold and threshold.isdigit() else None
@@ -498,15 +501,15 @@ def _vms_on(status: dict, facts: Facts, node: str) -> list[str]:
 
 
 def _chain_checks(out: Outcome, run: Run, facts: Facts, old: str, new: str) -> None:
-    """Ordered handoff old -> new: VIP, pgsql, fs stop; demote; promote; fs, pgsql, VIP start."""
-    drbd = facts.guest_drbd
-    fs, pgsql, vip = facts.guest_chain
-    pairs = [(("stop", vip, old), ("stop", pgsql, old)), (("stop", pgsql, old), ("stop", fs, old)),
-             (("stop", fs, old), ("demote", drbd, old)), (("promote", drbd, new), ("start", fs, new)),
-             (("start", fs, new), ("start", pgsql, new)), (("start", pgsql, new), ("start", vip, new))]
+    """Ordered handoff old -> new: the chain stops from its end; demote; promote; it starts in order."""
+    drbd, chain = facts.guest_drbd, facts.guest_chain
+    links = list(zip(chain, chain[1:]))
+    pairs = ([(("stop", b, old), ("stop", a, old)) for a, b in reversed(links)]
+             + [(("stop", chain[0], old), ("demote", drbd, old)), (("promote", drbd, new), ("start", chain[0], new))]
+             + [(("start", a, new), ("start", b, new)) for a, b in links])
     missing = [f"{a[0]} {a[1]}@{a[2]} -> {b[0]} {b[1]}@{b[2]}" for a, b in pairs if not run.happens_before(a, b)]
     out.check("the handoff is ordered (graph edges)", not missing, "missing: " + ", ".join(missing) if missing else
-              f"stop {vip}, {pgsql}, {fs} on {old}; demote; promote on {new}; start {fs}, {pgsql}, {vip}")
+              f"stop {', '.join(reversed(chain))} on {old}; demote; promote on {new}; start {', '.join(chain)}")
 
 
 def _fence_first(out: Outcome, run: Run, fenced: str, resources: list[tuple[str, str, str]]) -> None:
@@ -666,11 +669,13 @@ class Scenarios:
 
     def a4(self) -> Outcome:
         f = self.facts
-        active = f.guest_primary
-        fs, pgsql, vip = f.guest_chain
+        active, pgsql, vip = f.guest_primary, f.guest_pgsql, f.vip
+        at = f.guest_chain.index(pgsql)
+        below, above = f.guest_chain[:at], f.guest_chain[at + 1:]  # the links pgsql starts after, and before
+        after, s = ", ".join(above), "s" if len(above) == 1 else ""
         threshold = f.guest_migration_threshold
         out = self.outcome("A4", f"PostgreSQL killed on the active guest {active}", (
-            f"no fence; {vip} stops, {pgsql} restarts on {active}, {vip} starts again (failure 1 of "
+            f"no fence; {after} stop{s}, {pgsql} restarts on {active}, {after} start{s} again (failure 1 of "
             f"migration-threshold {threshold or 'INFINITY'})"))
         guest = self._guest()
         run = run_events(guest, f"guest ({pgsql} monitor fails on {active})",
@@ -678,10 +683,12 @@ class Scenarios:
         out.runs["guest"] = run
         out.check("no fencing", not run.fenced, f"fenced {run.fenced}")
         out.check(f"{pgsql} restarted in place", run.ops("stop", pgsql) == [active] and run.ops("start", pgsql) == [active])
-        out.check(f"{vip} stops before and starts after", run.happens_before(("stop", vip, active), ("stop", pgsql, active))
-                  and run.happens_before(("start", pgsql, active), ("start", vip, active)))
+        out.check(f"{after} stop{s} before and start{s} after",
+                  all(run.happens_before(("stop", rid, active), ("stop", pgsql, active))
+                      and run.happens_before(("start", pgsql, active), ("start", rid, active)) for rid in above))
         out.check(f"guest chain still on {active}", _guest_stack_on(f, run.after) == [active])
-        out.check("DRBD and the filesystem untouched", not run.ops("demote", f.guest_drbd) and not run.ops("stop", fs))
+        out.check(f"DRBD and {'the filesystem' if below == f.guest_chain[:1] else ', '.join(below)} untouched",
+                  not run.ops("demote", f.guest_drbd) and not any(run.ops("stop", rid) for rid in below))
         _seed_compare(out, run.fenced, None)
         if threshold:
             # The same failure `threshold` times in a row moves the chain: show where the line is.

@@ -16,6 +16,7 @@ class ClusterConfig(Spec):
     # Declared intent, read by the policy pack (never compared with the CIB).
     failback: str | None = None
     location_scores: dict[str, int] = {}
+    chain: tuple[str, ...] = ()  # the guest chain's primitive ids, in start order after the DRBD promotion
 
 
 COMPARED = ("properties", "resource_defaults", "alerts")
