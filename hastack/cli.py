@@ -86,9 +86,10 @@ def cmd_check(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    from components.render import render
     from hastack.scenarios import main as scenarios_main
 
-    return scenarios_main(args)
+    return scenarios_main(args, render)
 
 
 def cmd_drill(args) -> int:

@@ -1017,8 +1017,8 @@ def render_report(outcomes: list[Outcome], stack: str) -> str:
     return "\n".join(lines)
 
 
-def main(args) -> int:
-    from components.render import render
+def main(args, render) -> int:
+    """`render(config, stack, out)` writes the stack's artefacts (the program's, one layer up)."""
     from hastack.config.load import load_stack
 
     started = time.monotonic()

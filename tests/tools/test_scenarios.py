@@ -232,11 +232,14 @@ def test_main_exits_1_on_a_failed_expectation(rendered, tmp_path, monkeypatch, c
     class Args:
         stack, scenario = "lab5", ["H2a"]
 
+    def render(*args):
+        pytest.fail("rendered again despite HASTACK_SIMULATE_RENDER")
+
     monkeypatch.setenv("HASTACK_SIMULATE_RENDER", str(_broken_copy(rendered, tmp_path, "hypervisor", _drop_delay)))
-    assert main(Args()) == 1
+    assert main(Args(), render) == 1
     assert "FAIL" in capsys.readouterr().out
     monkeypatch.setenv("HASTACK_SIMULATE_RENDER", str(rendered))
-    assert main(Args()) == 0
+    assert main(Args(), render) == 0
 
 
 # ---- another stack: expectations follow its config, not the seed's node names ---------------------
