@@ -110,9 +110,8 @@ class GuestPgCluster(pulumi.ComponentResource):
 
         # -- the guests
         guests_up = list(args.guest_vms_ready)
-        # Pacemaker owns PostgreSQL and DRBD here; their own units must not start them at boot.
-        # Done before the cluster starts: disabling a SysV-wrapped unit reloads systemd, and a
-        # concurrent `systemctl stop` timed out on an emulated guest while it did.
+        # Pacemaker owns PostgreSQL and DRBD here: their units are off at boot, and turned off before
+        # the cluster starts (disabling a SysV-wrapped unit reloads systemd, which stalls other stops).
         units_off = [SystemdUnit(f"{name}-{unit}-off", {**base, "unit": unit, "enabled": False}, child(self, guests_up))
                      for unit in ("postgresql.service", "drbd.service")]
         cluster = CorosyncCluster(f"{name}-corosync", {

@@ -135,12 +135,10 @@ class LiveCib:
     def edit(self, commands, secrets: dict[str, str] | None = None, retries: int = 6) -> bool:
         """Apply pcs commands as one patch; True when the CIB changed.
 
-        Pulumi creates resources in parallel, all in this one provider process.  Edits of the
-        same cluster that arrive while another is being pushed go out together as the next
-        patch (group commit: one query, one pcs batch, one push for all of them); if such a
-        group fails, each edit is retried alone so that every resource gets its own outcome.
-        Measured before: four VMs' edits racing each other exhausted the epoch guard, and taking
-        turns one by one cost ~9 s per edit on the emulated lab hosts."""
+        Edits of one cluster that arrive while another is being pushed (Pulumi creates resources
+        in parallel, all in this one provider process) go out together as the next patch: one
+        query, one pcs batch, one push.  A group that fails is retried edit by edit, so every
+        resource gets its own outcome."""
         group = _group(self.transport.name)
         ticket = _Ticket([list(c) for c in commands], dict(secrets or {}))
         with group.guard:

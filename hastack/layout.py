@@ -18,7 +18,6 @@ from hastack.config.models import (
     ProtectedVm,
     StackConfig,
     Tiebreaker,
-    duration_ms,
 )
 from hastack.pacemaker.alert import AlertSpec
 from hastack.pacemaker.constraint import ColocationSpec, LocationSpec, OrderSpec, colocation, location_id, order
@@ -267,7 +266,3 @@ def pgdata_init_script(guest: GuestPgCluster) -> str:
         'echo "listen_addresses = \'*\'" >> "$data/postgresql.conf"\n'
         'echo "host all all $net md5" >> "$data/pg_hba.conf"\n'
     )
-
-
-def fence_timeout_ms(guest: GuestPgCluster) -> int:
-    return duration_ms(guest.fencing.timeout)
