@@ -2,8 +2,8 @@
 
 Hypervisor side: the locked-down fence account (forced command, exact sudoers, root-owned keys).
 Guest side: corosync/Pacemaker, the fence agent with its key and the hypervisors' host keys, DRBD
-pgdata (filesystem and initdb on its first primary only), and the promote -> fs -> pgsql -> VIP
-chain with its colocations.
+pgdata (filesystem and initdb on its first primary only), and the chain promote -> fs -> pgsql ->
+VIP (and the config's chain_extras) with its orders and colocations (hastack.layout.guest_chain).
 """
 from __future__ import annotations
 
@@ -110,9 +110,8 @@ class GuestPgCluster(pulumi.ComponentResource):
 
         # -- the guests
         guests_up = list(args.guest_vms_ready)
-        # Pacemaker owns PostgreSQL and DRBD here; their own units must not start them at boot.
-        # Done before the cluster starts: disabling a SysV-wrapped unit reloads systemd, and a
-        # concurrent `systemctl stop` timed out on an emulated guest while it did.
+        # Pacemaker owns PostgreSQL and DRBD here: their units are off at boot, and turned off before
+        # the cluster starts (disabling a SysV-wrapped unit reloads systemd, which stalls other stops).
         units_off = [SystemdUnit(f"{name}-{unit}-off", {**base, "unit": unit, "enabled": False}, child(self, guests_up))
                      for unit in ("postgresql.service", "drbd.service")]
         cluster = CorosyncCluster(f"{name}-corosync", {
@@ -121,9 +120,11 @@ class GuestPgCluster(pulumi.ComponentResource):
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in guest.nodes},
             "node_addresses": {n.name: [str(n.mgmt_address)] for n in guest.nodes},
         }, child(self, [*guests_up, *units_off]))
+        objects = guest_objects(guest)
         config = PcsClusterConfig(f"{name}-cluster-config", {
             **base, "properties": guest.properties, "resource_defaults": guest.resource_defaults,
             "alerts": [a.model_dump() for a in alert_specs(guest.alerts)], "failback": guest.failback.value,
+            "chain": [spec.id for spec in objects.chain],
         }, child(self, [cluster]))
         hv_addresses = [str(a) for a in fencing.hypervisor_addresses]
         guest_files = [
@@ -155,7 +156,6 @@ class GuestPgCluster(pulumi.ComponentResource):
             **base, "path": "/etc/drbd.d/global_common.conf", "content": render_global_common(guest.drbd_options),
         }, child(self, guests_up))
 
-        objects = guest_objects(guest)
         preferred = guest.nodes[0].name
         vm_network = _vm_network(stack)
         drbd = DrbdResource(f"{name}-drbd", {
@@ -170,11 +170,11 @@ class GuestPgCluster(pulumi.ComponentResource):
         clone = PcsResource(f"{name}-drbd-clone", {**base, "spec": objects.drbd_clone.model_dump()}, child(self, ready))
         primitives = [clone] + [
             PcsResource(f"{name}-{spec.id}", {**base, "spec": spec.model_dump()}, child(self, ready))
-            for spec in (objects.filesystem, objects.pgsql, objects.vip)
+            for spec in objects.chain
         ]
         constraints = [PcsConstraint(f"{name}-{spec.id}", {**base, "spec": spec.model_dump()}, child(self, primitives))
                        for spec in (*objects.orders, *objects.colocations)]
-        for spec in (objects.filesystem, objects.pgsql, objects.vip):
+        for spec in objects.chain:
             PcsResourceEnable(f"{name}-{spec.id}-enable", {**base, "resource_id": spec.id,
                                                              "start_wait_s": duration_ms(guest.start_wait) // 1000},
                               child(self, constraints))

@@ -16,15 +16,15 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from hastack.reports import HastackError
-from hastack.transport import Transport, shown
+from hastack.reports import CommandFailed, HastackError
+from hastack.transport import Result, Transport, shown
+from hastack.transport.local import run_local
 
 COUNTERS = {"pcs": 0}
 BATCH_SCRIPT = Path(__file__).with_name("pcs_batch.py")
@@ -34,14 +34,22 @@ def empty_cib() -> str:
     return _local(["cibadmin", "--empty"]).stdout
 
 
-def _local(argv: list[str], env: dict | None = None, ok=(0,)) -> subprocess.CompletedProcess:
-    process = subprocess.run(argv, capture_output=True, text=True, env=env)
-    if process.returncode not in ok:
+def _local(argv: list[str], env: dict | None = None, ok=(0,)) -> Result:
+    try:
+        return run_local(argv, env=env, ok_rc=ok)
+    except CommandFailed as failed:
         raise HastackError(
             "LOCAL_COMMAND_FAILED",
-            f"`{shown(argv)}` exited {process.returncode}: {(process.stderr or process.stdout).strip()[-2000:]}",
-        )
-    return process
+            f"`{shown(argv)}` exited {failed.exit_code}: {(failed.stderr or failed.stdout).strip()[-2000:]}",
+        ) from None
+
+
+def _local_any(argv: list[str], stdin: str | None = None, env: dict | None = None) -> Result:
+    """ARGV's result whatever its exit code: its caller reads the outcome itself."""
+    try:
+        return run_local(argv, stdin, env=env)
+    except CommandFailed as failed:
+        return Result(failed.exit_code, failed.stdout, failed.stderr)
 
 
 def pcs_interpreter() -> str | None:
@@ -73,13 +81,12 @@ def apply_pcs(cib_xml: str, commands, secrets: dict[str, str] | None = None) -> 
 
 def _pcs_batch(interpreter: str, path: Path, commands: list[list[str]], env: dict) -> None:
     batch = [["-f", str(path), *argv] for argv in commands]
-    process = subprocess.run([interpreter, "-Es", str(BATCH_SCRIPT)], input=json.dumps(batch),
-                             capture_output=True, text=True, env=env)
+    process = _local_any([interpreter, "-Es", str(BATCH_SCRIPT)], json.dumps(batch), env=env)
     try:
         outcome = json.loads(process.stdout or "{}")
     except json.JSONDecodeError:
         outcome = {}
-    if process.returncode != 0 or outcome.get("failed") is not None:
+    if process.exit_code != 0 or outcome.get("failed") is not None:
         failed = outcome.get("failed")
         where = shown(["pcs", *commands[failed]]) if isinstance(failed, int) else "pcs batch"
         raise HastackError("PCS_FAILED", f"`{where}` failed: {process.stderr.strip()[-2000:]}")
@@ -102,9 +109,9 @@ def verify(cib_xml: str) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".xml") as handle:
         handle.write(cib_xml)
         handle.flush()
-        process = subprocess.run(["crm_verify", "--xml-file", handle.name, "-V"], capture_output=True, text=True)
+        process = _local_any(["crm_verify", "--xml-file", handle.name, "-V"])
     text = (process.stderr + process.stdout).strip()
-    if process.returncode != 0 and any(word in text.lower() for word in _SCHEMA_FAILURE):
+    if process.exit_code != 0 and any(word in text.lower() for word in _SCHEMA_FAILURE):
         raise HastackError("CIB_INVALID", f"crm_verify rejects the edited CIB: {text[-2000:]}")
     return text
 
@@ -117,7 +124,7 @@ def diff(old_xml: str, new_xml: str) -> str | None:
         new.write_text(new_xml)
         os.chmod(tmp, 0o700)
         process = _local(["crm_diff", "--no-version", "--original", str(old), "--new", str(new)], ok=(0, 1))
-    return process.stdout if process.returncode == 1 else None
+    return process.stdout if process.exit_code == 1 else None
 
 
 class LiveCib:
@@ -135,12 +142,10 @@ class LiveCib:
     def edit(self, commands, secrets: dict[str, str] | None = None, retries: int = 6) -> bool:
         """Apply pcs commands as one patch; True when the CIB changed.
 
-        Pulumi creates resources in parallel, all in this one provider process.  Edits of the
-        same cluster that arrive while another is being pushed go out together as the next
-        patch (group commit: one query, one pcs batch, one push for all of them); if such a
-        group fails, each edit is retried alone so that every resource gets its own outcome.
-        Measured before: four VMs' edits racing each other exhausted the epoch guard, and taking
-        turns one by one cost ~9 s per edit on the emulated lab hosts."""
+        Edits of one cluster that arrive while another is being pushed (Pulumi creates resources
+        in parallel, all in this one provider process) go out together as the next patch: one
+        query, one pcs batch, one push.  A group that fails is retried edit by edit, so every
+        resource gets its own outcome."""
         group = _group(self.transport.name)
         ticket = _Ticket([list(c) for c in commands], dict(secrets or {}))
         with group.guard:

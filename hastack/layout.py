@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from typing import Callable
 
 from hastack.config.models import (
     Alert,
@@ -17,19 +18,20 @@ from hastack.config.models import (
     ProtectedVm,
     StackConfig,
     Tiebreaker,
-    duration_ms,
 )
+from hastack.pacemaker.alert import AlertSpec
+from hastack.pacemaker.constraint import ColocationSpec, LocationSpec, OrderSpec, colocation, location_id, order
+from hastack.pacemaker.primitive import Op, PrimitiveSpec, Promotable, clone_id
 from hastack.render.libvirt import domain_xml_path
-from hastack.specs import AlertSpec, ColocationSpec, LocationSpec, Op, OrderSpec, PrimitiveSpec, Promotable
 
-# The seed's VirtualDomain timeouts; the guest fence timeout must outlast their sum.
+
 # ---- names ------------------------------------------------------------------------------------
 def drbd_primitive_id(resource: str) -> str:
     return f"drbd-{resource}"
 
 
 def drbd_clone_id(resource: str) -> str:
-    return f"drbd-{resource}-clone"
+    return clone_id(drbd_primitive_id(resource))
 
 
 def vm_resource_id(vm: str) -> str:
@@ -78,8 +80,7 @@ def tiebreaker_params(tiebreaker: Tiebreaker, fenced_node: str) -> dict[str, str
 
 def fence_status_timeout(timeout: str | None) -> dict[str, str]:
     """The fencer times a device's status (its start, its monitor) by pcmk_monitor_timeout, 60 s
-    unless set, not by the operation's timeout: a configured fence timeout must set both (seen in
-    the lab: a 90 s start failed "within 58s")."""
+    unless set, not by the operation's timeout: a configured fence timeout must set both."""
     return {} if timeout is None else {"pcmk_monitor_timeout": timeout}
 
 
@@ -137,10 +138,9 @@ def vm_objects(vm: ProtectedVm, hv: HypervisorCluster) -> VmObjects:
         drbd_clone=drbd_clone_spec(vm.name, ignore_missing_notifications=True, monitor_timeout=timeouts.drbd_monitor,
                                    intervals=intervals),
         domain=domain,
-        order=OrderSpec(id=f"ord-{clone}-then-{rid}", first=clone, first_action="promote", then=rid, then_action="start"),
-        colocation=ColocationSpec(id=f"col-{rid}-with-{clone}", resource=rid, with_resource=clone,
-                                  with_role="Promoted", score="INFINITY"),
-        location=LocationSpec(id=f"loc-{rid}-prefers-{vm.preferred_node}", resource=rid, node=preferred,
+        order=order(clone, rid, first_action="promote"),
+        colocation=colocation(rid, clone, with_role="Promoted"),
+        location=LocationSpec(id=location_id(rid, "prefers", vm.preferred_node), resource=rid, node=preferred,
                               score=str(vm.location_score)),
     )
 
@@ -155,43 +155,69 @@ def vm_drbd_ports(vm: ProtectedVm, options: DrbdOptions, rings: int) -> tuple[in
 
 # ---- guest layer --------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class ChainLink:
+    """One built-in primitive of the guest chain, made from the guest config.  Each link of the
+    chain starts after the one before it (the first: after the DRBD promotion) and runs beside it."""
+
+    name: str
+    agent: str
+    id: Callable[[GuestPgCluster], str]
+    params: Callable[[GuestPgCluster], dict[str, str]]
+    monitor: Callable[[GuestPgCluster], Op]
+
+
+GUEST_CHAIN = (
+    ChainLink("filesystem", "Filesystem", lambda g: g.fs_id,
+              lambda g: {"device": drbd_device(g.drbd.minor), "directory": g.mountpoint, "fstype": g.fstype},
+              lambda g: Op(name="monitor", interval=g.monitor_intervals.filesystem, timeout=g.op_timeouts.resource_monitor)),
+    ChainLink("pgsql", "ocf:heartbeat:pgsql", lambda g: g.pgsql_id,
+              lambda g: {"pgctl": g.pgctl, "pgdata": g.pgdata},
+              lambda g: Op(name="monitor", interval=g.monitor_intervals.pgsql, timeout=g.op_timeouts.resource_monitor or "60s")),
+    ChainLink("vip", "IPaddr2", lambda g: g.vip_id,
+              lambda g: {"ip": str(g.vip), "cidr_netmask": str(g.vip_cidr_netmask)},
+              lambda g: Op(name="monitor", interval=g.monitor_intervals.vip, timeout=g.op_timeouts.resource_monitor)),
+)
+
+
+def guest_chain(guest: GuestPgCluster) -> tuple[PrimitiveSpec, ...]:
+    """The chain in start order: GUEST_CHAIN, each of the config's `chain_extras` right after the
+    link it names.  Every link is created disabled and enabled once the chain's constraints exist."""
+    stop = guest.op_timeouts.resource_stop
+    stops = (Op(name="stop", timeout=stop),) if stop else ()
+    chain = [PrimitiveSpec(id=link.id(guest), agent=link.agent, params=link.params(guest),
+                           ops=(link.monitor(guest), *stops), disabled=True) for link in GUEST_CHAIN]
+    for extra in guest.chain_extras:
+        after = next(i for i, spec in enumerate(chain) if spec.id == extra.after)
+        chain.insert(after + 1, PrimitiveSpec(
+            id=extra.id, agent=extra.agent, params=extra.params, meta=extra.meta, disabled=True,
+            ops=tuple(Op(name=op.name, interval=op.interval, timeout=op.timeout) for op in extra.ops)))
+    return tuple(chain)
+
+
+@dataclass(frozen=True)
 class GuestObjects:
     drbd_clone: PrimitiveSpec
+    chain: tuple[PrimitiveSpec, ...]  # in start order
+    orders: tuple[OrderSpec, ...]
+    colocations: tuple[ColocationSpec, ...]
+    # GUEST_CHAIN's links by name (also in `chain`)
     filesystem: PrimitiveSpec
     pgsql: PrimitiveSpec
     vip: PrimitiveSpec
-    orders: tuple[OrderSpec, ...]
-    colocations: tuple[ColocationSpec, ...]
 
 
 def guest_objects(guest: GuestPgCluster) -> GuestObjects:
-    clone = drbd_clone_id(guest.drbd.resource)
-    monitor, every = guest.op_timeouts.resource_monitor, guest.monitor_intervals
-    stop = guest.op_timeouts.resource_stop
-    stops = (Op(name="stop", timeout=stop),) if stop else ()
-    fs = PrimitiveSpec(id=guest.fs_id, agent="Filesystem",
-                       params={"device": drbd_device(guest.drbd.minor), "directory": guest.mountpoint,
-                               "fstype": guest.fstype},
-                       ops=(Op(name="monitor", interval=every.filesystem, timeout=monitor), *stops), disabled=True)
-    pgsql = PrimitiveSpec(id=guest.pgsql_id, agent="ocf:heartbeat:pgsql",
-                          params={"pgctl": guest.pgctl, "pgdata": guest.pgdata},
-                          ops=(Op(name="monitor", interval=every.pgsql, timeout=monitor or "60s"), *stops), disabled=True)
-    vip = PrimitiveSpec(id=guest.vip_id, agent="IPaddr2",
-                        params={"ip": str(guest.vip), "cidr_netmask": str(guest.vip_cidr_netmask)},
-                        ops=(Op(name="monitor", interval=every.vip, timeout=monitor), *stops), disabled=True)
-    # Created disabled and enabled once the chain's constraints exist (see PcsResourceEnable).
-    chain = [(clone, "promote", fs.id), (fs.id, "start", pgsql.id), (pgsql.id, "start", vip.id)]
-    orders = tuple(OrderSpec(id=f"ord-{a}-then-{b}", first=a, first_action=act, then=b, then_action="start")
-                   for a, act, b in chain)
-    colocations = (
-        ColocationSpec(id=f"col-{fs.id}-with-{clone}", resource=fs.id, with_resource=clone, with_role="Promoted"),
-        ColocationSpec(id=f"col-{pgsql.id}-with-{fs.id}", resource=pgsql.id, with_resource=fs.id),
-        ColocationSpec(id=f"col-{vip.id}-with-{pgsql.id}", resource=vip.id, with_resource=pgsql.id),
+    clone = drbd_clone_spec(guest.drbd.resource, ignore_missing_notifications=False,
+                            monitor_timeout=guest.op_timeouts.drbd_monitor, intervals=guest.monitor_intervals)
+    chain = guest_chain(guest)
+    before = [(clone.top_id, "promote", "Promoted")] + [(spec.id, "start", None) for spec in chain]
+    by_id = {spec.id: spec for spec in chain}
+    return GuestObjects(
+        drbd_clone=clone, chain=chain,
+        orders=tuple(order(first, then.id, first_action=action) for (first, action, _), then in zip(before, chain)),
+        colocations=tuple(colocation(then.id, first, with_role=role) for (first, _, role), then in zip(before, chain)),
+        **{link.name: by_id[link.id(guest)] for link in GUEST_CHAIN},
     )
-    return GuestObjects(drbd_clone_spec(guest.drbd.resource, ignore_missing_notifications=False,
-                                        monitor_timeout=guest.op_timeouts.drbd_monitor, intervals=every),
-                        fs, pgsql, vip,
-                        orders, colocations)
 
 
 def guest_fence_specs(guest: GuestPgCluster) -> list[tuple[PrimitiveSpec, str]]:
@@ -240,7 +266,3 @@ def pgdata_init_script(guest: GuestPgCluster) -> str:
         'echo "listen_addresses = \'*\'" >> "$data/postgresql.conf"\n'
         'echo "host all all $net md5" >> "$data/pg_hba.conf"\n'
     )
-
-
-def fence_timeout_ms(guest: GuestPgCluster) -> int:
-    return duration_ms(guest.fencing.timeout)

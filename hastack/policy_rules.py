@@ -4,6 +4,8 @@
 rules directly with hand-made props.  A rule takes the stack's resources (type name, resource name,
 props as the provider receives them) and returns findings that name the resource, the values and
 the fix.  No rule imports pulumi: secretness comes in as a set of paths (see `check_secrets`).
+Pacemaker objects are read through their own models (hastack/pacemaker/); props that do not
+validate are skipped here, as the provider's check refuses them with the field.
 """
 from __future__ import annotations
 
@@ -12,14 +14,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from pydantic import ValidationError
+
 from hastack.config.models import DrbdOptions, duration_ms
+from hastack.layout import GUEST_CHAIN
+from hastack.pacemaker.cluster_config import ClusterConfig
+from hastack.pacemaker.common import INFINITY, Spec, from_props, is_true, score_value
+from hastack.pacemaker.constraint import Constraint
+from hastack.pacemaker.primitive import Primitive, PrimitiveSpec, agent_type
+from hastack.pacemaker.stonith import FenceDevice, avoid_location_id
 from hastack.render.drbd import DrbdHost, render_resource
 from hastack.reports import Report, Severity
 
 GLOBAL_COMMON = "/etc/drbd.d/global_common.conf"
 DEFAULT_OP_TIMEOUT_MS = 20_000  # Pacemaker's default operation timeout
 DEFAULT_STONITH_TIMEOUT_MS = 60_000  # Pacemaker's default stonith-timeout
-INFINITY = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -72,21 +81,21 @@ def _node_names(r: Resource) -> list[str]:
     return [n.get("name") for n in (r.props.get("nodes") or []) if isinstance(n, dict)]
 
 
-def _spec(r: Resource) -> dict:
-    return r.props.get("spec") or {}
+def _model(model: type[Spec], r: Resource):
+    try:
+        return from_props(model, r.props)
+    except ValidationError:
+        return None
+
+
+def _typed(resources: Iterable[Resource], model: type[Spec], type_: str, layer: str | None = None) -> list:
+    """(resource, its props as the model) for each valid resource of the type (and layer)."""
+    found = [(r, _model(model, r)) for r in _of(resources, type_) if layer is None or _layer(r) == layer]
+    return [(r, m) for r, m in found if m is not None]
 
 
 def _finding(rule: str, r: Resource | None, message: str) -> Finding:
     return Finding(rule, r.name if r else "", message, r.urn if r else "")
-
-
-def score_value(score) -> int:
-    text = str(score).strip().upper()
-    if text in ("INFINITY", "+INFINITY"):
-        return INFINITY
-    if text == "-INFINITY":
-        return -INFINITY
-    return int(text)
 
 
 def _ms(value: str | None, default: int) -> int:
@@ -110,21 +119,8 @@ def _seconds(ms: int) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
-def _true(value) -> bool:
-    return str(value).strip().lower() in ("true", "on", "yes", "y", "1")
-
-
-def _agent_kind(agent: str) -> str:
-    """The agent's type without class/provider: ocf:heartbeat:VirtualDomain -> VirtualDomain."""
-    return agent.rsplit(":", 1)[-1]
-
-
-def _is_drbd(spec: dict) -> bool:
-    return spec.get("agent") == "ocf:linbit:drbd" or _agent_kind(spec.get("agent", "")) == "drbd"
-
-
-def _top_id(spec: dict) -> str:
-    return f"{spec.get('id')}-clone" if spec.get("promotable") else spec.get("id")
+def _is_drbd(spec: PrimitiveSpec) -> bool:
+    return spec.agent_type == "drbd"
 
 
 def _pacemaker_names(cluster: Resource) -> dict[str, str]:
@@ -144,47 +140,51 @@ def _cluster_nodes(resources: list[Resource], layer: str) -> list[str]:
     return []
 
 
-def _constraints(resources: list[Resource], layer: str, kind: str) -> list[dict]:
-    return [_spec(r) for r in _of(resources, "PcsConstraint")
-            if _layer(r) == layer and _spec(r).get("kind") == kind]
+def _constraints(resources: list[Resource], layer: str, kind: str) -> list:
+    return [c.spec for _r, c in _typed(resources, Constraint, "PcsConstraint", layer) if c.spec.kind == kind]
 
 
-def _primitives(resources: list[Resource], layer: str) -> list[tuple[Resource, dict]]:
-    return [(r, _spec(r)) for r in _of(resources, "PcsResource") if _layer(r) == layer]
+def _primitives(resources: list[Resource], layer: str) -> list[tuple[Resource, PrimitiveSpec]]:
+    return [(r, p.spec) for r, p in _typed(resources, Primitive, "PcsResource", layer)]
+
+
+def _configs(resources: list[Resource]) -> list[tuple[Resource, ClusterConfig]]:
+    return _typed(resources, ClusterConfig, "PcsClusterConfig")
+
+
+def _config(resources: list[Resource], layer: str) -> ClusterConfig | None:
+    return next((c for r, c in _configs(resources) if _layer(r) == layer), None)
 
 
 # ---- stickiness against location ----------------------------------------------------------------
-def _location_preferences(resources: list[Resource], config: Resource) -> list[tuple[str, str, int]]:
+def _location_preferences(resources: list[Resource], r: Resource, config: ClusterConfig) -> list[tuple[str, str, int]]:
     """(resource, node, score) of every positive location preference of the config's layer."""
-    layer = _layer(config)
-    prefs = [(c["resource"], c.get("node", "?"), score_value(c["score"]))
-             for c in _constraints(resources, layer, "location")]
+    prefs = [(c.resource, c.node, score_value(c.score)) for c in _constraints(resources, _layer(r), "location")]
     known = {p[0] for p in prefs}
-    for resource, score in (config.props.get("location_scores") or {}).items():
+    for resource, score in config.location_scores.items():
         if resource not in known:
-            prefs.append((resource, "its preferred node", int(score)))
+            prefs.append((resource, "its preferred node", score))
     return [p for p in prefs if p[2] > 0]
 
 
-def _stickiness(resources: list[Resource], config: Resource, resource_id: str) -> tuple[int, str]:
-    for _r, spec in _primitives(resources, _layer(config)):
-        if resource_id in (spec.get("id"), _top_id(spec)) and "resource-stickiness" in (spec.get("meta") or {}):
-            return score_value(spec["meta"]["resource-stickiness"]), f"{resource_id}'s own meta"
-    defaults = config.props.get("resource_defaults") or {}
-    if "resource-stickiness" in defaults:
-        return score_value(defaults["resource-stickiness"]), "resource_defaults"
+def _stickiness(resources: list[Resource], r: Resource, config: ClusterConfig, resource_id: str) -> tuple[int, str]:
+    for _r, spec in _primitives(resources, _layer(r)):
+        if resource_id in (spec.id, spec.top_id) and "resource-stickiness" in spec.meta:
+            return score_value(spec.meta["resource-stickiness"]), f"{resource_id}'s own meta"
+    if "resource-stickiness" in config.resource_defaults:
+        return score_value(config.resource_defaults["resource-stickiness"]), "resource_defaults"
     return 0, "Pacemaker's default"
 
 
 def check_stickiness_vs_location(resources: list[Resource], options: dict | None = None) -> list[Finding]:
     rule, out = "stickiness-exceeds-location", []
-    for config in _of(resources, "PcsClusterConfig"):
-        failback = config.props.get("failback")
+    for r, config in _configs(resources):
+        failback = config.failback
         if failback == "allowed":
             continue
-        layer = _layer(config)
-        for resource, node, score in _location_preferences(resources, config):
-            stickiness, where = _stickiness(resources, config, resource)
+        layer = _layer(r)
+        for resource, node, score in _location_preferences(resources, r, config):
+            stickiness, where = _stickiness(resources, r, config, resource)
             if stickiness > score:
                 continue
             intent = ("failback is declared 'prevented'" if failback == "prevented"
@@ -195,7 +195,7 @@ def check_stickiness_vs_location(resources: list[Resource], options: dict | None
             else:
                 fix = (f"set resource-stickiness to {score + 1} or more ({layer}.resource_defaults: "
                        f"resource-stickiness: \"{score + 1}\"), or declare {layer}.failback: allowed")
-            out.append(_finding(rule, config, (
+            out.append(_finding(rule, r, (
                 f"{layer} cluster: {resource} prefers {node} with score {score} but resource-stickiness is "
                 f"{stickiness} ({where}), so {resource} moves back to {node} whenever that node returns, while "
                 f"{intent}: {fix}")))
@@ -204,24 +204,24 @@ def check_stickiness_vs_location(resources: list[Resource], options: dict | None
 
 def check_failback_allowed(resources: list[Resource], options: dict | None = None) -> list[Finding]:
     rule, out = "failback-declared-allowed", []
-    for config in _of(resources, "PcsClusterConfig"):
-        if config.props.get("failback") != "allowed":
+    for r, config in _configs(resources):
+        if config.failback != "allowed":
             continue
-        layer = _layer(config)
-        prefs = _location_preferences(resources, config)
+        layer = _layer(r)
+        prefs = _location_preferences(resources, r, config)
         moving = [(res, node, score) for res, node, score in prefs
-                  if _stickiness(resources, config, res)[0] <= score]
-        stickiness = _stickiness(resources, config, "")[0]
+                  if _stickiness(resources, r, config, res)[0] <= score]
+        stickiness = _stickiness(resources, r, config, "")[0]
         if moving:
             names = ", ".join(sorted({m[0] for m in moving}))
             worst = max(m[2] for m in moving)
-            out.append(_finding(rule, config, (
+            out.append(_finding(rule, r, (
                 f"{layer} cluster: failback is declared 'allowed': {names} return to their preferred node as "
                 f"soon as it is back (resource-stickiness {stickiness} against location scores up to {worst}); "
                 "each return is a second stop/demote/promote/start of that VM.  To prevent it, declare "
                 f"failback: prevented and set resource-stickiness to {worst + 1} or more")))
         elif prefs:
-            out.append(_finding(rule, config, (
+            out.append(_finding(rule, r, (
                 f"{layer} cluster: failback is declared 'allowed' but resource-stickiness {stickiness} exceeds "
                 f"every location score (up to {max(p[2] for p in prefs)}), so nothing fails back: lower "
                 "resource-stickiness below the location scores, or declare failback: prevented")))
@@ -231,25 +231,25 @@ def check_failback_allowed(resources: list[Resource], options: dict | None = Non
 # ---- fencing ------------------------------------------------------------------------------------
 def check_stonith_enabled(resources: list[Resource], options: dict | None = None) -> list[Finding]:
     out = []
-    for config in _of(resources, "PcsClusterConfig"):
-        value = (config.props.get("properties") or {}).get("stonith-enabled")
-        if value is not None and not _true(value):
-            out.append(_finding("stonith-enabled", config, (
-                f"{_layer(config)} cluster: stonith-enabled={value!r}: without fencing Pacemaker promotes DRBD "
+    for r, config in _configs(resources):
+        value = config.properties.get("stonith-enabled")
+        if value is not None and not is_true(value):
+            out.append(_finding("stonith-enabled", r, (
+                f"{_layer(r)} cluster: stonith-enabled={value!r}: without fencing Pacemaker promotes DRBD "
                 "and starts VMs beside a node it merely lost sight of (split brain); set "
-                f"{_layer(config)}.properties.stonith-enabled: \"true\"")))
+                f"{_layer(r)}.properties.stonith-enabled: \"true\"")))
     return out
 
 
-def _devices(resources: list[Resource], layer: str) -> list[Resource]:
-    return [r for r in _of(resources, "StonithDevice") if _layer(r) == layer]
+def _devices(resources: list[Resource], layer: str | None = None) -> list[tuple[Resource, FenceDevice]]:
+    return _typed(resources, FenceDevice, "StonithDevice", layer)
 
 
 def check_fence_device_per_node(resources: list[Resource], options: dict | None = None) -> list[Finding]:
     out = []
     for cluster in _of(resources, "CorosyncCluster"):
         layer = _layer(cluster)
-        fenced = {d.props.get("fences_node") for d in _devices(resources, layer)}
+        fenced = {d.fences_node for _r, d in _devices(resources, layer)}
         for node in _pacemaker_names(cluster).values():
             if node not in fenced:
                 out.append(_finding("fence-device-per-node", cluster, (
@@ -269,11 +269,10 @@ def _host_targets(params: dict) -> list[str]:
 
 def check_fence_device_avoids_target(resources: list[Resource], options: dict | None = None) -> list[Finding]:
     rule, out = "fence-device-avoids-target", []
-    for device in _of(resources, "StonithDevice"):
-        layer, spec = _layer(device), _spec(device)
-        target = device.props.get("fences_node")
+    for device, fence in _devices(resources):
+        layer, spec, target = _layer(device), fence.spec, fence.fences_node
         nodes = _cluster_nodes(resources, layer)
-        dev_id = spec.get("id", device.name)
+        dev_id = spec.id
         if not target:
             out.append(_finding(rule, device, f"{dev_id}: fences_node is empty, so no location keeps it off the "
                                               "node it fences: set fences_node to the node this device shoots"))
@@ -282,17 +281,17 @@ def check_fence_device_avoids_target(resources: list[Resource], options: dict | 
             out.append(_finding(rule, device, (
                 f"{dev_id}: fences_node {target!r} is not a {layer} node {nodes}; its -INFINITY location would "
                 "bind nothing: name the node this device fences")))
-        targets = _host_targets(spec.get("params") or {})
+        targets = _host_targets(spec.params)
         if targets and targets != [target]:
             out.append(_finding(rule, device, (
                 f"{dev_id}: pcmk_host_list/map targets {targets} but its location avoids only {target}: it "
                 f"could run on a node it fences; fence exactly one node per device (pcmk_host_list={target})")))
         for c in _constraints(resources, layer, "location"):
-            if c.get("resource") == dev_id and c.get("node") == target and score_value(c["score"]) >= 0:
+            if c.resource == dev_id and c.node == target and score_value(c.score) >= 0:
                 out.append(_finding(rule, device, (
-                    f"{dev_id}: location {c.get('id')} gives it score {c['score']} on {target}, the node it fences "
-                    f"(a node would be asked to shoot itself); remove it: the device carries loc-{dev_id}-avoids-"
-                    f"{target} = -INFINITY")))
+                    f"{dev_id}: location {c.id} gives it score {c.score} on {target}, the node it fences "
+                    f"(a node would be asked to shoot itself); remove it: the device carries "
+                    f"{avoid_location_id(dev_id, target)} = -INFINITY")))
     return out
 
 
@@ -307,50 +306,50 @@ def check_single_tiebreaker(resources: list[Resource], options: dict | None = No
         if nodes and len(nodes) != 2:
             continue  # a tiebreaker is a two-node matter; larger clusters use quorum
         devices = _devices(resources, layer)
-        delayed = [d for d in devices if _delay_ms(_spec(d).get("params") or {}) > 0]
+        delayed = [(r, d) for r, d in devices if _delay_ms(d.spec.params) > 0]
         if len(delayed) == 1:
             continue
-        anchor = delayed[1] if len(delayed) > 1 else devices[0]
+        anchor = (delayed[1] if len(delayed) > 1 else devices[0])[0]
         if not delayed:
-            message = (f"{layer} cluster: none of {[_spec(d).get('id') for d in devices]} has pcmk_delay_base/"
+            message = (f"{layer} cluster: none of {[d.spec.id for _r, d in devices]} has pcmk_delay_base/"
                        "pcmk_delay_max, so in a partition both nodes shoot at once (mutual fencing, both down): "
                        "put the delay on the survivor's device only (tiebreaker: {survivor: <node>})")
         else:
-            shown = {_spec(d).get("id"): {k: v for k, v in (_spec(d).get("params") or {}).items()
-                                          if k.startswith("pcmk_delay")} for d in delayed}
+            shown = {d.spec.id: {k: v for k, v in d.spec.params.items() if k.startswith("pcmk_delay")}
+                     for _r, d in delayed}
             message = (f"{layer} cluster: {len(delayed)} devices carry a delay {shown}; with both sides delayed "
                        "the race is random again: keep the delay on exactly one device, the survivor's")
         out.append(_finding(rule, anchor, message))
     return out
 
 
-def _op_timeout_ms(spec: dict, name: str) -> int:
-    for op in spec.get("ops") or []:
-        if op.get("name") == name and op.get("timeout"):
-            return _ms(op["timeout"], DEFAULT_OP_TIMEOUT_MS)
+def _op_timeout_ms(spec: PrimitiveSpec, name: str) -> int:
+    for op in spec.ops:
+        if op.name == name and op.timeout:
+            return _ms(op.timeout, DEFAULT_OP_TIMEOUT_MS)
     return DEFAULT_OP_TIMEOUT_MS
 
 
 def check_guest_fence_timeout(resources: list[Resource], options: dict | None = None) -> list[Finding]:
     rule, out = "guest-fence-timeout", []
-    vms = [(spec.get("id"), _op_timeout_ms(spec, "stop"), _op_timeout_ms(spec, "start"))
-           for r, spec in _primitives(resources, "hypervisor") if _agent_kind(spec.get("agent", "")) == "VirtualDomain"]
+    vms = [(spec.id, _op_timeout_ms(spec, "stop"), _op_timeout_ms(spec, "start"))
+           for r, spec in _primitives(resources, "hypervisor") if spec.agent_type == "VirtualDomain"]
     if not vms:
         return out
     vm, stop, start = max(vms, key=lambda v: v[1] + v[2])
     needed = stop + start
-    guest_config = next((c for c in _of(resources, "PcsClusterConfig") if _layer(c) == "guest"), None)
-    stonith_timeout = _ms(((guest_config.props.get("properties") or {}) if guest_config else {}).get("stonith-timeout"),
+    guest_config = _config(resources, "guest")
+    stonith_timeout = _ms(guest_config.properties.get("stonith-timeout") if guest_config else None,
                           DEFAULT_STONITH_TIMEOUT_MS)
-    for device in _devices(resources, "guest"):
-        params = _spec(device).get("params") or {}
+    for device, fence in _devices(resources, "guest"):
+        params = fence.spec.params
         for key in ("pcmk_off_timeout", "pcmk_reboot_timeout"):
             value = _ms(params.get(key), stonith_timeout)
             if value > needed:
                 continue
             shown = params.get(key) or f"unset (stonith-timeout {_seconds(stonith_timeout)})"
             out.append(_finding(rule, device, (
-                f"{_spec(device).get('id')}: {key}={shown} does not exceed the {_seconds(needed)} the hypervisor "
+                f"{fence.spec.id}: {key}={shown} does not exceed the {_seconds(needed)} the hypervisor "
                 f"layer may take to stop and start a VM ({vm}: stop {_seconds(stop)} + start {_seconds(start)}); "
                 f"the guest fence would time out while the VM is still being recovered: set guest.fencing.timeout "
                 f"to {_seconds(needed + 1000)} or more")))
@@ -363,13 +362,13 @@ def check_guest_fence_reaches_hypervisors(resources: list[Resource], options: di
     if hv is None:
         return out
     addresses = hv.props.get("node_addresses") or {}
-    for device in _devices(resources, "guest"):
-        path = set(device.props.get("fence_path") or [])
+    for device, fence in _devices(resources, "guest"):
+        path = set(fence.fence_path)
         for node in _node_names(hv):
             own = list(addresses.get(node) or [])
             if not path & set(own):
                 out.append(_finding(rule, device, (
-                    f"{_spec(device).get('id')}: fence_path {sorted(path)} reaches no address of hypervisor {node} "
+                    f"{fence.spec.id}: fence_path {sorted(path)} reaches no address of hypervisor {node} "
                     f"({own or 'no node_addresses known'}); a guest running on {node} could not be fenced and the "
                     f"agent could wrongly report it absent: add one of {own or [node]} to "
                     "guest.fencing.hypervisor_addresses")))
@@ -550,37 +549,35 @@ def check_drbd_clone_meta(resources: list[Resource], options: dict | None = None
     for r, spec in _primitives(resources, "hypervisor") + _primitives(resources, "guest"):
         if not _is_drbd(spec):
             continue
-        promotable = spec.get("promotable")
-        if not promotable:
-            out.append(_finding(rule, r, f"{spec.get('id')}: ocf:linbit:drbd is not a promotable clone: make it "
+        if not spec.promotable:
+            out.append(_finding(rule, r, f"{spec.id}: ocf:linbit:drbd is not a promotable clone: make it "
                                          "promotable with promoted-max=1 clone-max=2"))
             continue
-        meta = {**(promotable.get("meta") or {})}
+        meta = spec.promotable.meta
         wanted = {"promoted-max": "1", "clone-max": "2"}
         legacy = {"promoted-max": "master-max"}
         for key, value in wanted.items():
             have = meta.get(key, meta.get(legacy.get(key, ""), None))
             if str(have) != value:
                 out.append(_finding(rule, r, (
-                    f"{_top_id(spec)}: {key}={have if have is not None else 'unset'}; a DRBD clone must have "
+                    f"{spec.top_id}: {key}={have if have is not None else 'unset'}; a DRBD clone must have "
                     f"{key}={value} (one Primary, one copy per node of a two-node cluster): set {key}={value}")))
     return out
 
 
 # ---- constraints --------------------------------------------------------------------------------
-def _has_colocation(cols: list[dict], resource: str, with_resource: str, role: str | None) -> bool:
-    return any(c.get("resource") == resource and c.get("with_resource") == with_resource
-               and (role is None or c.get("with_role") == role) and score_value(c.get("score", "INFINITY")) >= INFINITY
-               for c in cols)
+def _has_colocation(cols: list, resource: str, with_resource: str, role: str | None) -> bool:
+    return any(c.resource == resource and c.with_resource == with_resource and (role is None or c.with_role == role)
+               and score_value(c.score) >= INFINITY for c in cols)
 
 
-def _has_order(orders: list[dict], first: str, first_action: str, then: str) -> bool:
-    return any(o.get("first") == first and o.get("first_action", "start") == first_action and o.get("then") == then
-               and o.get("then_action", "start") == "start" for o in orders)
+def _has_order(orders: list, first: str, first_action: str, then: str) -> bool:
+    return any(o.first == first and o.first_action == first_action and o.then == then and o.then_action == "start"
+               for o in orders)
 
 
-def _domain_minor(resources: list[Resource], vm_resource: dict) -> int | None:
-    config = (vm_resource.get("params") or {}).get("config", "")
+def _domain_minor(resources: list[Resource], vm_resource: PrimitiveSpec) -> int | None:
+    config = vm_resource.params.get("config", "")
     name = config.rsplit("/", 1)[-1].removesuffix(".xml")
     for d in _of(resources, "LibvirtDomain"):
         if d.props.get("name") == name:
@@ -592,10 +589,9 @@ def _domain_minor(resources: list[Resource], vm_resource: dict) -> int | None:
 def check_vm_force_stop(resources: list[Resource], options: dict | None = None) -> list[Finding]:
     rule, out = "vm-force-stop", []
     for r, spec in _primitives(resources, "hypervisor"):
-        params = spec.get("params") or {}
-        if _agent_kind(spec.get("agent", "")) == "VirtualDomain" and _true(params.get("force_stop")):
+        if spec.agent_type == "VirtualDomain" and is_true(spec.params.get("force_stop")):
             out.append(_finding(rule, r, (
-                f"{spec.get('id')}: force_stop=true destroys the domain on every stop (failover, failback, "
+                f"{spec.id}: force_stop=true destroys the domain on every stop (failover, failback, "
                 "disable, destroy) without an ACPI shutdown, so its OS never shuts down cleanly and what it had "
                 "not written to its disk is lost. Meant for stand-in domains that run no OS (the lab stack); "
                 "for a VM with a real OS set force_stop: false and give vm_stop time for a clean shutdown")))
@@ -606,14 +602,14 @@ def check_vm_follows_drbd(resources: list[Resource], options: dict | None = None
     rule, out = "vm-follows-promoted-drbd", []
     layer = "hypervisor"
     cols, orders = _constraints(resources, layer, "colocation"), _constraints(resources, layer, "order")
-    clones = {_top_id(s): s for _r, s in _primitives(resources, layer) if _is_drbd(s)}
+    clones = {s.top_id: s for _r, s in _primitives(resources, layer) if _is_drbd(s)}
     minors = {d.props.get("name"): _int(d.props.get("minor")) for d in _drbd(resources) if _layer(d) == layer}
     for r, spec in _primitives(resources, layer):
-        if _agent_kind(spec.get("agent", "")) != "VirtualDomain":
+        if spec.agent_type != "VirtualDomain":
             continue
-        vm = spec.get("id")
-        colocated = [c["with_resource"] for c in cols if c.get("resource") == vm and c.get("with_resource") in clones
-                     and _has_colocation(cols, vm, c["with_resource"], "Promoted")]
+        vm = spec.id
+        colocated = [c.with_resource for c in cols if c.resource == vm and c.with_resource in clones
+                     and _has_colocation(cols, vm, c.with_resource, "Promoted")]
         if not colocated:
             out.append(_finding(rule, r, (
                 f"{vm} is not colocated with a promoted DRBD clone (INFINITY, with-rsc-role Promoted): it could "
@@ -625,7 +621,7 @@ def check_vm_follows_drbd(resources: list[Resource], options: dict | None = None
                 f"{vm} is colocated with {clone} but not ordered after its promotion: it could open the disk "
                 f"before it is writable: add order promote {clone} then start {vm}")))
         minor = _domain_minor(resources, spec)
-        drbd_name = (clones[clone].get("params") or {}).get("drbd_resource")
+        drbd_name = clones[clone].params.get("drbd_resource")
         if minor is not None and drbd_name in minors and minors[drbd_name] != minor:
             out.append(_finding(rule, r, (
                 f"{vm}'s domain uses /dev/drbd{minor} but it follows {clone} (DRBD {drbd_name}, /dev/drbd"
@@ -633,7 +629,15 @@ def check_vm_follows_drbd(resources: list[Resource], options: dict | None = None
     return out
 
 
-CHAIN = (("Filesystem", "promote"), ("pgsql", "start"), ("IPaddr2", "start"))
+def _declared_chain(resources: list[Resource], prims: list[tuple[Resource, PrimitiveSpec]]) -> list[str]:
+    """The chain the guest cluster config declares; without one, GUEST_CHAIN's agents in its order."""
+    config = _config(resources, "guest")
+    if config and config.chain:
+        return list(config.chain)
+    by_type = {}
+    for _r, spec in prims:
+        by_type.setdefault(spec.agent_type, spec.id)
+    return [by_type[agent_type(link.agent)] for link in GUEST_CHAIN if agent_type(link.agent) in by_type]
 
 
 def check_guest_chain(resources: list[Resource], options: dict | None = None) -> list[Finding]:
@@ -644,21 +648,25 @@ def check_guest_chain(resources: list[Resource], options: dict | None = None) ->
         return out
     cols, orders = _constraints(resources, layer, "colocation"), _constraints(resources, layer, "order")
     clone = next(((r, s) for r, s in prims if _is_drbd(s)), None)
-    by_kind = {}
-    for r, s in prims:
-        kind = _agent_kind(s.get("agent", ""))
-        by_kind.setdefault("pgsql" if kind in ("pgsql", "postgresql") else kind, (r, s))
+    shape = " -> ".join(["promote", *(agent_type(link.agent) for link in GUEST_CHAIN)])
     if clone is None:
-        return [_finding(rule, prims[0][0], "guest cluster has no DRBD promotable clone: the chain "
-                                            "promote -> Filesystem -> pgsql -> VIP has nothing to start from")]
-    previous, previous_action, previous_role = _top_id(clone[1]), "promote", "Promoted"
-    for kind, _action in CHAIN:
-        if kind not in by_kind:
-            out.append(_finding(rule, clone[0], f"guest cluster has no {kind} resource: the chain promote -> "
-                                                "Filesystem -> pgsql -> IPaddr2 is incomplete"))
-            return out
-        r, s = by_kind[kind]
-        rid = s.get("id")
+        return [_finding(rule, prims[0][0], f"guest cluster has no DRBD promotable clone: the chain {shape} has "
+                                            "nothing to start from")]
+    by_id = {s.id: (r, s) for r, s in prims}
+    chain = _declared_chain(resources, prims)
+    types = [by_id[rid][1].agent_type for rid in chain if rid in by_id]
+    for link in GUEST_CHAIN:  # each built-in link, in its order
+        kind = agent_type(link.agent)
+        if kind not in types:
+            return [_finding(rule, clone[0], f"guest cluster has no {kind} resource: the chain {shape} is incomplete")]
+        types = types[types.index(kind) + 1:]
+    missing = [rid for rid in chain if rid not in by_id]
+    if missing:
+        return [_finding(rule, clone[0], f"the guest chain {chain} names {missing}, which no guest PcsResource is: "
+                                         "add the resource or take it out of guest.chain_extras")]
+    previous, previous_action, previous_role = clone[1].top_id, "promote", "Promoted"
+    for rid in chain:
+        r = by_id[rid][0]
         if not _has_order(orders, previous, previous_action, rid):
             out.append(_finding(rule, r, f"{rid} is not ordered after {previous_action} of {previous}: add order "
                                          f"{previous_action} {previous} then start {rid}"))
@@ -688,25 +696,23 @@ def check_secrets(resources: list[Resource], options: dict | None = None,
         marked = secret_paths.get(r.name, set())
         return any(path[:len(p)] == p for p in marked)
 
-    for r in _of(resources, "StonithDevice", "PcsResource"):
-        spec = _spec(r)
-        params = spec.get("params") or {}
-        listed = set(spec.get("secret_params") or [])
-        for key, value in (r.props.get("secret_values") or {}).items():
+    for r, primitive in sorted(_typed(resources, Primitive, "PcsResource") + _devices(resources), key=lambda t: t[0].name):
+        spec, values = primitive.spec, primitive.secret_values
+        for key, value in values.items():
             if value and not secret(r, ("secret_values", key)):
                 out.append(_finding(rule, r, (
-                    f"{spec.get('id')}: secret_values.{key} is plain text in the resource's inputs (and so in the "
+                    f"{spec.id}: secret_values.{key} is plain text in the resource's inputs (and so in the "
                     f"state file): pass it as pulumi.Output.secret(...) (config: `pulumi config set --secret`)")))
-        for key, value in params.items():
+        for key, value in spec.params.items():
             if not value or secret(r, ("spec", "params", key)):
                 continue
-            if key in listed or SECRET_PARAM.match(key):
+            if key in spec.secret_params or SECRET_PARAM.match(key):
                 out.append(_finding(rule, r, (
-                    f"{spec.get('id')}: parameter {key} carries a plain-text value: keep it out of params; put it in "
+                    f"{spec.id}: parameter {key} carries a plain-text value: keep it out of params; put it in "
                     f"secret_values (listed in secret_params) as a Pulumi secret")))
-        for key in listed:
-            if key not in (r.props.get("secret_values") or {}):
-                out.append(_finding(rule, r, f"{spec.get('id')}: secret parameter {key} has no value in "
+        for key in spec.secret_params:
+            if key not in values:
+                out.append(_finding(rule, r, f"{spec.id}: secret parameter {key} has no value in "
                                              f"secret_values: supply it as a Pulumi secret"))
     for r in _of(resources, "RemoteFile"):
         content = str(r.props.get("content") or "")
@@ -774,7 +780,8 @@ RULES: tuple[Rule, ...] = (
          advisory=True),
     Rule("vm-follows-promoted-drbd", "Every VirtualDomain is colocated with and ordered after its promoted DRBD "
          "clone.", check_vm_follows_drbd),
-    Rule("guest-chain-complete", "Guest chain: fs after promote, pgsql after fs, VIP after pgsql, colocated.",
+    Rule("guest-chain-complete", "Guest chain: each link ordered after and colocated with the one before it, from "
+         "the DRBD promotion on (fs, pgsql, VIP and any extra link).",
          check_guest_chain),
     Rule("fence-secrets-are-secret", "Fence passwords and keys are Pulumi secrets.", check_secrets),
 )

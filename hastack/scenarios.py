@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hastack.config.models import StackConfig
-from hastack.facts.status import parse_crm_mon, running_on
+from hastack.facts.status import running_on
 from hastack.layout import drbd_primitive_id, fence_device_id, guest_objects, vm_resource_id
+from hastack.pacemaker import primitive
+from hastack.pacemaker.primitive import PrimitiveSpec
 from hastack.reports import HastackError
 from hastack.simulate import Simulation, _run, parse_round
 
@@ -256,7 +257,7 @@ class Run:
                     return True
         return False
 
-    vip: str | None = None  # the guest chain's last resource, for summaries
+    vip: str | None = None  # the guest VIP's id, for summaries
 
     def vip_summary(self) -> str:
         if not self.vip:
@@ -376,7 +377,9 @@ class Facts:
     guest_vm: dict[str, str] = field(default_factory=dict)  # guest node -> VM resource id
     guest_primary: str | None = None  # the guest DRBD's initial primary
     guest_drbd: str | None = None
-    guest_chain: list[str] = field(default_factory=list)  # fs, pgsql, vip ids
+    guest_chain: list[str] = field(default_factory=list)  # the chain's ids in start order (fs ... VIP)
+    guest_pgsql: str | None = None
+    guest_vip: str | None = None
     guest_survivor: str | None = None
     guest_delay: str = ""
     guest_failback: str = ""
@@ -385,7 +388,7 @@ class Facts:
 
     @property
     def vip(self) -> str | None:
-        return self.guest_chain[-1] if self.guest_chain else None
+        return self.guest_vip
 
     def other(self, nodes: list[str], node: str) -> str:
         return next(n for n in nodes if n != node)
@@ -397,25 +400,20 @@ def _interval_ms(text: str) -> int:
     return duration_ms(text) if not text.isdigit() else int(text) * 1000
 
 
-def _monitor_ms(cib: ET.Element, rid: str) -> int:
-    for op in cib.iter("op"):
-        parent_id = op.get("id", "")
-        if op.get("name") == "monitor" and parent_id.startswith(f"{rid}-monitor"):
-            return _interval_ms(op.get("interval", "0"))
-    return 0
+def _monitor_ms(primitives: dict[str, PrimitiveSpec], rid: str) -> int:
+    monitors = [op for op in primitives[rid].ops if op.name == "monitor"] if rid in primitives else []
+    return _interval_ms(monitors[0].interval) if monitors else 0
 
 
-def tiebreaker(cib: ET.Element) -> tuple[str | None, str]:
+def tiebreaker(cib_xml: str) -> tuple[str | None, str]:
     """The survivor (its own device waits) and the delay shown, or (None, why) unless exactly one."""
     delayed = []
-    for primitive in cib.iter("primitive"):
-        if primitive.get("class") != "stonith":
-            continue
-        params = {nv.get("name"): nv.get("value") for nv in primitive.iter("nvpair")}
+    for device in (p for p in primitive.read_all(cib_xml) if p.is_stonith):
+        params = device.params
         delay = {k: v for k, v in params.items() if k.startswith("pcmk_delay") and v not in ("0", "0s", "")}
         if delay:
             delayed.append((params.get("pcmk_host_list", "").split()[0] if params.get("pcmk_host_list") else None,
-                            primitive.get("id"), delay))
+                            device.id, delay))
     if len(delayed) != 1:
         return None, f"{len(delayed)} devices carry a delay"
     target, device, delay = delayed[0]
@@ -423,31 +421,31 @@ def tiebreaker(cib: ET.Element) -> tuple[str | None, str]:
 
 
 def stack_facts(config: StackConfig, hv_cib: str, guest_cib: str | None) -> Facts:
-    hv_root = ET.fromstring(hv_cib)
+    hv_primitives = {p.id: p for p in primitive.read_all(hv_cib)}
     hv = config.hypervisor
-    survivor, delay = tiebreaker(hv_root)
+    survivor, delay = tiebreaker(hv_cib)
     vms = {vm_resource_id(v.name): config.preferred_pacemaker_node(v) for v in config.vms}
     facts = Facts(
         hv_nodes=[n.pacemaker_name for n in hv.nodes], vms=vms, hv_drbd=[drbd_primitive_id(v.name) for v in config.vms],
-        vm_monitor_ms={rid: _monitor_ms(hv_root, rid) for rid in vms}, hv_survivor=survivor, hv_delay=delay,
+        vm_monitor_ms={rid: _monitor_ms(hv_primitives, rid) for rid in vms}, hv_survivor=survivor, hv_delay=delay,
         hv_failback=hv.failback.value, hv_stickiness=int(hv.resource_defaults.get("resource-stickiness", "0")),
         hv_location={vm_resource_id(v.name): v.location_score for v in config.vms},
     )
     if config.guest is not None and guest_cib is not None:
         guest = config.guest
-        g_root = ET.fromstring(guest_cib)
         objects = guest_objects(guest)
-        g_survivor, g_delay = tiebreaker(g_root)
+        g_survivor, g_delay = tiebreaker(guest_cib)
         threshold = guest.resource_defaults.get("migration-threshold")
         facts.guest_nodes = [n.pacemaker_name for n in guest.nodes]
         facts.guest_vm = {n.pacemaker_name: vm_resource_id(n.vm) for n in guest.nodes}
         facts.guest_primary = guest.nodes[0].pacemaker_name  # GuestPgCluster forces the first primary there
         facts.guest_drbd = objects.drbd_clone.id
-        facts.guest_chain = [objects.filesystem.id, objects.pgsql.id, objects.vip.id]
+        facts.guest_chain = [spec.id for spec in objects.chain]
+        facts.guest_pgsql, facts.guest_vip = objects.pgsql.id, objects.vip.id
         facts.guest_survivor, facts.guest_delay = g_survivor, g_delay
         facts.guest_failback = guest.failback.value
         facts.guest_migration_threshold = int(threshold) if threshold and threshold.isdigit() else None
-        facts.pgsql_monitor_ms = _monitor_ms(g_root, objects.pgsql.id)
+        facts.pgsql_monitor_ms = _monitor_ms({p.id: p for p in primitive.read_all(guest_cib)}, objects.pgsql.id)
     return facts
 
 
@@ -503,15 +501,15 @@ def _vms_on(status: dict, facts: Facts, node: str) -> list[str]:
 
 
 def _chain_checks(out: Outcome, run: Run, facts: Facts, old: str, new: str) -> None:
-    """Ordered handoff old -> new: VIP, pgsql, fs stop; demote; promote; fs, pgsql, VIP start."""
-    drbd = facts.guest_drbd
-    fs, pgsql, vip = facts.guest_chain
-    pairs = [(("stop", vip, old), ("stop", pgsql, old)), (("stop", pgsql, old), ("stop", fs, old)),
-             (("stop", fs, old), ("demote", drbd, old)), (("promote", drbd, new), ("start", fs, new)),
-             (("start", fs, new), ("start", pgsql, new)), (("start", pgsql, new), ("start", vip, new))]
+    """Ordered handoff old -> new: the chain stops from its end; demote; promote; it starts in order."""
+    drbd, chain = facts.guest_drbd, facts.guest_chain
+    links = list(zip(chain, chain[1:]))
+    pairs = ([(("stop", b, old), ("stop", a, old)) for a, b in reversed(links)]
+             + [(("stop", chain[0], old), ("demote", drbd, old)), (("promote", drbd, new), ("start", chain[0], new))]
+             + [(("start", a, new), ("start", b, new)) for a, b in links])
     missing = [f"{a[0]} {a[1]}@{a[2]} -> {b[0]} {b[1]}@{b[2]}" for a, b in pairs if not run.happens_before(a, b)]
     out.check("the handoff is ordered (graph edges)", not missing, "missing: " + ", ".join(missing) if missing else
-              f"stop {vip}, {pgsql}, {fs} on {old}; demote; promote on {new}; start {fs}, {pgsql}, {vip}")
+              f"stop {', '.join(reversed(chain))} on {old}; demote; promote on {new}; start {', '.join(chain)}")
 
 
 def _fence_first(out: Outcome, run: Run, fenced: str, resources: list[tuple[str, str, str]]) -> None:
@@ -671,11 +669,13 @@ class Scenarios:
 
     def a4(self) -> Outcome:
         f = self.facts
-        active = f.guest_primary
-        fs, pgsql, vip = f.guest_chain
+        active, pgsql, vip = f.guest_primary, f.guest_pgsql, f.vip
+        at = f.guest_chain.index(pgsql)
+        below, above = f.guest_chain[:at], f.guest_chain[at + 1:]  # the links pgsql starts after, and before
+        after, s = ", ".join(above), "s" if len(above) == 1 else ""
         threshold = f.guest_migration_threshold
         out = self.outcome("A4", f"PostgreSQL killed on the active guest {active}", (
-            f"no fence; {vip} stops, {pgsql} restarts on {active}, {vip} starts again (failure 1 of "
+            f"no fence; {after} stop{s}, {pgsql} restarts on {active}, {after} start{s} again (failure 1 of "
             f"migration-threshold {threshold or 'INFINITY'})"))
         guest = self._guest()
         run = run_events(guest, f"guest ({pgsql} monitor fails on {active})",
@@ -683,10 +683,12 @@ class Scenarios:
         out.runs["guest"] = run
         out.check("no fencing", not run.fenced, f"fenced {run.fenced}")
         out.check(f"{pgsql} restarted in place", run.ops("stop", pgsql) == [active] and run.ops("start", pgsql) == [active])
-        out.check(f"{vip} stops before and starts after", run.happens_before(("stop", vip, active), ("stop", pgsql, active))
-                  and run.happens_before(("start", pgsql, active), ("start", vip, active)))
+        out.check(f"{after} stop{s} before and start{s} after",
+                  all(run.happens_before(("stop", rid, active), ("stop", pgsql, active))
+                      and run.happens_before(("start", pgsql, active), ("start", rid, active)) for rid in above))
         out.check(f"guest chain still on {active}", _guest_stack_on(f, run.after) == [active])
-        out.check("DRBD and the filesystem untouched", not run.ops("demote", f.guest_drbd) and not run.ops("stop", fs))
+        out.check(f"DRBD and {'the filesystem' if below == f.guest_chain[:1] else ', '.join(below)} untouched",
+                  not run.ops("demote", f.guest_drbd) and not any(run.ops("stop", rid) for rid in below))
         _seed_compare(out, run.fenced, None)
         if threshold:
             # The same failure `threshold` times in a row moves the chain: show where the line is.
@@ -739,7 +741,7 @@ class Scenarios:
         hv = self._hv()
         if swap:
             hv.edit(lambda root: _move_delay(root, f.hv_nodes))
-        delay_owner = tiebreaker(ET.fromstring(hv.sim.path.read_text()))
+        delay_owner = tiebreaker(hv.sim.path.read_text())
         vms = _vms_on(hv.status(), f, lost)
         why = (f"{delay_owner[1]} -> {delay_owner[0]} survives" if partition else f"{lost} is off and cannot shoot")
         guests_lost = [g for g, vm in f.guest_vm.items() if vm in vms]
@@ -1016,6 +1018,7 @@ def render_report(outcomes: list[Outcome], stack: str) -> str:
 
 
 def main(args, render) -> int:
+    """`render(config, stack, out)` writes the stack's artefacts (the program's, one layer up)."""
     from hastack.config.load import load_stack
 
     started = time.monotonic()

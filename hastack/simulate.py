@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from hastack.facts.status import parse_crm_mon
-from hastack.reports import HastackError
+from hastack.reports import CommandFailed, HastackError
+from hastack.transport.local import run_local
 
 ACTION = re.compile(r"^\s*\* (Resource action|Pseudo action|Fencing|Cluster action):?\s+(.*)$")
 
@@ -27,10 +27,10 @@ class Round:
 
 
 def _run(argv: list[str], env: dict | None = None) -> str:
-    process = subprocess.run(argv, capture_output=True, text=True, env=env)
-    if process.returncode != 0:
-        raise HastackError("SIMULATE_FAILED", f"{' '.join(argv)}: {process.stderr.strip()[-1500:]}")
-    return process.stdout
+    try:
+        return run_local(argv, env=env).stdout
+    except CommandFailed as failed:
+        raise HastackError("SIMULATE_FAILED", f"{' '.join(argv)}: {failed.stderr.strip()[-1500:]}") from None
 
 
 def with_quorum(cib_xml: str) -> str:

@@ -1,14 +1,10 @@
-"""Shared shape of providers whose object lives in the CIB: plans are single CibEdits, and the
-live reading comes from one `cibadmin --query` on any node."""
+"""Shared shape of providers whose object lives in the CIB: plans are CibEdits (built in
+hastack/pacemaker/), and the live reading comes from one `cibadmin --query` on any node."""
 from __future__ import annotations
 
 from hastack.cib import LiveCib
-from hastack.plan import CLUSTER, CibEdit, Plan, on
+from hastack.plan import CLUSTER
 from providers.base import HastackProvider, Props
-
-
-def cib_plan(*commands, secrets: dict[str, str] | None = None) -> Plan:
-    return on(CLUSTER, CibEdit(tuple(tuple(c) for c in commands), dict(secrets or {})))
 
 
 class CibObjectProvider(HastackProvider):

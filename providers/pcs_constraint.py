@@ -1,21 +1,17 @@
-"""PcsConstraint: a location, colocation (with roles) or order (with actions) constraint."""
+"""PcsConstraint: a location, colocation (with roles) or order (with actions) constraint.
+What it is, its argv, its reading and its comparison: hastack/pacemaker/constraint.py."""
 from __future__ import annotations
-
-from typing import Annotated, Union
 
 import pulumi
 import pulumi.dynamic
-from pydantic import Field
 
-from hastack.facts.cib import parse_constraint
-from hastack.render.pcs import constraint_create_argv, constraint_delete_argv
-from hastack.specs import ColocationSpec, LocationSpec, OrderSpec
+from hastack.pacemaker import constraint
 from providers.base import Props
-from providers.cib_object import CibObjectProvider, cib_plan
+from providers.cib_object import CibObjectProvider
 
 
-class PcsConstraintProps(Props):
-    spec: Annotated[Union[LocationSpec, ColocationSpec, OrderSpec], Field(discriminator="kind")]
+class PcsConstraintProps(Props, constraint.Constraint):
+    pass
 
 
 class PcsConstraintProvider(CibObjectProvider):
@@ -27,21 +23,16 @@ class PcsConstraintProvider(CibObjectProvider):
         return props.spec.id
 
     def plan_create(self, props, facts=None):
-        return cib_plan(constraint_create_argv(props.spec))
+        return constraint.plan_create(props.spec)
 
     def plan_delete(self, props):
-        return cib_plan(constraint_delete_argv(props.spec))
+        return constraint.plan_delete(props.spec)
 
     def plan_update(self, old, new):
-        # Delete and add in one patch: the cluster never sees the constraint missing.
-        return cib_plan(constraint_delete_argv(old.spec), constraint_create_argv(new.spec))
+        return constraint.plan_update(old.spec, new.spec)
 
     def observe_cib(self, props, cib_xml):
-        live = parse_constraint(cib_xml, props.spec.id)
-        if live is None:
-            return None
-        wanted = props.spec.model_dump()
-        return {} if all(wanted.get(k) == v for k, v in live.items()) else {"spec": {**wanted, **live}}
+        return constraint.observe(props.spec, cib_xml)
 
 
 class PcsConstraint(pulumi.dynamic.Resource, module="hastack", name="PcsConstraint"):

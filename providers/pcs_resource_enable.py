@@ -3,23 +3,18 @@
 ProtectedVM creates the VirtualDomain with target-role=Stopped, then its order, colocation and
 location constraints, then this: so at no instant can the VM start unconstrained.  With
 `start_wait_s`, create and update return only once the resource runs somewhere; when it does not,
-the resource is disabled again and the step fails with its failed actions.  So `up` never reports
-success for a VM that did not start, and a failed enable leaves the cluster as it was (Pulumi keeps
-no state of a failed create: a VM left enabled would later lose its constraints, on `destroy`,
-while it could still run).
-Deleting it stops the resource and waits until the cluster has settled, so teardown runs in the
-safe order.
+the resource is disabled again and the step fails with its failed actions, so `up` never reports
+success for a VM that did not start (Pulumi keeps no state of a failed create).  Deleting it stops
+the resource and waits until the cluster has settled, so teardown runs in the safe order.
 """
 from __future__ import annotations
 
 import pulumi
 import pulumi.dynamic
 
-from hastack.facts.cib import parse_primitive
-from hastack.plan import CLUSTER, Run, on
-from hastack.render.pcs import disable_argv, enable_argv
+from hastack.pacemaker import primitive
 from providers.base import Props
-from providers.cib_object import CibObjectProvider, cib_plan
+from providers.cib_object import CibObjectProvider
 from providers.start_wait import wait_running_or_undo
 
 
@@ -38,12 +33,10 @@ class PcsResourceEnableProvider(CibObjectProvider):
         return f"{props.resource_id}-enabled"
 
     def plan_create(self, props, facts=None):
-        return cib_plan(enable_argv(props.resource_id))
+        return primitive.plan_enable(props.resource_id)
 
     def plan_delete(self, props):
-        return cib_plan(disable_argv(props.resource_id)) + on(
-            CLUSTER, Run(("crm_resource", "--wait", f"--timeout={props.settle_timeout_s}s"))
-        )
+        return primitive.plan_disable(props.resource_id) + primitive.settle(props.settle_timeout_s)
 
     def create(self, props):
         result = super().create(props)
@@ -56,16 +49,12 @@ class PcsResourceEnableProvider(CibObjectProvider):
         return result
 
     def _wait(self, props: PcsResourceEnableProps) -> None:
-        wait_running_or_undo(props, props.resource_id, props.start_wait_s, cib_plan(disable_argv(props.resource_id)),
+        wait_running_or_undo(props, props.resource_id, props.start_wait_s, primitive.plan_disable(props.resource_id),
                              f"{props.resource_id} was disabled again (target-role=Stopped): the cluster is as "
                              "before this step")
 
     def observe_cib(self, props, cib_xml):
-        live = parse_primitive(cib_xml, props.resource_id)
-        if live is None:
-            return None
-        role = live["meta"].get("target-role")
-        return {} if role in (None, "Started", "started") else {"resource_id": f"{props.resource_id} (target-role={role})"}
+        return primitive.observe_enabled(props.resource_id, cib_xml)
 
 
 class PcsResourceEnable(pulumi.dynamic.Resource, module="hastack", name="PcsResourceEnable"):

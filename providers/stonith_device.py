@@ -1,33 +1,20 @@
 """StonithDevice: a fence device and the location that keeps it off the node it fences, in one
-CIB patch (a device able to run on its own target could be asked to shoot its own host)."""
+CIB patch.  What it is, its argv, its reading and its comparison: hastack/pacemaker/stonith.py."""
 from __future__ import annotations
 
 import pulumi
 import pulumi.dynamic
 
-from hastack.facts.cib import parse_constraint
-from hastack.render.pcs import constraint_create_argv, constraint_delete_argv, primitive_create_argvs, primitive_delete_argvs
-from hastack.specs import LocationSpec
-from providers.cib_object import cib_plan
-from providers.pcs_resource import PcsResourceProps, PcsResourceProvider, cleanup, secrets_for, update_argvs
+from hastack.pacemaker import stonith
+from providers.base import Props
+from providers.pcs_resource import PcsResourceProvider
 from providers.start_wait import wait_running_or_undo
 
 
-class StonithDeviceProps(PcsResourceProps):
-    # After a refresh: None when the avoid constraint was deleted, "NODE (SCORE)" when edited.
-    fences_node: str | None
-    # Guest devices: the hypervisor addresses the agent asks (for the policy pack; not compared).
-    fence_path: tuple[str, ...] = ()
-    # Create and update return once the device runs (0: at once).  A device that cannot start
-    # (a wrong BMC password, an unreachable BMC) leaves its node unfenceable: `up` must say so.
+class StonithDeviceProps(Props, stonith.FenceDevice):
+    # Create and update return once the device runs (0: at once): a device that cannot start
+    # (a wrong BMC password, an unreachable BMC) leaves its node unfenceable, and `up` says so.
     start_wait_s: int = 0
-
-
-def avoid_spec(props: StonithDeviceProps) -> LocationSpec:
-    # The id names the node by its host's first label (Pacemaker names it by its FQDN).
-    short = (props.fences_node or "").split(".", 1)[0]
-    return LocationSpec(id=f"loc-{props.spec.id}-avoids-{short}", resource=props.spec.id,
-                        node=props.fences_node, score="-INFINITY")
 
 
 class StonithDeviceProvider(PcsResourceProvider):
@@ -37,20 +24,13 @@ class StonithDeviceProvider(PcsResourceProvider):
     compare_fields = ("spec", "secret_values", "fences_node")
 
     def plan_create(self, props: StonithDeviceProps, facts=None):
-        return cib_plan(*primitive_create_argvs(props.spec), constraint_create_argv(avoid_spec(props)),
-                        secrets=secrets_for(props))
+        return stonith.plan_create(props)
 
     def plan_delete(self, props: StonithDeviceProps):
-        return cib_plan(*primitive_delete_argvs(props.spec))  # pcs drops its constraints with it
+        return stonith.plan_delete(props)
 
     def plan_update(self, old: StonithDeviceProps, new: StonithDeviceProps):
-        commands = update_argvs(old.spec, new.spec)
-        if old.fences_node != new.fences_node:
-            if old.fences_node is not None:  # the live constraint is on the node before " (SCORE)"
-                live = old.model_copy(update={"fences_node": old.fences_node.split(" (", 1)[0]})
-                commands.append(constraint_delete_argv(avoid_spec(live)))
-            commands.append(constraint_create_argv(avoid_spec(new)))
-        return cib_plan(*commands, secrets=secrets_for(new)) + cleanup(new.spec)
+        return stonith.plan_update(old, new)
 
     def create(self, props):
         result = super().create(props)
@@ -69,13 +49,7 @@ class StonithDeviceProvider(PcsResourceProvider):
         return result
 
     def observe_cib(self, props: StonithDeviceProps, cib_xml: str):
-        observed = super().observe_cib(props, cib_xml)
-        if observed is None:
-            return None
-        avoid = parse_constraint(cib_xml, avoid_spec(props).id)
-        if avoid is None or avoid["node"] != props.fences_node or avoid["score"] != "-INFINITY":
-            observed["fences_node"] = None if avoid is None else f"{avoid['node']} ({avoid['score']})"
-        return observed
+        return stonith.observe(props, cib_xml)
 
 
 class StonithDevice(pulumi.dynamic.Resource, module="hastack", name="StonithDevice"):

@@ -26,6 +26,7 @@ _IDENT = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 _SIZE = re.compile(r"^[1-9][0-9]*[MGT]$")
 _DURATION = re.compile(r"^[0-9]+(ms|s|m|min|h)?$")
+_RESOURCE_AGENT = re.compile(r"^((ocf:[A-Za-z0-9_.-]+|systemd|service|lsb):)?[A-Za-z0-9_.@-]+$")
 
 # Bounds an operator would accept.  corosync's token: under 1 s a busy host misses it and drops
 # out of the membership (and is fenced); over 1 min a dead node goes unnoticed that long.
@@ -84,6 +85,15 @@ def _op_timeout(value: str) -> str:
     return value
 
 
+def _resource_agent(value: str) -> str:
+    if value.startswith("stonith:"):
+        raise ValueError(f"{value!r} is a fence agent: a fence device is no chain link (guest fencing is guest.fencing)")
+    if not _RESOURCE_AGENT.match(value):
+        raise ValueError(f"{value!r} is not a resource agent: write ocf:<provider>:<type> (e.g. ocf:heartbeat:anything), "
+                         "systemd:<unit>, or a bare type of ocf:heartbeat")
+    return value
+
+
 def _token_ms(value: int) -> int:
     low, high = TOKEN_MS
     if not low <= value <= high:
@@ -126,6 +136,7 @@ Size = Annotated[str, AfterValidator(_size)]
 Duration = Annotated[str, AfterValidator(_duration)]
 OpTimeout = Annotated[str, AfterValidator(_duration), AfterValidator(_op_timeout)]
 TokenMs = Annotated[int, AfterValidator(_token_ms)]
+ResourceAgent = Annotated[str, AfterValidator(_resource_agent)]
 ClusterProperties = Annotated[dict[str, str], AfterValidator(_names(CLUSTER_OPTIONS, "cluster property"))]
 ResourceDefaults = Annotated[dict[str, str], AfterValidator(_names(RESOURCE_META, "resource meta-attribute"))]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -435,6 +446,42 @@ class GuestFencing(Model):
     timeout: OpTimeout = Field(default="120s", description="pcmk_off_timeout/pcmk_reboot_timeout")
 
 
+class ChainOp(Model):
+    name: Literal["monitor", "start", "stop"]
+    interval: Duration = "0s"
+    timeout: OpTimeout | None = None
+
+    @model_validator(mode="after")
+    def _interval(self) -> "ChainOp":
+        if self.name == "monitor" and duration_ms(self.interval) == 0:
+            raise ValueError("a monitor with interval 0s never runs again after the probe: give it an interval, e.g. 10s")
+        if self.name != "monitor" and duration_ms(self.interval) != 0:
+            raise ValueError(f"{self.name} runs once, so its interval is 0s (got {self.interval}): leave interval out")
+        return self
+
+
+class ChainExtra(Model):
+    """A primitive of the guest chain beyond Filesystem, pgsql and VIP (e.g. a connection pooler):
+    started right after the link `after` names, stopped before it, on the node running the chain."""
+
+    id: Identifier
+    after: Identifier = Field(description="the link it starts after: guest.fs_id, guest.pgsql_id, guest.vip_id or "
+                              "the id of an extra listed before it")
+    agent: ResourceAgent
+    params: dict[str, str] = {}
+    meta: ResourceDefaults = {}
+    ops: tuple[ChainOp, ...] = Field(description="at least a monitor; start and stop timeouts as the agent needs")
+
+    @model_validator(mode="after")
+    def _monitored(self) -> "ChainExtra":
+        if not any(op.name == "monitor" for op in self.ops):
+            raise ValueError(f"{self.id} has no monitor op, so Pacemaker would never notice it failed: add "
+                             "ops: [{name: monitor, interval: 10s}]")
+        _unique([(op.name, duration_ms(op.interval)) for op in self.ops], f"{self.id}.ops (name, interval)",
+                "Pacemaker tells a resource's operations apart by name and interval: give each its own")
+        return self
+
+
 class GuestPgCluster(Model):
     name: Identifier
     rings: tuple[Ring, ...]
@@ -456,6 +503,8 @@ class GuestPgCluster(Model):
     vip_id: Identifier = "pgvip"
     vip: IPv4
     vip_cidr_netmask: int = Field(default=24, ge=1, le=32)
+    chain_extras: tuple[ChainExtra, ...] = Field(
+        default=(), description="more primitives in the chain promote -> filesystem -> pgsql -> VIP, each placed by `after`")
     fencing: GuestFencing
     op_timeouts: GuestOpTimeouts = Field(default_factory=GuestOpTimeouts)
     monitor_intervals: GuestMonitorIntervals = Field(default_factory=GuestMonitorIntervals)
@@ -473,6 +522,7 @@ class GuestPgCluster(Model):
                 f"guest.pgdata {self.pgdata!r} is not under guest.mountpoint {self.mountpoint!r}: "
                 "PostgreSQL's data must live on the replicated filesystem"
             )
+        _check_chain(self)
         return self
 
 
@@ -577,6 +627,24 @@ def _unique(values: list, field: str, fix: str) -> None:
         if value in seen:
             raise ValueError(f"{field}: {value!r} is used twice; {fix}")
         seen.add(value)
+
+
+def _check_chain(guest: "GuestPgCluster") -> None:
+    """The chain is one line: each extra after a link before it, no link followed by two."""
+    _unique([guest.fs_id, guest.pgsql_id, guest.vip_id], "guest.fs_id, guest.pgsql_id, guest.vip_id",
+            "give each link of the chain its own id")
+    links, followed = [guest.fs_id, guest.pgsql_id, guest.vip_id], {}
+    for i, extra in enumerate(guest.chain_extras):
+        where = f"guest.chain_extras[{i}]"
+        if extra.id in links:
+            raise ValueError(f"{where}.id {extra.id!r} is already a link of the guest chain {links}: give it its own id")
+        if extra.after not in links:
+            raise ValueError(f"{where}.after {extra.after!r} is not a link of the chain before it: use one of {links}")
+        if extra.after in followed:
+            raise ValueError(f"{where}.after {extra.after!r}: {followed[extra.after]} already starts right after "
+                             f"{extra.after} and the chain is one line: write after: {followed[extra.after]}")
+        followed[extra.after] = extra.id
+        links.append(extra.id)
 
 
 def _check_two_nodes(nodes, layer: str) -> None:

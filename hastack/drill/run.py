@@ -141,7 +141,7 @@ class Drill:
         self.guest_nodes = [n.name for n in config.guest.nodes]
         self.layers = {"hypervisor": self.hv_nodes, "guest": self.guest_nodes}
         self.objects = guest_objects(config.guest)
-        self.chain = [self.objects.filesystem.id, self.objects.pgsql.id, self.objects.vip.id]
+        self.chain = [spec.id for spec in self.objects.chain]
         self.pcmk = {n.name: n.pacemaker_name for n in config.hypervisor.nodes}
         self.pcmk.update({n.name: n.pacemaker_name for n in config.guest.nodes})
         self.by_pcmk = {v: k for k, v in self.pcmk.items()}

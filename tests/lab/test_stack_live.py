@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600)]
 def test_no_instant_of_up_left_a_resource_startable_without_its_constraints(applied):
     """Every CIB the scheduler computed a transition from during the first `up`, on both
     layers: nothing could start before its order and colocation existed."""
-    from hastack.facts.cib import unguarded_resources
+    from hastack.pacemaker.constraint import unguarded_resources
 
     expected = {"hypervisor": [f"{vm['name']}-vm" for vm in config()["config"]["hastack:vms"]],
                 "guest": ["pgdata-fs", "pgsql", "pgvip"]}

@@ -91,7 +91,7 @@ def test_stack_breaking_rules_through_config_fails(env):
 
 PROGRAM = """\
     import pulumi
-    from hastack.specs import PrimitiveSpec
+    from hastack.pacemaker.primitive import PrimitiveSpec
     from providers.pcs_cluster_config import PcsClusterConfig
     from providers.stonith_device import StonithDevice
 

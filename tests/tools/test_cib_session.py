@@ -6,7 +6,7 @@ import pytest
 
 from hastack import cib
 from hastack.cib import LiveCib
-from hastack.facts.cib import parse_properties
+from hastack.pacemaker.cluster_config import read_properties
 from hastack.transport.local import LocalTransport
 
 pytestmark = pytest.mark.tools
@@ -23,7 +23,7 @@ def test_edit_is_one_patch_and_a_repeat_changes_nothing(live):
     path, transport = live
     session = LiveCib(transport)
     assert session.edit([["property", "set", "stonith-enabled=true"], ["resource", "defaults", "update", "resource-stickiness=1"]])
-    assert parse_properties(path.read_text())["stonith-enabled"] == "true"
+    assert read_properties(path.read_text())["stonith-enabled"] == "true"
     assert session.edit([["property", "set", "stonith-enabled=true"]]) is False  # idempotent: no patch
 
 
@@ -37,7 +37,7 @@ def test_status_churn_does_not_refuse_the_patch(live):
             return super().run(argv, stdin, **kw)
 
     assert LiveCib(Churning("node1", transport.env)).edit([["property", "set", "no-quorum-policy=stop"]])
-    assert parse_properties(path.read_text())["no-quorum-policy"] == "stop"
+    assert read_properties(path.read_text())["no-quorum-policy"] == "stop"
 
 
 def test_a_concurrent_configuration_change_is_kept_and_the_edit_redone(live):
@@ -52,7 +52,7 @@ def test_a_concurrent_configuration_change_is_kept_and_the_edit_redone(live):
             return super().run(argv, stdin, **kw)
 
     assert LiveCib(Racing("node1", transport.env)).edit([["property", "set", "stonith-enabled=true"]])
-    props = parse_properties(path.read_text())
+    props = read_properties(path.read_text())
     assert props["stonith-enabled"] == "true" and props["maintenance-mode"] == "false"
     assert raced
 

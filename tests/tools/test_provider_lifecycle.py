@@ -11,7 +11,7 @@ import pytest
 import providers.base
 from hastack import cib
 from hastack.config.load import load_stack
-from hastack.facts.cib import parse_constraint, parse_primitive
+from hastack.pacemaker import constraint, primitive
 from hastack.layout import vm_objects
 from hastack.reports import HastackError
 from hastack.transport import Result
@@ -91,8 +91,8 @@ def test_pcs_resource_lifecycle(cluster, local, connect, pg1):
     clone, domain = props(pg1.drbd_clone), props(pg1.domain)
     provider.create(clone)
     provider.create(domain)
-    live = parse_primitive(cluster.read_text(), "pg1-vm")
-    assert live["agent"] == "ocf:heartbeat:VirtualDomain" and live["meta"]["target-role"] == "Stopped"
+    live = primitive.read(cluster.read_text(), "pg1-vm")
+    assert live.agent == "ocf:heartbeat:VirtualDomain" and live.meta["target-role"] == "Stopped"
 
     # read: no drift; diff: no change
     assert provider.read("pg1-vm", domain).outs["spec"] == domain["spec"]
@@ -104,8 +104,8 @@ def test_pcs_resource_lifecycle(cluster, local, connect, pg1):
     assert provider.diff("pg1-vm", domain, longer).changes and not provider.diff("pg1-vm", domain, longer).replaces
     provider.update("pg1-vm", domain, longer)
     assert local.cleanups == ["pg1-vm"]  # failures under the old definition no longer count
-    start = [op for op in parse_primitive(cluster.read_text(), "pg1-vm")["ops"] if op["name"] == "start"]
-    assert start[0]["timeout"] == "300s"
+    start = [op for op in primitive.read(cluster.read_text(), "pg1-vm").ops if op.name == "start"]
+    assert start[0].timeout == "300s"
     assert provider.read("pg1-vm", longer).outs["spec"] == longer["spec"]
 
     # drift: a hand edit of the timeout shows in read, and diff wants it back
@@ -117,9 +117,40 @@ def test_pcs_resource_lifecycle(cluster, local, connect, pg1):
 
     # delete: gone, and the clone it depended on stays
     provider.delete("pg1-vm", longer)
-    assert parse_primitive(cluster.read_text(), "pg1-vm") is None
+    assert primitive.read(cluster.read_text(), "pg1-vm") is None
     assert provider.read("pg1-vm", longer).id is None
-    assert parse_primitive(cluster.read_text(), "drbd-pg1") is not None
+    assert primitive.read(cluster.read_text(), "drbd-pg1") is not None
+
+
+def test_a_plain_clone_reads_back_as_itself_and_updates_in_place(cluster, local, connect):
+    """A clone that is not promotable is read back as a plain clone: no drift, no update, and
+    its clone meta changes in place; made promotable (by hand or by config) it is another object."""
+    from hastack.pacemaker.primitive import Clone, Op, PrimitiveSpec, Promotable
+
+    spec = PrimitiveSpec(id="pinger", agent="ocf:pacemaker:Dummy", ops=(Op(name="monitor", interval="10s"),),
+                         clone=Clone(meta={"interleave": "true"}))
+    provider, wanted = PcsResourceProvider(connect=connect), props(spec)
+    provider.create(wanted)
+    live = primitive.read(cluster.read_text(), "pinger")
+    assert live.clone == Clone(meta={"interleave": "true"}) and live.promotable is None
+    assert provider.read("pinger", wanted).outs["spec"] == wanted["spec"]
+    assert not provider.diff("pinger", wanted, wanted).changes
+
+    more = props(spec.model_copy(update={"clone": Clone(meta={"interleave": "true", "clone-max": "2"})}))
+    assert provider.diff("pinger", wanted, more).changes and not provider.diff("pinger", wanted, more).replaces
+    provider.update("pinger", wanted, more)
+    assert primitive.read(cluster.read_text(), "pinger").clone.meta == {"interleave": "true", "clone-max": "2"}
+    assert local.cleanups == ["pinger-clone"]
+
+    promotable = props(spec.model_copy(update={"clone": None, "promotable": Promotable()}))
+    assert provider.diff("pinger", more, promotable).replaces == ["spec"]
+    env = {"CIB_file": str(cluster), "PATH": "/usr/sbin:/usr/bin"}
+    subprocess.run(["pcs", "-f", str(cluster), "resource", "create", "stateful", "ocf:pacemaker:Stateful",
+                    "promotable"], check=True, env=env, capture_output=True)
+    as_plain = props(PrimitiveSpec(id="stateful", agent="ocf:pacemaker:Stateful", clone=Clone()))
+    drifted = provider.read("stateful", as_plain).outs
+    assert drifted["spec"]["promotable"] is not None and "clone" not in drifted["spec"]
+    assert provider.diff("stateful", drifted, as_plain).replaces == ["spec"]
 
 
 def test_an_identical_existing_object_is_adopted_and_a_different_one_refused(pg1_resources, connect, pg1):
@@ -137,7 +168,7 @@ def test_an_identical_existing_object_is_adopted_and_a_different_one_refused(pg1
     message = str(caught.value)
     assert caught.value.code == "EXISTS_DIFFERENT" and pg1.order.id in message
     assert "'first_action': 'promote'" in message and "'first_action': 'start'" in message
-    assert parse_constraint(cluster.read_text(), pg1.order.id)["first_action"] == "promote"  # untouched
+    assert constraint.read(cluster.read_text(), pg1.order.id).first_action == "promote"  # untouched
 
 
 def test_a_constraint_deleted_by_hand_is_gone_on_read_and_recreated(pg1_resources, connect, pg1):
@@ -149,7 +180,7 @@ def test_a_constraint_deleted_by_hand_is_gone_on_read_and_recreated(pg1_resource
                    env={"CIB_file": str(cluster), "PATH": "/usr/sbin:/usr/bin"})
     assert provider.read(pg1.location.id, location).id is None  # refresh drops it; up recreates it
     provider.create(location)
-    assert parse_constraint(cluster.read_text(), pg1.location.id) is not None
+    assert constraint.read(cluster.read_text(), pg1.location.id) is not None
 
 
 @pytest.fixture()
@@ -165,7 +196,8 @@ def fence_props():
 def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(cluster, connect, fence_props):
     """After refresh, fences_node holds the drift (None: deleted; "NODE (SCORE)": edited); the
     update that `up --refresh` makes from those olds puts the -INFINITY location back."""
-    from providers.stonith_device import StonithDeviceProvider, avoid_spec
+    from hastack.pacemaker.stonith import avoid_spec
+    from providers.stonith_device import StonithDeviceProvider
 
     props, fenced = fence_props, fence_props["fences_node"]
     provider = StonithDeviceProvider(connect=connect)
@@ -175,9 +207,9 @@ def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(
     cib_env = {"CIB_file": str(cluster), "PATH": "/usr/sbin:/usr/bin"}
 
     def avoid():
-        return parse_constraint(cluster.read_text(), avoid_id)
+        return constraint.read(cluster.read_text(), avoid_id)
 
-    assert avoid()["node"] == fenced and avoid()["score"] == "-INFINITY"
+    assert avoid().node == fenced and avoid().score == "-INFINITY"
     for hand_edit, seen in (
         (["cibadmin", "--delete", "--xml-text", f'<rsc_location id="{avoid_id}"/>'], None),
         (["cibadmin", "--modify", "--xml-text", f'<rsc_location id="{avoid_id}" score="-100"/>'], f"{fenced} (-100)"),
@@ -186,7 +218,7 @@ def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(
         drifted = provider.read(spec.id, props).outs
         assert drifted["fences_node"] == seen and provider.diff(spec.id, drifted, props).changes
         provider.update(spec.id, drifted, props)
-        assert avoid()["node"] == fenced and avoid()["score"] == "-INFINITY"
+        assert avoid().node == fenced and avoid().score == "-INFINITY"
         assert provider.read(spec.id, props).outs["fences_node"] == fenced
 
 
@@ -252,7 +284,8 @@ def test_a_fence_device_that_cannot_start_is_removed_again_and_named(acting, wai
     """A wrong BMC password: the start fails on the one node the device may run on.  `up` must not
     report success with node1 unfenceable, and the failed create leaves no device behind (Pulumi
     keeps no state of it, and this provider never adopts a device it cannot read the password of)."""
-    from providers.stonith_device import StonithDeviceProvider, avoid_spec
+    from hastack.pacemaker.stonith import avoid_spec
+    from providers.stonith_device import StonithDeviceProvider
 
     device = waited_fence_props["spec"]["id"]
     path = acting(fail=(f"{device}_start_0@{N2}=1",))
@@ -263,8 +296,8 @@ def test_a_fence_device_that_cannot_start_is_removed_again_and_named(acting, wai
     assert caught.value.code == "NOT_RUNNING" and f"start on {N2}" in message
     assert "removed again: the cluster is as before this step" in message
     live = path.read_text()
-    assert parse_primitive(live, device) is None
-    assert parse_constraint(live, avoid_spec(provider._props(waited_fence_props)).id) is None
+    assert primitive.read(live, device) is None
+    assert constraint.read(live, avoid_spec(provider._props(waited_fence_props)).id) is None
 
 
 def test_a_fence_device_update_that_stops_it_running_says_the_node_is_unfenceable(acting, waited_fence_props):
@@ -279,4 +312,4 @@ def test_a_fence_device_update_that_stops_it_running_says_the_node_is_unfenceabl
     with pytest.raises(HastackError) as caught:
         provider.update(device, waited_fence_props, news)
     assert f"{N1} cannot be fenced until it does" in str(caught.value)
-    assert parse_primitive(path.read_text(), device)["params"]["ipport"] == "624"  # what is left, as said
+    assert primitive.read(path.read_text(), device).params["ipport"] == "624"  # what is left, as said

@@ -44,29 +44,30 @@ def test_crm_verify_accepts_the_cib(lab5_render, layer):
 
 
 def test_the_cib_holds_the_seeds_objects(lab5_render):
-    from hastack.facts.cib import parse_constraint, parse_primitive, parse_properties, parse_resource_defaults
+    from hastack.pacemaker import constraint, primitive
+    from hastack.pacemaker.cluster_config import read_properties, read_resource_defaults
 
     cib = (lab5_render / "hypervisor/cib.xml").read_text()
-    assert parse_properties(cib)["stonith-enabled"] == "true"
-    assert parse_resource_defaults(cib) == {"resource-stickiness": "1"}
-    fence2 = parse_primitive(cib, "fence-node2")
-    assert fence2["params"]["pcmk_delay_base"] == "15s" and fence2["params"]["pcmk_delay_max"] == "30s"
-    assert "pcmk_delay_base" not in parse_primitive(cib, "fence-node1")["params"]
-    assert fence2["params"]["password"] == "********"  # masked: render never sees the secret
-    assert parse_constraint(cib, "loc-fence-node1-avoids-node1")["score"] == "-INFINITY"
+    assert read_properties(cib)["stonith-enabled"] == "true"
+    assert read_resource_defaults(cib) == {"resource-stickiness": "1"}
+    fence2 = primitive.read(cib, "fence-node2")
+    assert fence2.params["pcmk_delay_base"] == "15s" and fence2.params["pcmk_delay_max"] == "30s"
+    assert "pcmk_delay_base" not in primitive.read(cib, "fence-node1").params
+    assert fence2.params["password"] == "********"  # masked: render never sees the secret
+    assert constraint.read(cib, "loc-fence-node1-avoids-node1").score == "-INFINITY"
     for vm in VMS:
-        clone = parse_primitive(cib, f"drbd-{vm}")["promotable"]["meta"]
+        clone = primitive.read(cib, f"drbd-{vm}").promotable.meta
         assert clone["promoted-max"] == "1" and clone["clone-max"] == "2" and clone["notify"] == "true"
-        assert parse_constraint(cib, f"col-{vm}-vm-with-drbd-{vm}-clone")["with_role"] == "Promoted"
-        order = parse_constraint(cib, f"ord-drbd-{vm}-clone-then-{vm}-vm")
-        assert (order["first_action"], order["then_action"]) == ("promote", "start")
+        assert constraint.read(cib, f"col-{vm}-vm-with-drbd-{vm}-clone").with_role == "Promoted"
+        order = constraint.read(cib, f"ord-drbd-{vm}-clone-then-{vm}-vm")
+        assert (order.first_action, order.then_action) == ("promote", "start")
         # Enabled at the end of the render, i.e. after its constraints were in place.
-        assert "target-role" not in parse_primitive(cib, f"{vm}-vm")["meta"]
+        assert "target-role" not in primitive.read(cib, f"{vm}-vm").meta
 
 
 @pytest.mark.parametrize("layer", ["hypervisor", "guest"])
 def test_nothing_startable_is_unconstrained_and_a_missing_constraint_is_caught(lab5_render, layer, tmp_path):
-    from hastack.facts.cib import unguarded_resources
+    from hastack.pacemaker.constraint import unguarded_resources
 
     cib = lab5_render / layer / "cib.xml"
     assert unguarded_resources(cib.read_text()) == []

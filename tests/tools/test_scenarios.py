@@ -232,7 +232,8 @@ def test_main_exits_1_on_a_failed_expectation(rendered, tmp_path, monkeypatch, c
     class Args:
         stack, scenario = "lab5", ["H2a"]
 
-    from commands.render import render
+    def render(*args):
+        pytest.fail("rendered again despite HASTACK_SIMULATE_RENDER")
 
     monkeypatch.setenv("HASTACK_SIMULATE_RENDER", str(_broken_copy(rendered, tmp_path, "hypervisor", _drop_delay)))
     assert main(Args(), render) == 1

@@ -299,7 +299,7 @@ def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
     assert "start on node1" in str(caught.value) and "disabled again" in str(caught.value)
     [(target, step)] = applied[0]
     assert target == CLUSTER and isinstance(step, CibEdit)
-    assert step.commands == (tuple(enable.disable_argv("gw1-vm")),)
+    assert step.commands == (("resource", "disable", "gw1-vm"),)
 
 
 def test_enable_without_a_start_wait_does_not_poll(monkeypatch):
