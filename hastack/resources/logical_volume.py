@@ -88,9 +88,19 @@ def plan_create(props: LogicalVolumeProps, found: LogicalVolumeLive | None):
     return plan
 
 
+# Grows the LV to $3 ($2 bytes) unless it is that big already: an `up` that stopped after one
+# node's lvextend must be able to finish (lvextend refuses a size the LV already has).
+EXTEND = ('cur=$(lvs --noheadings --nosuffix --units b -o lv_size "$1") || exit 1; '
+          '[ "$cur" -ge "$2" ] && exit 0; exec lvextend -L "$3" "$1"')
+
+
+def extend_argv(props: LogicalVolumeProps) -> tuple[str, ...]:
+    return ("sh", "-c", EXTEND, "sh", resource_id(props), str(size_bytes(props.size)), props.size)
+
+
 def plan_update(old: LogicalVolumeProps, new: LogicalVolumeProps, live: LogicalVolumeLive | None):
     refuse_shrink("LV_SHRINK", resource_id(new), old.size, new.size)
-    return on_each_node(new, Run(("lvextend", "-L", new.size, resource_id(new))))
+    return on_each_node(new, Run(extend_argv(new)))
 
 
 def plan_delete(props: LogicalVolumeProps):

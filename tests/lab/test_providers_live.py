@@ -98,6 +98,11 @@ def test_logical_volume_lifecycle(hv, lv_props):
         assert not provider.diff(lv, drifted, bigger).replaces
         provider.update(lv, drifted, bigger)
         assert [s.strip() for s in on_both(sizes)] == ["32.00", "32.00"]
+        # an update that stopped after node1's lvextend is finished by the next one
+        ssh("node1", f"lvextend -q -L 40M {lv}")
+        provider.update(lv, bigger, {**props, "size": "40M"})
+        assert [s.strip() for s in on_both(sizes)] == ["40.00", "40.00"]
+        bigger = {**props, "size": "40M"}
         with pytest.raises(HastackError, match="LV_SHRINK|shrinking"):
             provider.update(lv, bigger, props)
         assert [s.strip() for s in on_both(sizes)] == ["32.00", "32.00"]

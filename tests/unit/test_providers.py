@@ -3,6 +3,7 @@ transports (no hosts), and the Pacemaker providers' plans and readings."""
 from __future__ import annotations
 
 import re
+import shlex
 
 import dill
 import pytest
@@ -13,6 +14,7 @@ from hastack.plan import CLUSTER
 from hastack.reports import HastackError
 from hastack.resources import corosync_cluster as corosync
 from hastack.resources import drbd_resource as drbd
+from hastack.resources import logical_volume
 from hastack.resources import registry
 from hastack.transport import Result
 from hastack.transport.scripted import ScriptedTransport
@@ -99,7 +101,7 @@ def test_read_records_the_live_state_apart_from_the_inputs_and_diff_compares_wit
     diff = provider.diff("vg/lv-pg1", read.outs, news)
     assert diff.changes and diff.replaces == []  # drift: repaired by an update, never a replace
     assert provider.update("vg/lv-pg1", read.outs, news).outs == news  # applied: no `live` recorded
-    assert nodes["node2"].calls[-1] == "lvextend -L 32M vg/lv-pg1"
+    assert nodes["node2"].calls[-1] == shlex.join(logical_volume.extend_argv(logical_volume.PROPS(**news)))
     # as configured everywhere: no change; gone everywhere: dropped from the state
     nodes["node2"].answers[lvs] = Result(0, "33554432\n", "")
     assert not provider.diff("vg/lv-pg1", provider.read("vg/lv-pg1", read.outs).outs, news).changes
@@ -187,7 +189,8 @@ def test_an_lv_update_after_an_old_refresh_grows_to_the_configured_size():
     """A refreshed LV's size held the drift ("{'node2': 25165824}"): never parsed as a size."""
     nodes, connect = scripted()
     LogicalVolumeProvider(connect=connect).update("vg/lv-pg1", {**lv_props(), "size": "{'node2': 25165824}"}, lv_props())
-    assert [n.calls for n in (nodes["node1"], nodes["node2"])] == [["lvextend -L 32M vg/lv-pg1"]] * 2
+    extend = shlex.join(logical_volume.extend_argv(logical_volume.PROPS(**lv_props())))
+    assert [n.calls for n in (nodes["node1"], nodes["node2"])] == [[extend]] * 2 and extend.endswith("vg/lv-pg1 33554432 32M")
 
 
 def test_providers_are_pickled_by_reference():

@@ -95,7 +95,7 @@ def _grow(old_size="16M", new_size="32M"):
 def test_a_grown_lv_size_grows_the_drbd_device_once_after_both_lvs():
     steps = commands(_grow())
     resizes = [i for i, (_, argv) in enumerate(steps) if argv == ("sh", "-c", drbd.RESIZE, "sh", "pg1")]
-    extends = [i for i, (_, argv) in enumerate(steps) if argv[0] == "lvextend"]
+    extends = [i for i, (_, argv) in enumerate(steps) if argv[:3] == ("sh", "-c", lv.EXTEND)]
     assert len(resizes) == 1 and steps[resizes[0]][0] == "node1"  # one node: the preferred one
     assert len(extends) == 2 and max(extends) < resizes[0]
     assert sum("resize" in " ".join(argv) for _, argv in steps) == 1
