@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.connection import child, node_refs
+from hastack.config.load import PROJECT_ROOT
 from hastack.config.models import StackConfig, duration_ms
 from hastack.layout import (
     alert_specs,
@@ -38,7 +39,7 @@ from hastack.render.guest_fence import (
     render_known_hosts,
     render_sudoers,
 )
-from hastack.config.load import PROJECT_ROOT
+from hastack.reports import HastackError
 from providers.corosync_cluster import CorosyncCluster
 from providers.drbd_agent_patch import DrbdAgentPatch
 from providers.drbd_resource import DrbdResource
@@ -75,7 +76,13 @@ def hypervisor_host_keys(stack: StackConfig) -> dict[str, list[str]]:
         keys = list(node.ssh.host_keys)
         if node.ssh.known_hosts_file:
             alias = node.ssh.host if node.ssh.port == 22 else f"[{node.ssh.host}]:{node.ssh.port}"
-            for line in (PROJECT_ROOT / node.ssh.known_hosts_file).read_text().splitlines():
+            known_hosts = PROJECT_ROOT / node.ssh.known_hosts_file
+            if not known_hosts.is_file():
+                raise HastackError("KNOWN_HOSTS_MISSING", (
+                    f"hypervisor.nodes[{node.name}].ssh.known_hosts_file: {node.ssh.known_hosts_file} does not "
+                    "exist, and the guests' fence account pins the hypervisors' keys from it: give the file (the "
+                    "lab stack's is written by `python -m hastack lab up`), or the keys in ssh.host_keys"))
+            for line in known_hosts.read_text().splitlines():
                 parts = line.split()
                 if len(parts) >= 3 and not line.startswith("#") and alias in parts[0].split(","):
                     keys.append(" ".join(parts[1:3]))

@@ -169,6 +169,14 @@ def test_fence_ipmilan_on_node2_power_cycles_node1(live_lab: Path, times):
     assert ssh("node1", "cat /proc/sys/kernel/random/boot_id").stdout.strip() != boot_id
 
 
+def test_the_lab_stack_passes_check_with_the_keys_the_lab_wrote(live_lab: Path, capsys):
+    from commands import cli
+
+    assert cli.main(["check", "--stack", "lab"]) == 0
+    out, err = capsys.readouterr()
+    assert "lab: valid" in out and "the policy pack passes" in out and "ERROR" not in err
+
+
 def test_lab_down_leaves_nothing(live_lab: Path, times):
     state = json.loads((live_lab / "state.json").read_text())
     ns_inode = state["netns_ino"]
