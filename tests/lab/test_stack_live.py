@@ -7,6 +7,7 @@ test_stack_changes_live changes it and destroys it."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from labhelpers import full_only, ssh, wait_for
