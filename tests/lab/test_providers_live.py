@@ -105,7 +105,7 @@ def test_logical_volume_lifecycle(hv, lv_props):
         bigger = {**props, "size": "40M"}
         with pytest.raises(HastackError, match="LV_SHRINK|shrinking"):
             provider.update(lv, bigger, props)
-        assert [s.strip() for s in on_both(sizes)] == ["32.00", "32.00"]
+        assert [s.strip() for s in on_both(sizes)] == ["40.00", "40.00"]  # untouched
 
         # a hand delete on one node is drift; on both, the object is gone
         ssh("node1", f"lvremove -q -y {lv}")
