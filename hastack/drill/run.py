@@ -528,12 +528,15 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     try:
         drill.inject(scenario.inject, roles)
         start = time.monotonic()
-        while (not service_back(drill, scenario, roles, client, result.t0, fences_before)
-               and time.monotonic() - start < drill.limit_s):
+        drill.log(f"drill {scenario.id}: {scenario.inject} injected; waiting for the service")
+        while not (back := service_back(drill, scenario, roles, client, result.t0, fences_before)) \
+                and time.monotonic() - start < drill.limit_s:
             time.sleep(5)
+        drill.log(f"drill {scenario.id}: " + (f"service back after {time.monotonic() - start:.0f}s" if back else
+                  f"service not back within {drill.limit_s:.0f}s") + "; waiting for full redundancy")
         drill.undo(scenario.inject, roles)
         undone = True
-        recovered = drill.wait_healthy(max(0.0, drill.limit_s - (time.monotonic() - start)))
+        recovered = drill.wait_healthy(max(0.0, drill.limit_s - (time.monotonic() - start)), say_every_s=120)
         result.recovered_s = None if recovered is None else round(time.monotonic() - start, 1)
     finally:
         if not undone:  # the drill itself failed: take its injection back, or say it is still there

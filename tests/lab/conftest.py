@@ -1,22 +1,44 @@
-"""Live lab fixtures.  test_lab and test_providers_live need bare hosts: each brings the lab up
-for itself (through the real CLI) and down after.  The stack modules share one lab and one `up`
-for the whole session: test_stack_live checks what `up` built, test_drills_live fails it,
-test_stack_changes_live changes and finally destroys it."""
+"""Live lab fixtures.  test_providers_live and test_lab need bare hosts: they share one lab
+(brought up through the real CLI), which test_lab's last test takes down.  The stack modules
+share a fresh lab and one `up` for the whole session: test_stack_live checks what `up` built,
+test_drills_live fails it, test_stack_changes_live changes and finally destroys it."""
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 import pytest
-from labhelpers import Times, lab_cli, save_host_logs
+from labhelpers import Times, lab_cli, progress, save_host_logs
 from stackhelpers import CLUSTERS, pulumi, scheduler_inputs, stack_environment
 
 from hastack.lab.paths import REPO_ROOT, lab_dir
 
 # Bare-host modules first, then the stack's in the order its life runs (offline code first of all).
-LAB_MODULE_ORDER = ("test_lab_offline", "test_labhelpers", "test_lab", "test_providers_live",
+LAB_MODULE_ORDER = ("test_lab_offline", "test_labhelpers", "test_providers_live", "test_lab",
                     "test_stack_live", "test_drills_live", "test_stack_changes_live")
+# The bare-host modules, in order, on one lab: each provider test removes what it made.
+BARE_LAB_MODULES = ("test_providers_live", "test_lab")
+
+
+def pytest_configure(config):
+    import labhelpers
+
+    def echo(line: str) -> None:
+        reporter = config.pluginmanager.getplugin("terminalreporter")  # registered after this hook
+        if reporter is None:
+            print(line, file=sys.__stderr__, flush=True)
+        else:
+            reporter.write(f"\n{line}\n")  # on its own line, between the progress dots
+
+    labhelpers.echo = echo
+
+
+def pytest_runtest_logreport(report):
+    # Each live step with its time, as it ends: the CI log shows where its 90 minutes went.
+    if report.failed or report.duration > (2 if report.when == "call" else 30):
+        progress(f"{report.nodeid} {report.when} {report.outcome} in {report.duration:.0f} s")
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -32,7 +54,20 @@ def times() -> Times:
     return Times()
 
 
+def _module(item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1]
+
+
+def _lab_running() -> bool:
+    from hastack.lab import lab
+
+    return lab.is_running(lab_dir(), lab.load_state(lab_dir()))
+
+
 def _lab_up(times: Times) -> None:
+    if _lab_running():
+        lab_cli("up")  # reused, and timed as such by test_lab
+        return
     t0 = time.monotonic()
     out = lab_cli("up")
     times["lab_up_seconds"] = time.monotonic() - t0
@@ -42,9 +77,11 @@ def _lab_up(times: Times) -> None:
     print(out.stdout)
 
 
-def _lab_down(logs: str) -> None:
+def _lab_down(logs: str, keep: bool = False) -> None:
     # What the hosts said, kept before `lab down` takes them away (a failure is read from these).
     save_host_logs(REPO_ROOT / "out" / "lab-logs" / logs)
+    if keep:
+        return
     if os.environ.get("HASTACK_KEEP_LAB") == "1":
         print("HASTACK_KEEP_LAB=1: the lab stays up (python -m hastack lab down removes it)")
         return
@@ -53,13 +90,19 @@ def _lab_down(logs: str) -> None:
 
 @pytest.fixture(scope="module")
 def live_lab(request, times: Times):
+    module = _module(request)
+    later = BARE_LAB_MODULES[BARE_LAB_MODULES.index(module) + 1:] if module in BARE_LAB_MODULES else ()
+    keep = any(_module(item) in later for item in request.session.items)
     _lab_up(times)
     yield lab_dir()
-    _lab_down(request.module.__name__.rsplit(".", 1)[-1])
+    _lab_down(module, keep=keep)
 
 
 @pytest.fixture(scope="session")
 def stack_lab():
+    if _lab_running():  # a bare-host module that stopped before its `lab down`: the stack starts fresh
+        print("a lab is still up from the bare-host tests: taking it down for a fresh one")
+        lab_cli("down")
     _lab_up(Times())
     yield lab_dir()
     _lab_down("stack")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +16,55 @@ from hastack.lab.paths import REPO_ROOT, lab_dir
 from hastack.lab.topology import host
 
 TIMES_FILE = REPO_ROOT / "out" / "lab-times.json"
+SESSION_START = time.monotonic()
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.__stderr__, flush=True)
+
+
+# Where live progress goes: the terminal, past pytest's capture (conftest points it at pytest's
+# terminal writer), so that a CI log cut off at its deadline still says what was running.
+echo = _stderr_line
+
+
+def progress(text: str) -> None:
+    echo(f"[{time.monotonic() - SESSION_START:5.0f} s] {text}")
+
+
+def run_streamed(argv: list[str], *, env=None, cwd=REPO_ROOT, timeout: float, show=lambda line: True,
+                 label: str = "") -> subprocess.CompletedProcess:
+    """subprocess.run(ARGV, capture_output=True, text=True, timeout=...), but each stdout line for
+    which SHOW is true goes to `progress` as it comes."""
+    import threading
+
+    # Its own process group: a timeout ends the command's children too, which hold its output open.
+    process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    stderr: list[str] = []
+    reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)
+    reader.start()
+    expired = threading.Event()
+
+    def kill() -> None:
+        expired.set()
+        os.killpg(process.pid, signal.SIGKILL)
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if show(line):
+                progress(f"{label}{line.rstrip()}")
+        process.wait()
+    finally:
+        timer.cancel()
+        reader.join(10)
+    if expired.is_set():
+        raise subprocess.TimeoutExpired(argv, timeout, output="".join(lines), stderr="".join(stderr))
+    return subprocess.CompletedProcess(argv, process.returncode, "".join(lines), "".join(stderr))
 
 # CI runs the main job (lab, `up`, its checks) and the issue's three drills; what does not fit
 # beside them in CI's 90 min runs with this one variable (README: "Tests").

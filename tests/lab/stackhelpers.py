@@ -3,11 +3,12 @@ the stack's own backend, the real pulumi CLI on it, and what the hosts say of th
 from __future__ import annotations
 
 import itertools
+import re
 import os
 import shutil
 
 import yaml
-from labhelpers import ssh
+from labhelpers import run_streamed, ssh
 
 from hastack.facts.status import parse_crm_mon
 from tests.conftest import ROOT, run
@@ -50,9 +51,14 @@ def diagnostics(stdout: str) -> str:
     return stdout[start:min(ends) if ends else None][-12000:]
 
 
+# A resource that finished (or failed) and the engine's summary: what a CI log shows of an `up`.
+ENGINE_EVENT = re.compile(r"\b(created|updated|deleted|replaced|failed|error)\b.*\(\d+s\)|^(Duration|Resources):|error:")
+
+
 def pulumi(env, *args, check=True, timeout=2400):
     # As bin/main runs it: yielding to the emulated hosts that share this machine's cores.
-    result = run(["nice", "-n", "10", "pulumi", *args, "--stack", "lab"], env=env, check=False, timeout=timeout)
+    result = run_streamed(["nice", "-n", "10", "pulumi", *args, "--stack", "lab"], env=env, timeout=timeout,
+                          show=lambda line: ENGINE_EVENT.search(line) is not None, label=f"pulumi {args[0]}: ")
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / f"{next(_commands):02d}-{args[0]}.log"
     log.write_text(f"$ pulumi {' '.join(args)}\nexit {result.returncode}\n{result.stdout}\n--- stderr ---\n{result.stderr}")

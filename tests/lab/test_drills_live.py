@@ -9,9 +9,9 @@ import shutil
 import time
 
 import pytest
-from labhelpers import full_only
+from labhelpers import full_only, run_streamed
 
-from tests.conftest import ROOT, run
+from tests.conftest import ROOT
 
 # The three (a host lost, a guest lost, a guest cut off) run in every `bin/test`, on the
 # session's stack (conftest's `applied`).  The seed's other six need 30-60 min more on emulated
@@ -28,8 +28,9 @@ def test_drill(applied, stack_env, times, scenario):
     out = OUT / scenario
     shutil.rmtree(out, ignore_errors=True)  # never a previous run's result
     start = time.monotonic()
-    result = run([str(ROOT / ".venv" / "bin" / "python"), "-m", "hastack", "drill", "--stack", "lab", "--scenario",
-                  scenario, "--yes", "--out", str(out)], env=stack_env, check=False, timeout=3000)
+    result = run_streamed([str(ROOT / ".venv" / "bin" / "python"), "-m", "hastack", "drill", "--stack", "lab",
+                           "--scenario", scenario, "--yes", "--out", str(out)], env=stack_env, timeout=3000,
+                          show=lambda line: line.startswith("drill"), label=f"{scenario}: ")
     times[f"drill_{scenario}_seconds"] = time.monotonic() - start
     out.mkdir(parents=True, exist_ok=True)
     (out / "drill.log").write_text(f"exit {result.returncode}\n{result.stdout}\n--- stderr ---\n{result.stderr}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import subprocess
 import threading
 import time
 
@@ -50,3 +51,28 @@ def test_a_host_that_never_answers_is_a_failed_probe_inside_its_timeout(silent_p
     assert time.monotonic() - start < 11
     with pytest.raises(AssertionError, match="pg1"):
         labhelpers.ssh("pg1", "true", timeout=12)
+
+
+def test_a_streamed_command_shows_its_lines_as_they_come_and_keeps_them_all(monkeypatch):
+    shown: list[tuple[float, str]] = []
+    monkeypatch.setattr(labhelpers, "echo", lambda line: shown.append((time.monotonic(), line)))
+    start = time.monotonic()
+    result = labhelpers.run_streamed(["sh", "-c", "echo one; echo hidden; echo oops >&2; sleep 2; echo two; exit 3"],
+                                     timeout=30, show=lambda line: "hidden" not in line, label="x: ")
+    assert (result.returncode, result.stdout, result.stderr) == (3, "one\nhidden\ntwo\n", "oops\n")
+    assert [line.split("] ", 1)[1] for _t, line in shown] == ["x: one", "x: two"]
+    assert shown[0][0] - start < 1.5  # while the command still ran, not at its end
+
+
+def test_a_streamed_command_past_its_timeout_is_killed_and_raises():
+    start = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired) as expired:
+        labhelpers.run_streamed(["sh", "-c", "echo before; exec sleep 30"], timeout=1)
+    assert time.monotonic() - start < 5 and expired.value.output == "before\n"
+
+
+def test_a_streamed_command_past_its_timeout_ends_with_its_children():
+    start = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        labhelpers.run_streamed(["sh", "-c", "sleep 30 & sleep 30; wait"], timeout=1)
+    assert time.monotonic() - start < 5
