@@ -30,6 +30,7 @@ def render_report(results) -> str:
         lines += [f"- {'ok' if ok else 'FAILED'}: {what}: {detail}" for what, ok, detail in r.checks]
         if r.failed_actions:
             lines.append("- failed actions seen (cleaned up): " + "; ".join(r.failed_actions))
+        lines += [f"- finding: {finding}" for finding in r.findings]
         lines.append("")
         lines.append("| T+ | layer | host | event |")
         lines.append("|---|---|---|---|")

@@ -114,6 +114,7 @@ class Result:
     failed_actions: list[str] = field(default_factory=list)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     predicted: str = ""
+    findings: list[str] = field(default_factory=list)  # what the checks do not judge, e.g. where VMs ran again
 
     @property
     def ok(self) -> bool:
@@ -128,7 +129,7 @@ class Result:
                 "sql": None if self.sql is None else vars(self.sql), "pings": self.pings, "fenced": self.fenced,
                 "acknowledged": self.acknowledged, "lost": self.lost, "failed_actions": self.failed_actions,
                 "checks": [{"what": w, "ok": o, "detail": d} for w, o, d in self.checks],
-                "predicted": self.predicted, "events": [e.as_dict() for e in self.events],
+                "predicted": self.predicted, "findings": self.findings, "events": [e.as_dict() for e in self.events],
                 "samples": [vars(s) for s in self.samples]}
 
 
@@ -267,6 +268,12 @@ class Drill:
             raise HastackError("DRILL_UNHEALTHY", "the stack is not healthy to begin with, so a drill would "
                                "measure nothing: " + "; ".join(problems) + (
                                    "" if failed else f" (after waiting {self.limit_s:.0f}s)"))
+
+    def vms_on(self, node: str) -> list[str]:
+        """The VM resources running on hypervisor `node` now."""
+        status = self.status("hypervisor")
+        return [vm_resource_id(v.name) for v in self.config.vms
+                if status and self.pcmk[node] in running_on(status, vm_resource_id(v.name))]
 
     def where_guest_runs(self, guest: str) -> str | None:
         status = self.status("hypervisor")
@@ -523,6 +530,8 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     drill.client_writes(client)
     drill.log(f"drill {scenario.id}: {scenario.title} ({', '.join(f'{k}={v}' for k, v in vars(roles).items())})")
     fences_before = drill.fences()
+    lost_hypervisors = [getattr(roles, role) for role in scenario.fences if role.startswith("hv")]
+    vms_on = {node: drill.vms_on(node) for node in lost_hypervisors}
     result.t0 = time.time()
     undone = False
     try:
@@ -552,6 +561,9 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     result.events = drill.journals(result.t0)
     result.fenced = sorted({f"{e.layer}: {e.detail.split()[1]}" for e in result.events
                             if e.kind == "fenced" and e.detail.endswith(": ok")})
+    for node, vms in vms_on.items():
+        survivor = next(n for n in drill.hv_nodes if n != node)
+        result.findings += timeline.vm_recovery(result.events, vms, drill.pcmk[node], drill.pcmk[survivor], result.t0)
     acknowledged = [s.row for s in result.samples if s.row is not None]
     result.acknowledged = len(acknowledged)
     present = drill.rows(run)
@@ -598,6 +610,8 @@ def run(config: StackConfig, only: list[str], out: Path, predictions: dict[str, 
             write(out, results)
             log(f"drill {sid}: {'passed' if result.ok else 'FAILED'}; SQL disruption {result.sql.seconds}s, "
                 f"recovered {result.recovered_s}s")
+            for finding in result.findings:
+                log(f"drill {sid}: {finding}")
             if result.recovered_s is None:
                 log("drill: the stack did not recover; the remaining scenarios are not run")
                 break

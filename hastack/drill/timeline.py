@@ -152,6 +152,27 @@ def first_start(events: list[Event], resource: str, t0: float) -> str | None:
     return None
 
 
+def vm_recovery(events: list[Event], vms: list[str], lost: str, survivor: str, t0: float) -> list[str]:
+    """Where each VM that ran on the lost hypervisor ran again: failed over to the survivor, or
+    only back on its own node once that rejoined (down for the whole outage of its host)."""
+    rejoined = next((e.ts for e in events if e.ts >= t0 and e.kind == "member" and e.detail == lost), None)
+    lines = []
+    for vm in vms:
+        starts = [(e.ts, e.detail[len(f"start {vm} on "):].rsplit(":", 1)[0]) for e in events
+                  if e.ts >= t0 and e.kind == "action" and e.detail.startswith(f"start {vm} on ")
+                  and e.detail.endswith(": ok")]
+        on_survivor = next((ts for ts, node in starts if node == survivor), None)
+        if on_survivor is not None:
+            lines.append(f"{vm}: failed over to {survivor} at T+{on_survivor - t0:.0f}s")
+        elif starts:
+            ts, node = starts[0]
+            back = f", after {lost} rejoined at T+{rejoined - t0:.0f}s" if rejoined is not None else ""
+            lines.append(f"{vm}: not started on {survivor}; down until it started on {node} at T+{ts - t0:.0f}s{back}")
+        else:
+            lines.append(f"{vm}: not started again")
+    return lines
+
+
 def failover_done(guest_views: list[dict], hypervisor_views: list[dict], chain: list[str], vip: str,
                   samples: list[Sample], t0: float, evacuated: str | None = None, settle_s: float = 20,
                   owed_fences: set[str] = frozenset(), holder: str | None = None) -> bool:

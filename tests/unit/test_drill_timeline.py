@@ -86,3 +86,20 @@ def test_the_report_sets_the_seeds_figures_beside_the_measured_ones():
     assert "hyp+app / node1, pg1" in row and "NOT" in row and "FAILED: back at full redundancy" in row
     assert "fence node1, pg1; pgvip pg1->pg2" in row
     assert "| hypervisor | node2 | fenced: reboot node1.hastack-lab.internal via fence-node1: ok |" in text
+
+
+def _events(t0: float, *rows: tuple[float, str, str]) -> list[timeline.Event]:
+    return [timeline.Event(t0 + t, "hypervisor", "node2", kind, detail) for t, kind, detail in rows]
+
+
+def test_a_vm_of_the_lost_hypervisor_is_said_to_have_failed_over_or_to_have_waited_for_its_node():
+    # The lab's H3 of 2026-12-01 22:20: gw1-vm failed over; pg1-vm's promotion on node2 queued
+    # behind gw1-vm's start on the loaded survivor, node1 came back first, and pg1-vm waited for it.
+    events = _events(T0, (34.7, "lost", "node1"), (163.4, "member", "node1"),
+                     (247.0, "action", "start gw1-vm on node2: ok"), (534.1, "action", "start gw1-vm on node1: ok"),
+                     (540.3, "action", "start pg1-vm on node1: ok"))
+    assert timeline.vm_recovery(events, ["gw1-vm", "pg1-vm", "mgmt-vm"], "node1", "node2", T0) == [
+        "gw1-vm: failed over to node2 at T+247s",
+        "pg1-vm: not started on node2; down until it started on node1 at T+540s, after node1 rejoined at T+163s",
+        "mgmt-vm: not started again"]
+    assert timeline.vm_recovery(events[:1], ["pg1-vm"], "node1", "node2", T0) == ["pg1-vm: not started again"]
