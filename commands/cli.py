@@ -1,4 +1,4 @@
-"""python -m hastack render | check | simulate | drill | config-reference | lab ..."""
+"""python -m hastack render | check | simulate | drill | config-reference | graph | lab ..."""
 from __future__ import annotations
 
 import argparse
@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     reference = sub.add_parser("config-reference", help="write docs/config-reference.md from the config models")
     reference.add_argument("--out", type=Path, help="where to write it (default: docs/config-reference.md)")
     reference.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file differs")
+    graph = sub.add_parser("graph", help="draw the stack's resources per layer from `pulumi preview` (no host contacted)")
+    graph.add_argument("--stack", required=True)
+    graph.add_argument("--out", type=Path, default=Path("docs/graph"), help="directory for <stack>-<layer>.dot/.svg")
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -159,5 +162,13 @@ def cmd_config_reference(args) -> int:
     return 0
 
 
-COMMANDS = {"render": cmd_render, "check": cmd_check, "simulate": cmd_simulate, "drill": cmd_drill,
+def cmd_graph(args) -> int:
+    from commands.graph import preview_steps, write_graphs
+
+    for path in write_graphs(args.stack, args.out, preview_steps(args.stack)):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"graph": cmd_graph, "render": cmd_render, "check": cmd_check, "simulate": cmd_simulate, "drill": cmd_drill,
             "config-reference": cmd_config_reference}
