@@ -119,7 +119,7 @@ def stack_dot(steps: list[dict], layer: str | None = None, title: str = "") -> s
 
 
 def write_graphs(stack: str, out: Path, steps: list[dict]) -> list[Path]:
-    """<out>/<stack>-<layer>.dot and .svg per layer (the .svg only where Graphviz is installed)."""
+    """<out>/<stack>-<layer>.dot and .svg per layer; refused without Graphviz's `dot`."""
     dot = shutil.which("dot")
     if dot is None:
         raise HastackError("GRAPHVIZ_MISSING", "no `dot` on PATH: install graphviz (setup/apt-packages.txt has it)")
