@@ -1,4 +1,4 @@
-"""python -m hastack render | check | simulate | drill | lab ..."""
+"""python -m hastack render | check | simulate | drill | config-reference | graph | lab ..."""
 from __future__ import annotations
 
 import argparse
@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--stack", required=True)
     check.add_argument("--policy-config", type=Path,
                        help="a pulumi-policy config file, as `pulumi preview --policy-pack-config` takes")
+    reference = sub.add_parser("config-reference", help="write docs/config-reference.md from the config models")
+    reference.add_argument("--out", type=Path, help="where to write it (default: docs/config-reference.md)")
+    reference.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file differs")
+    graph = sub.add_parser("graph", help="draw the stack's resources per layer from `pulumi preview` (no host contacted)")
+    graph.add_argument("--stack", required=True)
+    graph.add_argument("--out", type=Path, default=Path("docs/graph"), help="directory for <stack>-<layer>.dot/.svg")
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -136,4 +142,33 @@ def _predictions(config, stack: str, only: list[str], render_dir: Path) -> dict[
         return {sid: f"(simulate failed: {error.code})" for sid in only}
 
 
-COMMANDS = {"render": cmd_render, "check": cmd_check, "simulate": cmd_simulate, "drill": cmd_drill}
+def cmd_config_reference(args) -> int:
+    """The config reference, rendered from hastack/config/models.py (a unit test keeps it current)."""
+    from hastack.config.load import PROJECT_ROOT
+    from hastack.config.reference import COMMAND, PATH, render_config_reference
+
+    path = args.out or PROJECT_ROOT / PATH
+    text = render_config_reference()
+    if args.check:
+        current = path.read_text() if path.is_file() else None
+        if current == text:
+            print(f"{path}: current")
+            return 0
+        print(f"{path} differs from the config models: run `{COMMAND}` to regenerate it", file=sys.stderr)
+        return 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_graph(args) -> int:
+    from commands.graph import preview_steps, write_graphs
+
+    for path in write_graphs(args.stack, args.out, preview_steps(args.stack)):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"graph": cmd_graph, "render": cmd_render, "check": cmd_check, "simulate": cmd_simulate, "drill": cmd_drill,
+            "config-reference": cmd_config_reference}

@@ -170,8 +170,8 @@ class Ssh(Model):
     """How hastack reaches a host, and the host keys it must present (never accepted blindly)."""
 
     host: str = Field(description="address or name to connect to")
-    port: Port = 22
-    user: str = "root"
+    port: Port = Field(default=22, description="SSH port")
+    user: str = Field(default="root", description="login user; any other user runs every command through `sudo -n`")
     host_keys: tuple[str, ...] = Field(
         default=(), description="public host keys, e.g. 'ssh-ed25519 AAAA...'"
     )
@@ -190,6 +190,7 @@ class Ssh(Model):
 
     @model_validator(mode="after")
     def _host_key_pinned(self) -> "Ssh":
+        """At least one host key pinned (host_keys or known_hosts_file); each key is `<type> <base64>`."""
         if not self.host_keys and not self.known_hosts_file:
             raise ValueError(
                 f"no host key pinned for {self.host}:{self.port}: set ssh.host_keys "
@@ -202,25 +203,32 @@ class Ssh(Model):
 
 
 class Bmc(Model):
-    address: IPv4
-    username: str
-    password: Secret
-    lanplus: bool = True
-    port: Port = 623
+    """A hypervisor's out-of-band controller: its fence device `fence-<node>` (stonith:fence_ipmilan)."""
+
+    address: IPv4 = Field(description="the BMC's own address (fence_ipmilan ip=), never its node's")
+    username: str = Field(description="IPMI user (fence_ipmilan username=)")
+    password: Secret = Field(description="IPMI password (fence_ipmilan password=; secret: it reaches the host in the "
+                             "CIB patch on stdin, never on a command line)")
+    lanplus: bool = Field(default=True, description="IPMI v2 / RMCP+ (fence_ipmilan lanplus=1)")
+    port: Port = Field(default=623, description="IPMI port (fence_ipmilan ipport=, written only when not 623)")
     cipher: int | None = Field(default=None, ge=0, le=17, description="IPMI cipher suite (fence_ipmilan cipher=)")
 
 
 class Ring(Model):
     """A corosync link and DRBD path: a point-to-point storage network."""
 
-    name: Identifier
-    subnet: Subnet
-    bridge: str | None = Field(default=None, description="host bridge guests attach to")
+    name: Identifier = Field(description="the ring's name in this config and in messages")
+    subnet: Subnet = Field(description="the ring's network: each node's ring address lies in it; rings of one layer "
+                           "never overlap")
+    bridge: str | None = Field(default=None, description="the hosts' bridge on this ring that guests attach to "
+                               "(informational: hastack does not create it)")
 
 
 class Alert(Model):
-    id: Identifier
-    path: str
+    """A Pacemaker alert (`pcs alert create`) and its recipients, in the layer's CIB."""
+
+    id: Identifier = Field(description="the alert's id in the CIB")
+    path: str = Field(description="the alert agent's path on the nodes (hastack does not install it)")
     recipients: tuple[tuple[Identifier, str], ...] = Field(
         description="(recipient id, value) pairs, e.g. [[nsca-recipient, nagios]]"
     )
@@ -230,11 +238,12 @@ class DrbdMonitorIntervals(Model):
     """Monitor intervals of a DRBD clone.  Each monitor costs an agent run on every node; slow
     hosts (emulated ones) spend most of their CPU on monitors at the defaults."""
 
-    drbd_promoted: Duration = "30s"
-    drbd_unpromoted: Duration = "60s"
+    drbd_promoted: Duration = Field(default="30s", description="monitor of each DRBD clone in the Promoted role")
+    drbd_unpromoted: Duration = Field(default="60s", description="monitor of each DRBD clone in the Unpromoted role")
 
     @model_validator(mode="after")
     def _distinct(self) -> "DrbdMonitorIntervals":
+        """drbd_promoted and drbd_unpromoted differ (Pacemaker tells monitors apart by interval)."""
         # Pacemaker tells a resource's monitors apart by their interval alone.
         if duration_ms(self.drbd_promoted) == duration_ms(self.drbd_unpromoted):
             raise ValueError(f"monitor_intervals: drbd_promoted and drbd_unpromoted are both "
@@ -251,9 +260,9 @@ class MonitorIntervals(DrbdMonitorIntervals):
 class GuestMonitorIntervals(DrbdMonitorIntervals):
     """Monitor intervals of the guest layer's resources (the defaults are the seed's)."""
 
-    filesystem: Duration = "20s"
-    pgsql: Duration = "10s"
-    vip: Duration = "10s"
+    filesystem: Duration = Field(default="20s", description="monitor of the Filesystem resource (guest.fs_id)")
+    pgsql: Duration = Field(default="10s", description="monitor of the pgsql resource (guest.pgsql_id)")
+    vip: Duration = Field(default="10s", description="monitor of the IPaddr2 resource (guest.vip_id)")
 
 
 class OpTimeouts(Model):
@@ -263,8 +272,9 @@ class OpTimeouts(Model):
 
     fence: OpTimeout | None = Field(default=None, description="fence devices' start and monitor, and their "
                                     "pcmk_monitor_timeout (Pacemaker: 20s and 60s)")
-    vm_start: OpTimeout = "60s"
-    vm_stop: OpTimeout = "60s"
+    vm_start: OpTimeout = Field(default="60s", description="each VirtualDomain's start")
+    vm_stop: OpTimeout = Field(default="60s", description="each VirtualDomain's stop: a stop that overruns fences "
+                               "the node")
     vm_monitor: OpTimeout = Field(default="30s", description="also the probe of each VirtualDomain")
     drbd_monitor: OpTimeout | None = Field(default=None, description="the DRBD clones' monitors (agent: 20s)")
 
@@ -274,7 +284,7 @@ class GuestOpTimeouts(Model):
 
     fence: OpTimeout | None = Field(default=None, description="fence devices' start and monitor, and their "
                                     "pcmk_monitor_timeout (Pacemaker: 20s and 60s)")
-    drbd_monitor: OpTimeout | None = None
+    drbd_monitor: OpTimeout | None = Field(default=None, description="the pgdata DRBD clone's monitors (agent: 20s)")
     resource_monitor: OpTimeout | None = Field(
         default=None, description="monitors (and so probes) of the filesystem, pgsql and VIP")
     resource_stop: OpTimeout | None = Field(
@@ -285,23 +295,29 @@ class GuestOpTimeouts(Model):
 class Tiebreaker(Model):
     """In a partition, the survivor's fence device waits, so the survivor shoots first."""
 
-    survivor: Identifier
-    delay_base: Duration = "15s"
-    delay_max: Duration = "30s"
+    survivor: Identifier = Field(description="the node (by name) that wins a partition")
+    delay_base: Duration = Field(default="15s", description="pcmk_delay_base of the device that fences the survivor")
+    delay_max: Duration = Field(default="30s", description="pcmk_delay_max of that device: its delay is random "
+                                "between delay_base and this")
 
 
 class SelinuxModule(Model):
-    name: Identifier
+    """A policy module compiled on every node of the layer and installed with `semodule -X <priority> -i`."""
+
+    name: Identifier = Field(description="the module's name (<name>.pp)")
     source: str = Field(description=".te file, relative to the project root")
-    priority: int = Field(default=300, ge=1, le=999)
+    priority: int = Field(default=300, ge=1, le=999, description="semodule priority (-X)")
 
 
 class ClusterNode(Model):
+    """A node of either layer."""
+
     name: Identifier = Field(description="the node's handle in this config and in object ids (fence-<name>)")
     fqdn: HostName = Field(description="the host's `uname -n`: its DRBD on-section name and its Pacemaker node name")
     mgmt_address: IPv4 = Field(description="where pcsd and SSH listen (eno1 in the seed)")
-    ring_addresses: tuple[IPv4, ...]
-    ssh: Ssh
+    ring_addresses: tuple[IPv4, ...] = Field(description="one per ring, in ring order: corosync.conf ringN_addr and "
+                                             "the node's DRBD path addresses")
+    ssh: Ssh = Field(description="how hastack reaches the node")
 
 
     @property
@@ -313,41 +329,62 @@ class ClusterNode(Model):
 
 
 class HypervisorNode(ClusterNode):
+    """A KVM host of the hypervisor layer."""
+
     vm_bridge_address: IPv4 | None = Field(default=None, description="br-internal address")
-    bmc: Bmc | None = None
+    bmc: Bmc | None = Field(default=None, description="the node's BMC, its fence device "
+                            "(every node needs one)")
 
 
 class DrbdOptions(Model):
-    dialect: DrbdDialect
-    resync_rate: str = "100M"
-    verify_alg: str = "sha256"
-    fencing: Literal["resource-and-stonith", "resource-only", "dont-care"] = "resource-and-stonith"
-    wfc_timeout: int = 30
-    degr_wfc_timeout: int = 15
-    port_range: tuple[Port, Port] = (7789, 7838)
+    """DRBD on a layer's nodes: /etc/drbd.d/global_common.conf and every resource's .res."""
+
+    dialect: DrbdDialect = Field(description="the hosts' DRBD: 9 writes node-ids and one `path` per ring, 8.4 one "
+                                 "address per host on the first ring only")
+    resync_rate: str = Field(default="100M", description="each .res: disk { resync-rate }")
+    verify_alg: str = Field(default="sha256", description="each .res: net { verify-alg } (for `drbdadm verify`)")
+    fencing: Literal["resource-and-stonith", "resource-only", "dont-care"] = Field(
+        default="resource-and-stonith", description="global_common.conf fencing policy (under net for 9, disk for "
+        "8.4), which makes DRBD call crm-fence-peer; resource-and-stonith also suspends I/O until the peer is fenced")
+    wfc_timeout: int = Field(default=30, description="global_common.conf startup { wfc-timeout }, seconds")
+    degr_wfc_timeout: int = Field(default=15, description="global_common.conf startup { degr-wfc-timeout }, seconds")
+    port_range: tuple[Port, Port] = Field(default=(7789, 7838), description="the DRBD ports the site's firewall "
+                                          "opens: every VM's drbd_ports lie in it (hastack writes no firewall rule)")
 
 
 class VmBoot(Model):
     """A protected VM boots from its DRBD disk, or (tiny lab VMs) from a kernel on the host."""
 
-    kernel: str | None = None
-    initrd: str | None = None
-    cmdline: str = "console=ttyS0"
+    kernel: str | None = Field(default=None, description="a kernel on the host to boot directly (libvirt <kernel>); "
+                               "with initrd, or neither")
+    initrd: str | None = Field(default=None, description="its initrd on the host (libvirt <initrd>)")
+    cmdline: str = Field(default="console=ttyS0", description="the kernel command line (libvirt <cmdline>), with kernel "
+                         "only")
 
 
 class ProtectedVm(Model):
-    name: Identifier
-    preferred_node: Identifier
-    location_score: int = Field(default=100, ge=-1_000_000, le=1_000_000)
-    lv_size: Size
-    drbd_minor: int = Field(ge=0, le=1_048_575)
+    """A VM on DRBD under Pacemaker: LV, DRBD resource and libvirt domain on both hypervisors, its promotable
+    DRBD clone, its VirtualDomain (created disabled) and constraints, then enabled."""
+
+    name: Identifier = Field(description="the libvirt domain and DRBD resource name; LV lv-<name>, Pacemaker "
+                             "<name>-vm and drbd-<name>-clone")
+    preferred_node: Identifier = Field(description="the hypervisor node (by name) the VM prefers: its location "
+                                       "constraint, and where a new disk's first DRBD primary is made")
+    location_score: int = Field(default=100, ge=-1_000_000, le=1_000_000,
+                                description="the score of that location constraint")
+    lv_size: Size = Field(description="lv-<name> on both hypervisors; a larger size grows both LVs and then the DRBD "
+                          "device (drbdadm resize), a smaller one is refused")
+    drbd_minor: int = Field(ge=0, le=1_048_575, description="/dev/drbd<minor>, the VM's disk; one per VM")
     drbd_ports: tuple[Port, Port] = Field(description="one per ring: path 1, path 2")
-    vcpus: int = Field(default=2, ge=1, le=64)
-    memory_mib: int = Field(default=2048, ge=64)
-    address: ipaddress.IPv4Interface | None = Field(default=None, description="VM network address")
-    storage_addresses: tuple[IPv4, ...] = ()
+    vcpus: int = Field(default=2, ge=1, le=64, description="libvirt <vcpu>")
+    memory_mib: int = Field(default=2048, ge=64, description="libvirt <memory unit='MiB'>")
+    address: ipaddress.IPv4Interface | None = Field(default=None, description=(
+        "the VM's own address/prefix, set inside the VM, not by hastack: the VM's `address` output, checked against "
+        "every other address; the first VM address's network is what the guests' pg_hba.conf admits"))
+    storage_addresses: tuple[IPv4, ...] = Field(default=(), description=(
+        "the VM's addresses on the storage rings, set inside the VM: only checked against every other address"))
     networks: tuple[str, ...] = Field(default=("br-internal",), description="host bridges, in NIC order")
-    boot: VmBoot = VmBoot()
+    boot: VmBoot = Field(default=VmBoot(), description="how the domain boots: from its disk unless a kernel is given")
     image: str | None = Field(default=None, description="qcow2 written once into a new DRBD disk")
     force_stop: bool = Field(default=False, description=(
         "stop by destroying the domain instead of an ACPI shutdown (VirtualDomain force_stop): only "
@@ -355,27 +392,39 @@ class ProtectedVm(Model):
 
 
 class HypervisorCluster(Model):
-    name: Identifier
-    domain: str
-    rings: tuple[Ring, ...]
-    token_ms: TokenMs = 3000
-    nodes: tuple[HypervisorNode, ...]
-    fence_agent: Literal["fence_ipmilan"] = "fence_ipmilan"
-    fence_monitor_interval: Duration = "60s"
-    op_timeouts: OpTimeouts = Field(default_factory=OpTimeouts)
-    monitor_intervals: MonitorIntervals = Field(default_factory=MonitorIntervals)
+    """The hypervisor layer: corosync and Pacemaker on the two KVM hosts, IPMI fencing, DRBD's global config."""
+
+    name: Identifier = Field(description="corosync.conf cluster_name, and the prefix of this layer's Pulumi resource "
+                             "names")
+    domain: str = Field(description="the site's DNS domain; informational: nothing on the hosts is made from it")
+    rings: tuple[Ring, ...] = Field(description="corosync knet links and DRBD paths, 1 to 8, in priority order (the "
+                                    "first has the highest knet_link_priority)")
+    token_ms: TokenMs = Field(default=3000, description="corosync.conf totem.token: how long a silent node is "
+                              "waited for before it is declared lost (and fenced)")
+    nodes: tuple[HypervisorNode, ...] = Field(description="the two hypervisors")
+    fence_agent: Literal["fence_ipmilan"] = Field(default="fence_ipmilan", description="the agent of each node's "
+                                                  "fence device fence-<node>, against its BMC")
+    fence_monitor_interval: Duration = Field(default="60s", description="each fence device's monitor")
+    op_timeouts: OpTimeouts = Field(default_factory=OpTimeouts, description="this layer's operation timeouts")
+    monitor_intervals: MonitorIntervals = Field(default_factory=MonitorIntervals,
+                                                description="this layer's monitor intervals")
     start_wait: Duration = Field(
         default="5min", description="how long `pulumi up` waits for each resource it enables, and each fence device, to run "
         "(it fails with the resource's failed actions otherwise); 0s: enable and go on")
-    tiebreaker: Tiebreaker
-    properties: ClusterProperties = {"stonith-enabled": "true"}
-    resource_defaults: ResourceDefaults
-    failback: Failback
-    alerts: tuple[Alert, ...] = ()
-    selinux_modules: tuple[SelinuxModule, ...] = ()
-    drbd: DrbdOptions
-    volume_group: str = "vg-data"
-    drbd_agent_patch: bool = True
+    tiebreaker: Tiebreaker = Field(description="which hypervisor survives a partition")
+    properties: ClusterProperties = Field(default={"stonith-enabled": "true"}, description="Pacemaker cluster "
+                                          "properties (crm_config), names Pacemaker 2.1 knows")
+    resource_defaults: ResourceDefaults = Field(description="resource meta-attribute defaults (rsc_defaults), e.g. "
+                                                "resource-stickiness")
+    failback: Failback = Field(description="whether VMs return to their preferred node when it is back; prevented "
+                               "needs resource-stickiness above every VM's location_score")
+    alerts: tuple[Alert, ...] = Field(default=(), description="Pacemaker alerts of this layer")
+    selinux_modules: tuple[SelinuxModule, ...] = Field(default=(), description="policy modules for both hypervisors")
+    drbd: DrbdOptions = Field(description="DRBD of the VM disks")
+    volume_group: str = Field(default="vg-data", description="the LVM volume group on both hypervisors holding each "
+                              "VM's LV (/dev/<volume_group>/lv-<vm>)")
+    drbd_agent_patch: bool = Field(default=True, description="patch ocf:linbit:drbd on both hypervisors (crm_master -> "
+                                   "crm_attribute --promotion; a backup is kept and restored on delete)")
     libvirt_domain_type: Literal["kvm", "qemu"] = Field(
         default="kvm", description="qemu = software emulation, for hosts without KVM (the lab)"
     )
@@ -385,6 +434,7 @@ class HypervisorCluster(Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> "HypervisorCluster":
+        """Two nodes, each with a BMC of its own; one address per ring inside its subnet; the survivor is a node."""
         _check_two_nodes(self.nodes, "hypervisor")
         _check_rings(self.rings, self.nodes, "hypervisor")
         _check_survivor(self.tiebreaker, self.nodes, "hypervisor")
@@ -401,10 +451,13 @@ class HypervisorCluster(Model):
 
 
 class GuestNode(ClusterNode):
+    """A guest of the PostgreSQL layer, running inside one protected VM."""
+
     vm: Identifier = Field(description="the protected VM this guest runs in")
 
     @model_validator(mode="after")
     def _guests_may_be_booting(self) -> "GuestNode":
+        """ssh.connect_wait defaults to 600 s: a guest is first reached right after its VM started."""
         # A guest is first reached right after Pacemaker started its VM: give it time to boot.
         if self.ssh.connect_wait is None:
             object.__setattr__(self.ssh, "connect_wait", 600)
@@ -412,17 +465,26 @@ class GuestNode(ClusterNode):
 
 
 class GuestDrbd(Model):
-    resource: Identifier = "pgdata"
-    minor: int = Field(default=0, ge=0)
-    port: Port = 7801
-    disk: str = "/dev/vda5"
+    """The replicated device inside the guests that holds PostgreSQL's data."""
+
+    resource: Identifier = Field(default="pgdata", description="the DRBD resource (<resource>.res), Pacemaker "
+                                 "drbd-<resource>-clone")
+    minor: int = Field(default=0, ge=0, description="/dev/drbd<minor> in the guests")
+    port: Port = Field(default=7801, description="its DRBD port, the same on every path")
+    disk: str = Field(default="/dev/vda5", description="the guests' backing block device")
 
 
 class GuestFencing(Model):
-    agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]+$")] = "fence_pgrestart"
-    account: Identifier = "fence-agent"
+    """A guest fences its peer by having the hypervisors kill the peer's VM, through a locked-down account."""
+
+    agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]+$")] = Field(
+        default="fence_pgrestart", description="the rendered fence agent, /usr/sbin/<agent> in the guests; the "
+        "devices are stonith:<agent>")
+    account: Identifier = Field(default="fence-agent", description="the account on the hypervisors it logs in to "
+                                "(/home/<account>, /etc/sudoers.d/<account>-virsh, lingering)")
     private_key: PrivateKey = Field(description="the guests' key for the fence account (secret)")
-    public_key: str
+    public_key: str = Field(description="private_key's public half: the account's authorized_keys, restricted to "
+                            "the fence-vm forced command")
     hypervisor_addresses: tuple[IPv4, ...] = Field(
         description="where the guests reach the hypervisors' fence account (br-internal)"
     )
@@ -434,6 +496,7 @@ class GuestFencing(Model):
     @field_validator("hypervisor_host_keys", mode="before")
     @classmethod
     def _keys_per_address(cls, value):
+        """hypervisor_host_keys maps each address to its own keys, never one flat list."""
         if isinstance(value, (list, tuple)):
             raise ValueError(
                 "hypervisor_host_keys is a list: give each hypervisor address its own keys "
@@ -441,18 +504,22 @@ class GuestFencing(Model):
                 "hypervisor's key vouch for every address, or leave it out to use each node's pinned SSH keys"
             )
         return value
-    tiebreaker: Tiebreaker
-    monitor_interval: Duration = "60s"
+    tiebreaker: Tiebreaker = Field(description="which guest survives a partition")
+    monitor_interval: Duration = Field(default="60s", description="each guest fence device's monitor, which asks "
+                                       "the hypervisors' fence account")
     timeout: OpTimeout = Field(default="120s", description="pcmk_off_timeout/pcmk_reboot_timeout")
 
 
 class ChainOp(Model):
-    name: Literal["monitor", "start", "stop"]
-    interval: Duration = "0s"
-    timeout: OpTimeout | None = None
+    """One operation of a chain extra."""
+
+    name: Literal["monitor", "start", "stop"] = Field(description="the operation")
+    interval: Duration = Field(default="0s", description="a monitor's interval; 0s for start and stop")
+    timeout: OpTimeout | None = Field(default=None, description="its timeout (the agent's default otherwise)")
 
     @model_validator(mode="after")
     def _interval(self) -> "ChainOp":
+        """A monitor has an interval; start and stop have none."""
         if self.name == "monitor" and duration_ms(self.interval) == 0:
             raise ValueError("a monitor with interval 0s never runs again after the probe: give it an interval, e.g. 10s")
         if self.name != "monitor" and duration_ms(self.interval) != 0:
@@ -464,16 +531,18 @@ class ChainExtra(Model):
     """A primitive of the guest chain beyond Filesystem, pgsql and VIP (e.g. a connection pooler):
     started right after the link `after` names, stopped before it, on the node running the chain."""
 
-    id: Identifier
+    id: Identifier = Field(description="the primitive's Pacemaker id")
     after: Identifier = Field(description="the link it starts after: guest.fs_id, guest.pgsql_id, guest.vip_id or "
                               "the id of an extra listed before it")
-    agent: ResourceAgent
-    params: dict[str, str] = {}
-    meta: ResourceDefaults = {}
+    agent: ResourceAgent = Field(description="its resource agent, installed on the guests and where pulumi runs "
+                                 "(pcs reads its metadata there)")
+    params: dict[str, str] = Field(default={}, description="instance attributes")
+    meta: ResourceDefaults = Field(default={}, description="meta-attributes, names Pacemaker 2.1 knows")
     ops: tuple[ChainOp, ...] = Field(description="at least a monitor; start and stop timeouts as the agent needs")
 
     @model_validator(mode="after")
     def _monitored(self) -> "ChainExtra":
+        """At least one monitor; no two ops with one name and interval."""
         if not any(op.name == "monitor" for op in self.ops):
             raise ValueError(f"{self.id} has no monitor op, so Pacemaker would never notice it failed: add "
                              "ops: [{name: monitor, interval: 10s}]")
@@ -483,37 +552,51 @@ class ChainExtra(Model):
 
 
 class GuestPgCluster(Model):
-    name: Identifier
-    rings: tuple[Ring, ...]
-    token_ms: TokenMs = 3000
-    nodes: tuple[GuestNode, ...]
-    properties: ClusterProperties = {"stonith-enabled": "true"}
-    resource_defaults: ResourceDefaults
-    failback: Failback
-    alerts: tuple[Alert, ...] = ()
-    selinux_modules: tuple[SelinuxModule, ...] = ()
-    drbd: GuestDrbd = GuestDrbd()
-    drbd_options: DrbdOptions
-    fs_id: Identifier = "pgdata-fs"
-    mountpoint: str = "/mnt/pgdata"
-    fstype: Literal["xfs", "ext4"] = "xfs"
-    pgsql_id: Identifier = "pgsql"
-    pgctl: str = "/usr/bin/pg_ctl"
-    pgdata: str = "/mnt/pgdata/data"
-    vip_id: Identifier = "pgvip"
-    vip: IPv4
-    vip_cidr_netmask: int = Field(default=24, ge=1, le=32)
+    """The guest layer: corosync and Pacemaker inside two protected VMs, PostgreSQL on DRBD, the VIP, and
+    fencing through the hypervisors."""
+
+    name: Identifier = Field(description="the guests' corosync.conf cluster_name, and the prefix of this layer's "
+                             "Pulumi resource names")
+    rings: tuple[Ring, ...] = Field(description="the guests' corosync knet links and DRBD paths (the storage "
+                                    "networks bridged into them), 1 to 8, in priority order")
+    token_ms: TokenMs = Field(default=3000, description="the guests' corosync.conf totem.token")
+    nodes: tuple[GuestNode, ...] = Field(description="the two guests")
+    properties: ClusterProperties = Field(default={"stonith-enabled": "true"}, description="Pacemaker cluster "
+                                          "properties (crm_config), names Pacemaker 2.1 knows")
+    resource_defaults: ResourceDefaults = Field(description="resource meta-attribute defaults (rsc_defaults)")
+    failback: Failback = Field(description="the declared failback choice of this layer, which the policy pack holds "
+                               "the stack to")
+    alerts: tuple[Alert, ...] = Field(default=(), description="Pacemaker alerts of this layer")
+    selinux_modules: tuple[SelinuxModule, ...] = Field(default=(), description="policy modules for both guests")
+    drbd: GuestDrbd = Field(default=GuestDrbd(), description="the pgdata device")
+    drbd_options: DrbdOptions = Field(description="DRBD inside the guests")
+    fs_id: Identifier = Field(default="pgdata-fs", description="id of the Filesystem resource mounting the DRBD "
+                              "device, the chain's first link")
+    mountpoint: str = Field(default="/mnt/pgdata", description="where it mounts (Filesystem directory=)")
+    fstype: Literal["xfs", "ext4"] = Field(default="xfs", description="Filesystem fstype=; made on a new pgdata's "
+                                           "first primary only")
+    pgsql_id: Identifier = Field(default="pgsql", description="id of the ocf:heartbeat:pgsql resource")
+    pgctl: str = Field(default="/usr/bin/pg_ctl", description="pgsql pgctl=; initdb is the one beside it")
+    pgdata: str = Field(default="/mnt/pgdata/data", description="pgsql pgdata=, under mountpoint; initdb runs there on "
+                        "a new pgdata's first primary only")
+    vip_id: Identifier = Field(default="pgvip", description="id of the IPaddr2 resource, the chain's last built-in "
+                               "link")
+    vip: IPv4 = Field(description="the address clients use (IPaddr2 ip=), on whichever guest is primary")
+    vip_cidr_netmask: int = Field(default=24, ge=1, le=32, description="IPaddr2 cidr_netmask=")
     chain_extras: tuple[ChainExtra, ...] = Field(
         default=(), description="more primitives in the chain promote -> filesystem -> pgsql -> VIP, each placed by `after`")
-    fencing: GuestFencing
-    op_timeouts: GuestOpTimeouts = Field(default_factory=GuestOpTimeouts)
-    monitor_intervals: GuestMonitorIntervals = Field(default_factory=GuestMonitorIntervals)
+    fencing: GuestFencing = Field(description="how a guest fences its peer")
+    op_timeouts: GuestOpTimeouts = Field(default_factory=GuestOpTimeouts, description="this layer's operation timeouts")
+    monitor_intervals: GuestMonitorIntervals = Field(default_factory=GuestMonitorIntervals,
+                                                     description="this layer's monitor intervals")
     start_wait: Duration = Field(
         default="5min", description="how long `pulumi up` waits for each resource it enables, and each fence device, to run "
         "(it fails with the resource's failed actions otherwise); 0s: enable and go on")
 
     @model_validator(mode="after")
     def _consistent(self) -> "GuestPgCluster":
+        """Two nodes, one address per ring inside its subnet; the survivor is a node; pgdata under mountpoint;
+        the chain is one line (each extra after a link before it, no link followed by two)."""
         _check_two_nodes(self.nodes, "guest")
         _check_rings(self.rings, self.nodes, "guest")
         _check_survivor(self.fencing.tiebreaker, self.nodes, "guest.fencing")
@@ -530,19 +613,25 @@ class Drills(Model):
     """`python -m hastack drill`: failures injected into the live stack.  Destructive, so off
     unless the stack says so (the lab stack does; a production stack should not)."""
 
-    allowed: bool = False
+    allowed: bool = Field(default=False, description="let `python -m hastack drill` fail this stack's hosts for real "
+                          "(power off, cut links, kill VMs)")
     recover_limit: Duration = Field(default="15min", description="how long a drill waits for both layers "
                                     "to be back at full redundancy before it reports the scenario as not recovered")
 
 
 class StackConfig(Model):
-    hypervisor: HypervisorCluster
-    vms: tuple[ProtectedVm, ...]
-    guest: GuestPgCluster | None = None
-    drills: Drills = Drills()
+    """A stack file's `hastack:*` keys: `hastack:hypervisor`, `hastack:vms`, `hastack:guest`, `hastack:drills`."""
+
+    hypervisor: HypervisorCluster = Field(description="the hypervisor layer")
+    vms: tuple[ProtectedVm, ...] = Field(description="the protected VMs")
+    guest: GuestPgCluster | None = Field(default=None, description="the guest layer; left out, none is built")
+    drills: Drills = Field(default=Drills(), description="whether and how `python -m hastack drill` may run")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "StackConfig":
+        """Across both layers: names, minors and ports used once; ports inside port_range; preferred nodes and
+        guest VMs that exist; failback prevented only with stickiness above every location score; the guests'
+        fence path names every hypervisor; no address held by two machines."""
         hv = self.hypervisor
         node_names = [n.name for n in hv.nodes]
         _unique([v.name for v in self.vms], "vms[].name", "each VM needs its own name")
