@@ -262,3 +262,89 @@ def test_an_empty_stack_file_still_says_what_is_missing(tmp_path):
     (tmp_path / "Pulumi.empty.yaml").write_text("")
     with pytest.raises(ConfigError, match="hastack:hypervisor: Field required"):
         load_stack("empty", tmp_path)
+
+
+SECRET_PATHS = [("hypervisor", "nodes", 0, "bmc", "password"), ("hypervisor", "nodes", 1, "ssh", "private_key"),
+                ("guest", "fencing", "private_key"), ("guest", "nodes", 0, "ssh", "private_key")]
+
+
+@pytest.mark.parametrize("value", [73519264, 7351.9264, True, ["73519264"], {"plain": "73519264"}],
+                         ids=["int", "float", "bool", "list", "mapping"])
+@pytest.mark.parametrize("path", SECRET_PATHS, ids=[".".join(map(str, p)) for p in SECRET_PATHS])
+def test_no_type_error_on_a_secret_echoes_it(raw, path, value):
+    broken = copy.deepcopy(raw)
+    _set(broken, path, value)
+    with pytest.raises(ConfigError) as caught:
+        validate(broken, "Pulumi.test.yaml")
+    message = str(caught.value)
+    assert "73519264" not in message and "7351.9264" not in message
+    assert "value not shown" in message and "pulumi config set --secret --path" in message
+
+
+@pytest.mark.parametrize("path,where,near", [
+    (("hypervisor", "nodes", 0, "bmc", "passwd"), "hypervisor.nodes[0].bmc.passwd", "did you mean 'password'?"),
+    (("guest", "fencing", "privat_key"), "guest.fencing.privat_key", "did you mean 'private_key'"),
+    (("guest", "nodes", 1, "ssh", "privatekey"), "guest.nodes[1].ssh.privatekey", "did you mean 'private_key'?"),
+], ids=["bmc passwd", "fence privat_key", "ssh privatekey"])
+def test_a_misspelt_secret_field_is_named_but_its_value_never_shown(raw, path, where, near):
+    """An unknown key's value is never echoed: the key may be a secret's, misspelt."""
+    broken = copy.deepcopy(raw)
+    _set(broken, path, "hunter2-73519264")
+    with pytest.raises(ConfigError) as caught:
+        validate(broken, "Pulumi.test.yaml")
+    message = str(caught.value)
+    assert "hunter2" not in message
+    assert f"hastack:{where}: Extra inputs are not permitted; {near}" in message
+
+
+def test_a_yaml_syntax_error_names_line_and_column_but_never_quotes_the_line(tmp_path):
+    from hastack.config.load import load_stack
+
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  hastack:hypervisor:\n    password: p@ss: w0rd\n")
+    with pytest.raises(ConfigError) as caught:
+        load_stack("broken", tmp_path)
+    assert caught.value.code == "CONFIG_YAML"
+    assert "line 3, column" in str(caught.value) and "w0rd" not in str(caught.value)
+
+
+@pytest.mark.parametrize("text,code,words", [
+    ("config:\n  hastack:guest: {}\n  hastack:guest: {}\n", "CONFIG_YAML",
+     ["line 3", "key 'hastack:guest' appears twice", "keep one"]),
+    ("config:\n  hastack:hypervisor:\n    properties: {stonith-enabled: 'true', stonith-enabled: 'false'}\n",
+     "CONFIG_YAML", ["key 'stonith-enabled' appears twice"]),
+    ("config:\n  hastak:guest: {}\n", "CONFIG_UNKNOWN_KEY",
+     ["config key 'hastak:guest' is not in the hastack: namespace", "hastack would ignore it", "write hastack:guest"]),
+    ("config:\n  Hastack:drills: {allowed: false}\n", "CONFIG_UNKNOWN_KEY", ["write hastack:drills"]),
+    ("config:\n  hastack: {hypervisor: {}}\n", "CONFIG_UNKNOWN_KEY", ["write hastack:<key>", "hastack:hypervisor"]),
+], ids=["top-level key twice", "property twice", "namespace misspelt", "namespace capitalised", "no namespace"])
+def test_a_setting_hastack_would_drop_is_refused(tmp_path, text, code, words):
+    """PyYAML keeps the last of two equal keys and hastack reads only its own namespace: either
+    would drop a setting without a word."""
+    from hastack.config.load import load_stack
+
+    (tmp_path / "Pulumi.broken.yaml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_stack("broken", tmp_path)
+    assert caught.value.code == code, str(caught.value)
+    for word in words:
+        assert word in str(caught.value), str(caught.value)
+
+
+def test_other_namespaces_and_yaml_merge_keys_still_load(tmp_path):
+    from hastack.config.load import raw_config
+
+    path = tmp_path / "Pulumi.ok.yaml"
+    path.write_text("base: &base {name: x, domain: d}\nconfig:\n  pulumi:tags: {team: ha}\n  aws:region: eu\n"
+                    "  hastack:hypervisor:\n    <<: *base\n    name: y\n")
+    assert raw_config(path) == {"hypervisor": {"name": "y", "domain": "d"}}
+
+
+@pytest.mark.parametrize("make", ["directory", "not UTF-8"])
+def test_a_stack_file_that_cannot_be_read_is_a_clear_error(tmp_path, make):
+    from hastack.config.load import load_stack
+
+    path = tmp_path / "Pulumi.broken.yaml"
+    path.mkdir() if make == "directory" else path.write_bytes(b"config:\n  \xff\xfe: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_stack("broken", tmp_path)
+    assert caught.value.code == "CONFIG_UNREADABLE" and "Pulumi.broken.yaml" in str(caught.value)
