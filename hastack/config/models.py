@@ -20,7 +20,15 @@ from pydantic import (
     model_validator,
 )
 
-from hastack.config.pacemaker_names import CLUSTER_OPTIONS, RESOURCE_META, unknown_name
+from hastack.config.pacemaker_names import (
+    CLUSTER_OPTIONS,
+    META_VALUES,
+    OPTION_VALUES,
+    RESOURCE_META,
+    bad_value,
+    score,
+    unknown_name,
+)
 
 _IDENT = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -112,10 +120,10 @@ def _secret_given(value: SecretStr) -> SecretStr:
     return value
 
 
-def _names(known: frozenset[str], what: str):
+def _names(known: frozenset[str], what: str, kinds: dict):
     def check(value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            problem = unknown_name(name, known, what)
+        for name, setting in value.items():
+            problem = unknown_name(name, known, what) or bad_value(name, setting, kinds)
             if problem:
                 raise ValueError(problem)
         return value
@@ -137,8 +145,10 @@ Duration = Annotated[str, AfterValidator(_duration)]
 OpTimeout = Annotated[str, AfterValidator(_duration), AfterValidator(_op_timeout)]
 TokenMs = Annotated[int, AfterValidator(_token_ms)]
 ResourceAgent = Annotated[str, AfterValidator(_resource_agent)]
-ClusterProperties = Annotated[dict[str, str], AfterValidator(_names(CLUSTER_OPTIONS, "cluster property"))]
-ResourceDefaults = Annotated[dict[str, str], AfterValidator(_names(RESOURCE_META, "resource meta-attribute"))]
+ClusterProperties = Annotated[dict[str, str],
+                              AfterValidator(_names(CLUSTER_OPTIONS, "cluster property", OPTION_VALUES))]
+ResourceDefaults = Annotated[dict[str, str],
+                             AfterValidator(_names(RESOURCE_META, "resource meta-attribute", META_VALUES))]
 Port = Annotated[int, Field(ge=1, le=65535)]
 IPv4 = ipaddress.IPv4Address
 Subnet = ipaddress.IPv4Network
@@ -569,9 +579,9 @@ class StackConfig(Model):
             if (vm.boot.kernel is None) != (vm.boot.initrd is None):
                 raise ValueError(f"vms[{i}].boot needs both kernel and initrd, or neither")
         if hv.failback == Failback.PREVENTED:
-            stickiness = int(hv.resource_defaults.get("resource-stickiness", "0"))
+            stickiness = hv.resource_defaults.get("resource-stickiness", "0")
             worst = max((v.location_score for v in self.vms), default=0)
-            if stickiness <= worst:
+            if score(stickiness) <= worst:
                 raise ValueError(
                     f"hypervisor.failback is 'prevented' but resource-stickiness={stickiness} does not "
                     f"exceed the location preference {worst}: set resource-stickiness to {worst + 1} "

@@ -119,6 +119,19 @@ CASES = [
      ["hastack:hypervisor.properties", "'dc-version'", "read-only", "remove it"]),
     ("misspelt meta-attribute", ("guest", "resource_defaults"), {"resource-stickness": "101"},
      ["hastack:guest.resource_defaults", "'resource-stickness'", "did you mean 'resource-stickiness'?"]),
+    # Values Pacemaker cannot read: it would use another, silently.
+    ("misspelt boolean property", ("hypervisor", "properties"), {"stonith-enabled": "ture"},
+     ["hastack:hypervisor.properties", "stonith-enabled='ture'", "silently use another", 'write "true" or "false"']),
+    ("unknown choice of a property", ("guest", "properties"), {"stonith-enabled": "true", "no-quorum-policy": "freez"},
+     ["hastack:guest.properties", "no-quorum-policy='freez'", "use one of stop, freeze, ignore, demote, suicide"]),
+    ("property duration in words", ("hypervisor", "properties"), {"stonith-enabled": "true", "stonith-timeout": "2 min."},
+     ["stonith-timeout='2 min.'", "write a duration, e.g. 60s"]),
+    ("misspelt INFINITY", ("guest", "resource_defaults"), {"resource-stickiness": "INFINTY"},
+     ["hastack:guest.resource_defaults", "resource-stickiness='INFINTY'", "INFINITY / -INFINITY"]),
+    ("meta boolean misspelt in a chain extra", ("guest", "chain_extras"),
+     [{"id": "pgbouncer", "after": "pgvip", "agent": "systemd:pgbouncer", "meta": {"critical": "flase"},
+       "ops": [{"name": "monitor", "interval": "10s"}]}],
+     ["hastack:guest.chain_extras[0].meta", "critical='flase'", 'write "true" or "false"']),
     # Rings.
     ("overlapping ring subnets", ("guest", "rings"),
      [{"name": "storage1", "subnet": "192.168.2.0/24"}, {"name": "storage2", "subnet": "192.168.0.0/16"}],
@@ -348,3 +361,24 @@ def test_a_stack_file_that_cannot_be_read_is_a_clear_error(tmp_path, make):
     with pytest.raises(ConfigError) as caught:
         load_stack("broken", tmp_path)
     assert caught.value.code == "CONFIG_UNREADABLE" and "Pulumi.broken.yaml" in str(caught.value)
+
+
+@pytest.mark.parametrize("stickiness,ok", [("INFINITY", True), ("+INFINITY", True), ("101", True), ("100", False)])
+def test_failback_prevented_reads_stickiness_as_a_pacemaker_score(raw, stickiness, ok):
+    changed = copy.deepcopy(raw)
+    changed["hypervisor"]["failback"] = "prevented"
+    changed["hypervisor"]["resource_defaults"] = {"resource-stickiness": stickiness}
+    if ok:
+        assert validate(changed).hypervisor.resource_defaults["resource-stickiness"] == stickiness
+    else:
+        with pytest.raises(ConfigError, match="resource-stickiness=100 does not exceed the location preference 100"):
+            validate(changed)
+
+
+@pytest.mark.parametrize("props", [{"stonith-enabled": "yes", "stonith-timeout": "120"},
+                                   {"stonith-enabled": "on", "cluster-recheck-interval": "PT15M"},
+                                   {"stonith-enabled": "true", "load-threshold": "80%", "no-quorum-policy": "freeze"}])
+def test_values_pacemaker_reads_are_accepted(raw, props):
+    changed = copy.deepcopy(raw)
+    changed["hypervisor"]["properties"] = props
+    assert validate(changed).hypervisor.properties == props
