@@ -404,9 +404,14 @@ class HypervisorCluster(Model):
                     f"hypervisor.nodes[{i}] ({node.name}) has no bmc: every node needs a fence "
                     "device; add bmc: {address, username, password}"
                 )
-        bmcs = [str(n.bmc.address) for n in self.nodes if n.bmc]
-        if len(set(bmcs)) != len(bmcs):
-            raise ValueError(f"hypervisor nodes share a BMC address {bmcs}: a node could fence itself")
+        first: dict = {}
+        for i, node in enumerate(self.nodes):
+            if node.bmc.address in first:
+                raise ValueError(
+                    f"hypervisor.nodes[{i}].bmc.address {node.bmc.address} is also hypervisor.nodes"
+                    f"[{first[node.bmc.address]}].bmc.address: both fence devices would power one machine, so a node "
+                    "could fence itself and never its peer; give each node its own BMC's address")
+            first[node.bmc.address] = i
         return self
 
 
@@ -596,14 +601,24 @@ class StackConfig(Model):
                     )
             if len({n.vm for n in self.guest.nodes}) != len(self.guest.nodes):
                 raise ValueError("guest.nodes[].vm: both guests run in the same VM; one VM each")
-            hv_addresses = {str(n.vm_bridge_address) for n in hv.nodes if n.vm_bridge_address}
-            hv_addresses |= {str(n.mgmt_address) for n in hv.nodes}
+            owner = {a: n.name for n in hv.nodes for a in (n.mgmt_address, n.vm_bridge_address) if a}
+            hv_addresses = {str(a) for a in owner}
+            named: dict = {}
             for address in self.guest.fencing.hypervisor_addresses:
                 if str(address) not in hv_addresses:
                     raise ValueError(
                         f"guest.fencing.hypervisor_addresses has {address}, which is no hypervisor's "
                         f"address ({sorted(hv_addresses)}): the fence agent would miss a hypervisor"
                     )
+                if owner[address] in named:
+                    missing = [n.name for n in hv.nodes if n.name not in named and n.name != owner[address]]
+                    twice = (f"{address} twice" if address == named[owner[address]]
+                             else f"{named[owner[address]]} and {address}, both hypervisor {owner[address]}'s,")
+                    raise ValueError(
+                        f"guest.fencing.hypervisor_addresses has {twice} and none of {', '.join(missing)}'s: the "
+                        "agent would miss a hypervisor; give one address of each hypervisor"
+                    )
+                named[owner[address]] = address
             if len(self.guest.fencing.hypervisor_addresses) != len(hv.nodes):
                 raise ValueError(
                     "guest.fencing.hypervisor_addresses must name every hypervisor: a VM can run on "
@@ -618,6 +633,8 @@ class StackConfig(Model):
                         "key each hypervisor's keys by the address the guests use for it"
                     )
         _check_addresses(self)
+        _check_host_addresses(self)
+        _check_layer_rings(self)
         return self
 
     def vm(self, name: str) -> ProtectedVm:
@@ -688,6 +705,7 @@ def _check_rings(rings, nodes, layer: str) -> None:
                     f"{layer}.nodes[{i}].ring_addresses: {address} is outside ring {ring.name!r} "
                     f"({ring.subnet}); use an address in that subnet"
                 )
+            _check_host_address(address, ring.subnet, f"{layer}.nodes[{i}].ring_addresses", f"ring {ring.name!r}")
     for ring_index in range(len(rings)):
         _unique(
             [n.ring_addresses[ring_index] for n in nodes],
@@ -755,6 +773,40 @@ def _check_addresses(config: "StackConfig") -> None:
             "for one address (ARP flips between them; SSH, corosync and DRBD reach the wrong machine); give each "
             "its own address"
         )
+
+
+def _check_host_address(address: ipaddress.IPv4Address, network: ipaddress.IPv4Network, where: str, what: str) -> None:
+    if network.prefixlen <= 30 and address in (network.network_address, network.broadcast_address):
+        kind = "network" if address == network.network_address else "broadcast"
+        raise ValueError(
+            f"{where}: {address} is the {kind} address of {what} ({network}), which no host can hold; use a host "
+            f"address, {network.network_address + 1} to {network.broadcast_address - 1}"
+        )
+
+
+def _check_host_addresses(config: "StackConfig") -> None:
+    """An address given with its prefix is a host's, not its network's or broadcast."""
+    for i, vm in enumerate(config.vms):
+        if vm.address:
+            _check_host_address(vm.address.ip, vm.address.network, f"vms[{i}].address", "its network")
+    if config.guest:
+        vip = ipaddress.IPv4Interface(f"{config.guest.vip}/{config.guest.vip_cidr_netmask}")
+        _check_host_address(vip.ip, vip.network, "guest.vip", "guest.vip_cidr_netmask's network")
+
+
+def _check_layer_rings(config: "StackConfig") -> None:
+    """A guest ring shares a hypervisor ring's network (the same subnet) or has its own: hosts on
+    one network with different netmasks disagree about which peers are on-link."""
+    if not config.guest:
+        return
+    for i, ring in enumerate(config.guest.rings):
+        for j, hv_ring in enumerate(config.hypervisor.rings):
+            if ring.subnet.overlaps(hv_ring.subnet) and ring.subnet != hv_ring.subnet:
+                raise ValueError(
+                    f"guest.rings[{i}].subnet {ring.subnet} overlaps hypervisor.rings[{j}].subnet {hv_ring.subnet} "
+                    f"({hv_ring.name!r}) without being it: a guest ring on that network takes its subnet, "
+                    f"{hv_ring.subnet}; on a network of its own, give it a subnet that overlaps no hypervisor ring"
+                )
 
 
 def _check_survivor(tiebreaker: Tiebreaker, nodes, where: str) -> None:
