@@ -635,6 +635,7 @@ class StackConfig(Model):
         _check_addresses(self)
         _check_host_addresses(self)
         _check_layer_rings(self)
+        _check_monitor_intervals(self)
         return self
 
     def vm(self, name: str) -> ProtectedVm:
@@ -807,6 +808,21 @@ def _check_layer_rings(config: "StackConfig") -> None:
                     f"({hv_ring.name!r}) without being it: a guest ring on that network takes its subnet, "
                     f"{hv_ring.subnet}; on a network of its own, give it a subnet that overlaps no hypervisor ring"
                 )
+
+
+def _check_monitor_intervals(config: "StackConfig") -> None:
+    """A monitor with interval 0 is never run: Pacemaker would not notice its resource failed."""
+    intervals = [(f"hypervisor.monitor_intervals.{k}", v) for k, v in config.hypervisor.monitor_intervals]
+    intervals.append(("hypervisor.fence_monitor_interval", config.hypervisor.fence_monitor_interval))
+    if config.guest:
+        intervals += [(f"guest.monitor_intervals.{k}", v) for k, v in config.guest.monitor_intervals]
+        intervals.append(("guest.fencing.monitor_interval", config.guest.fencing.monitor_interval))
+    for where, value in intervals:
+        if duration_ms(value) == 0:
+            raise ValueError(
+                f"{where} is {value}: a monitor with interval 0 never runs, so Pacemaker would not notice its "
+                "resource fail (a fence device's: that it can no longer fence); give it an interval, e.g. 30s"
+            )
 
 
 def _check_survivor(tiebreaker: Tiebreaker, nodes, where: str) -> None:

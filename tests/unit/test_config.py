@@ -158,6 +158,11 @@ CASES = [
     ("a guest ring partly on a hypervisor ring", ("guest", "rings", 1, "subnet"), "192.168.3.0/25",
      ["guest.rings[1].subnet 192.168.3.0/25 overlaps hypervisor.rings[1].subnet 192.168.3.0/24 ('storage2') "
       "without being it", "takes its subnet, 192.168.3.0/24"]),
+    # Monitors that never run.
+    ("VM monitor interval of zero", ("hypervisor", "monitor_intervals"), {"vm": "0s"},
+     ["hypervisor.monitor_intervals.vm is 0s", "never runs", "e.g. 30s"]),
+    ("guest fence monitor interval of zero", ("guest", "fencing", "monitor_interval"), "0",
+     ["guest.fencing.monitor_interval is 0", "can no longer fence"]),
     ("one ring twice", ("hypervisor", "rings", 1, "subnet"), "192.168.2.0/24",
      ["hypervisor.rings[1].subnet 192.168.2.0/24", "overlaps", "its own subnet"]),
 ]
