@@ -113,9 +113,22 @@ def validate(raw: Mapping[str, Any], source: str = "config") -> StackConfig:
             f"hastack reads {', '.join(NAMESPACE + ':' + k for k in KEYS)}",
         )
     try:
-        return StackConfig.model_validate(dict(raw))
+        config = StackConfig.model_validate(dict(raw))
     except ValidationError as error:
         raise ConfigError("CONFIG_INVALID", format_validation_error(error, source)) from None
+    _check_sources(config, source)
+    return config
+
+
+def _check_sources(config: StackConfig, source: str) -> None:
+    """The files the config names that render reads (SELinux policy sources) exist."""
+    layers = [("hypervisor", config.hypervisor)] + ([("guest", config.guest)] if config.guest else [])
+    for layer, cluster in layers:
+        for i, module in enumerate(cluster.selinux_modules):
+            if not (PROJECT_ROOT / module.source).is_file():
+                raise ConfigError("CONFIG_FILE_MISSING", f"{source}: {NAMESPACE}:{layer}.selinux_modules[{i}].source: "
+                                  f"{module.source} is no file (relative to the project root); give the module's .te "
+                                  "file there, or remove the module")
 
 
 def load_stack(stack: str, root: Path = PROJECT_ROOT, decrypt: Callable[[str], str] | None = None) -> StackConfig:

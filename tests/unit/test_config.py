@@ -408,3 +408,13 @@ def test_values_pacemaker_reads_are_accepted(raw, props):
     changed = copy.deepcopy(raw)
     changed["hypervisor"]["properties"] = props
     assert validate(changed).hypervisor.properties == props
+
+
+@pytest.mark.parametrize("layer", ["hypervisor", "guest"])
+def test_a_selinux_source_that_does_not_exist_is_named_before_render_reads_it(raw, layer):
+    broken = copy.deepcopy(raw)
+    broken[layer]["selinux_modules"][0]["source"] = "files/selinux/no-such.te"
+    with pytest.raises(ConfigError) as caught:
+        validate(broken, "Pulumi.test.yaml")
+    assert caught.value.code == "CONFIG_FILE_MISSING"
+    assert f"hastack:{layer}.selinux_modules[0].source: files/selinux/no-such.te is no file" in str(caught.value)
