@@ -1,6 +1,7 @@
 """Load and validate `Pulumi.<stack>.yaml` into a StackConfig, naming field, value and fix."""
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, Callable, Mapping, get_args
 
@@ -25,11 +26,15 @@ def stack_file(stack: str, root: Path = PROJECT_ROOT) -> Path:
 def raw_config(path: Path) -> dict[str, Any]:
     """The `hastack:*` keys of a stack file, exactly as written (secure values still encrypted)."""
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ConfigError("CONFIG_MISSING", f"no stack file {path.name}; create it or pick another --stack")
+    except (OSError, UnicodeDecodeError) as error:
+        why = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
+        raise ConfigError("CONFIG_UNREADABLE", f"cannot read {path.name} ({type(error).__name__}: {why}): a stack "
+                          "file is a UTF-8 text file")
     except yaml.YAMLError as error:
-        raise ConfigError("CONFIG_YAML", f"{path.name} is not valid YAML: {error}")
+        raise ConfigError("CONFIG_YAML", f"{path.name} is not valid YAML: {_yaml_problem(error)}")
     if document is None:
         document = {}
     if not isinstance(document, dict):
@@ -41,8 +46,47 @@ def raw_config(path: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError("CONFIG_SHAPE", f"{path.name}: `config` is a YAML {_kind(config)}, not a mapping: write "
                           f"its keys beneath it ({NAMESPACE}:hypervisor:, {NAMESPACE}:vms:, ...)")
+    for key in config:
+        namespace, _, name = str(key).partition(":")
+        near = namespace.lower().startswith(NAMESPACE) or (
+            difflib.SequenceMatcher(None, namespace.lower(), NAMESPACE).ratio() >= 0.8)
+        if (near and namespace != NAMESPACE) or (namespace == NAMESPACE and not name):
+            # Pulumi leaves other namespaces to other programs: hastack would never read this key.
+            raise ConfigError("CONFIG_UNKNOWN_KEY", f"{path.name}: config key {key!r} is not in the {NAMESPACE}: "
+                              f"namespace, so hastack would ignore it; write {NAMESPACE}:{name or '<key>'} "
+                              f"({', '.join(NAMESPACE + ':' + k for k in KEYS)})")
     return {key.split(":", 1)[1]: value for key, value in config.items()
             if isinstance(key, str) and key.startswith(NAMESPACE + ":")}
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, but a key written twice in one mapping is an error (Pulumi refuses the file
+    too): PyYAML keeps the last one, silently dropping the first setting."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: merged keys may be overridden
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the constructor names it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping: keep one", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """The parser's problem and where it is, without the quoted line (it may hold a secret)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or "cannot parse it"
+    context = getattr(error, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    return where + (f"{context}: " if context else "") + problem
 
 
 def _kind(value: Any) -> str:
@@ -69,9 +113,22 @@ def validate(raw: Mapping[str, Any], source: str = "config") -> StackConfig:
             f"hastack reads {', '.join(NAMESPACE + ':' + k for k in KEYS)}",
         )
     try:
-        return StackConfig.model_validate(dict(raw))
+        config = StackConfig.model_validate(dict(raw))
     except ValidationError as error:
         raise ConfigError("CONFIG_INVALID", format_validation_error(error, source)) from None
+    _check_sources(config, source)
+    return config
+
+
+def _check_sources(config: StackConfig, source: str) -> None:
+    """The files the config names that render reads (SELinux policy sources) exist."""
+    layers = [("hypervisor", config.hypervisor)] + ([("guest", config.guest)] if config.guest else [])
+    for layer, cluster in layers:
+        for i, module in enumerate(cluster.selinux_modules):
+            if not (PROJECT_ROOT / module.source).is_file():
+                raise ConfigError("CONFIG_FILE_MISSING", f"{source}: {NAMESPACE}:{layer}.selinux_modules[{i}].source: "
+                                  f"{module.source} is no file (relative to the project root); give the module's .te "
+                                  "file there, or remove the module")
 
 
 def load_stack(stack: str, root: Path = PROJECT_ROOT, decrypt: Callable[[str], str] | None = None) -> StackConfig:
@@ -106,6 +163,9 @@ def format_validation_error(error: ValidationError, source: str) -> str:
             command = f"`pulumi config set --secret --path '{NAMESPACE}:{where}' <value>`"
             shown = (f"; set its value encrypted: {command}" if item["type"] == "value_error"
                      else f" (value not shown: it is a secret); quote it and keep it encrypted: {command}")
+        elif item["type"] == "extra_forbidden":
+            # Not echoed: a misspelt secret field (`passwd:`) would print the secret.
+            shown = _nearest_field(item["loc"])
         elif isinstance(value, (dict, list)) or item["type"] == "missing":
             shown = ""
         else:
@@ -136,6 +196,27 @@ def _secret_fields(model: type[BaseModel] = StackConfig, seen: set | None = None
 
 
 SECRET_FIELDS = _secret_fields()
+
+
+def _nearest_field(loc: tuple) -> str:
+    """For a key the model does not have: the field names it may be a misspelling of."""
+    model, names = StackConfig, [part for part in loc[:-1] if isinstance(part, str)]
+    for name in names:
+        info = model.model_fields.get(name) if model else None
+        model = _model_of(info.annotation) if info else None
+    if not model:
+        return ""
+    known = sorted(model.model_fields)
+    near = difflib.get_close_matches(str(loc[-1]), known, n=3, cutoff=0.6)
+    return (f"; did you mean {' or '.join(repr(n) for n in near)}?" if near
+            else f"; {_location(loc[:-1]) or 'this level'} takes {', '.join(known)}")
+
+
+def _model_of(annotation) -> type[BaseModel] | None:
+    """The model a field holds, itself or inside a tuple or an Optional."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(_model_of, get_args(annotation)) if m), None)
 
 
 def _is_secret(loc: tuple) -> bool:

@@ -20,7 +20,15 @@ from pydantic import (
     model_validator,
 )
 
-from hastack.config.pacemaker_names import CLUSTER_OPTIONS, RESOURCE_META, unknown_name
+from hastack.config.pacemaker_names import (
+    CLUSTER_OPTIONS,
+    META_VALUES,
+    OPTION_VALUES,
+    RESOURCE_META,
+    bad_value,
+    score,
+    unknown_name,
+)
 
 _IDENT = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -112,10 +120,10 @@ def _secret_given(value: SecretStr) -> SecretStr:
     return value
 
 
-def _names(known: frozenset[str], what: str):
+def _names(known: frozenset[str], what: str, kinds: dict):
     def check(value: dict[str, str]) -> dict[str, str]:
-        for name in value:
-            problem = unknown_name(name, known, what)
+        for name, setting in value.items():
+            problem = unknown_name(name, known, what) or bad_value(name, setting, kinds)
             if problem:
                 raise ValueError(problem)
         return value
@@ -137,8 +145,10 @@ Duration = Annotated[str, AfterValidator(_duration)]
 OpTimeout = Annotated[str, AfterValidator(_duration), AfterValidator(_op_timeout)]
 TokenMs = Annotated[int, AfterValidator(_token_ms)]
 ResourceAgent = Annotated[str, AfterValidator(_resource_agent)]
-ClusterProperties = Annotated[dict[str, str], AfterValidator(_names(CLUSTER_OPTIONS, "cluster property"))]
-ResourceDefaults = Annotated[dict[str, str], AfterValidator(_names(RESOURCE_META, "resource meta-attribute"))]
+ClusterProperties = Annotated[dict[str, str],
+                              AfterValidator(_names(CLUSTER_OPTIONS, "cluster property", OPTION_VALUES))]
+ResourceDefaults = Annotated[dict[str, str],
+                             AfterValidator(_names(RESOURCE_META, "resource meta-attribute", META_VALUES))]
 Port = Annotated[int, Field(ge=1, le=65535)]
 IPv4 = ipaddress.IPv4Address
 Subnet = ipaddress.IPv4Network
@@ -444,9 +454,14 @@ class HypervisorCluster(Model):
                     f"hypervisor.nodes[{i}] ({node.name}) has no bmc: every node needs a fence "
                     "device; add bmc: {address, username, password}"
                 )
-        bmcs = [str(n.bmc.address) for n in self.nodes if n.bmc]
-        if len(set(bmcs)) != len(bmcs):
-            raise ValueError(f"hypervisor nodes share a BMC address {bmcs}: a node could fence itself")
+        first: dict = {}
+        for i, node in enumerate(self.nodes):
+            if node.bmc.address in first:
+                raise ValueError(
+                    f"hypervisor.nodes[{i}].bmc.address {node.bmc.address} is also hypervisor.nodes"
+                    f"[{first[node.bmc.address]}].bmc.address: both fence devices would power one machine, so a node "
+                    "could fence itself and never its peer; give each node its own BMC's address")
+            first[node.bmc.address] = i
         return self
 
 
@@ -658,9 +673,9 @@ class StackConfig(Model):
             if (vm.boot.kernel is None) != (vm.boot.initrd is None):
                 raise ValueError(f"vms[{i}].boot needs both kernel and initrd, or neither")
         if hv.failback == Failback.PREVENTED:
-            stickiness = int(hv.resource_defaults.get("resource-stickiness", "0"))
+            stickiness = hv.resource_defaults.get("resource-stickiness", "0")
             worst = max((v.location_score for v in self.vms), default=0)
-            if stickiness <= worst:
+            if score(stickiness) <= worst:
                 raise ValueError(
                     f"hypervisor.failback is 'prevented' but resource-stickiness={stickiness} does not "
                     f"exceed the location preference {worst}: set resource-stickiness to {worst + 1} "
@@ -675,14 +690,24 @@ class StackConfig(Model):
                     )
             if len({n.vm for n in self.guest.nodes}) != len(self.guest.nodes):
                 raise ValueError("guest.nodes[].vm: both guests run in the same VM; one VM each")
-            hv_addresses = {str(n.vm_bridge_address) for n in hv.nodes if n.vm_bridge_address}
-            hv_addresses |= {str(n.mgmt_address) for n in hv.nodes}
+            owner = {a: n.name for n in hv.nodes for a in (n.mgmt_address, n.vm_bridge_address) if a}
+            hv_addresses = {str(a) for a in owner}
+            named: dict = {}
             for address in self.guest.fencing.hypervisor_addresses:
                 if str(address) not in hv_addresses:
                     raise ValueError(
                         f"guest.fencing.hypervisor_addresses has {address}, which is no hypervisor's "
                         f"address ({sorted(hv_addresses)}): the fence agent would miss a hypervisor"
                     )
+                if owner[address] in named:
+                    missing = [n.name for n in hv.nodes if n.name not in named and n.name != owner[address]]
+                    twice = (f"{address} twice" if address == named[owner[address]]
+                             else f"{named[owner[address]]} and {address}, both hypervisor {owner[address]}'s,")
+                    raise ValueError(
+                        f"guest.fencing.hypervisor_addresses has {twice} and none of {', '.join(missing)}'s: the "
+                        "agent would miss a hypervisor; give one address of each hypervisor"
+                    )
+                named[owner[address]] = address
             if len(self.guest.fencing.hypervisor_addresses) != len(hv.nodes):
                 raise ValueError(
                     "guest.fencing.hypervisor_addresses must name every hypervisor: a VM can run on "
@@ -697,6 +722,9 @@ class StackConfig(Model):
                         "key each hypervisor's keys by the address the guests use for it"
                     )
         _check_addresses(self)
+        _check_host_addresses(self)
+        _check_layer_rings(self)
+        _check_monitor_intervals(self)
         return self
 
     def vm(self, name: str) -> ProtectedVm:
@@ -767,6 +795,7 @@ def _check_rings(rings, nodes, layer: str) -> None:
                     f"{layer}.nodes[{i}].ring_addresses: {address} is outside ring {ring.name!r} "
                     f"({ring.subnet}); use an address in that subnet"
                 )
+            _check_host_address(address, ring.subnet, f"{layer}.nodes[{i}].ring_addresses", f"ring {ring.name!r}")
     for ring_index in range(len(rings)):
         _unique(
             [n.ring_addresses[ring_index] for n in nodes],
@@ -834,6 +863,55 @@ def _check_addresses(config: "StackConfig") -> None:
             "for one address (ARP flips between them; SSH, corosync and DRBD reach the wrong machine); give each "
             "its own address"
         )
+
+
+def _check_host_address(address: ipaddress.IPv4Address, network: ipaddress.IPv4Network, where: str, what: str) -> None:
+    if network.prefixlen <= 30 and address in (network.network_address, network.broadcast_address):
+        kind = "network" if address == network.network_address else "broadcast"
+        raise ValueError(
+            f"{where}: {address} is the {kind} address of {what} ({network}), which no host can hold; use a host "
+            f"address, {network.network_address + 1} to {network.broadcast_address - 1}"
+        )
+
+
+def _check_host_addresses(config: "StackConfig") -> None:
+    """An address given with its prefix is a host's, not its network's or broadcast."""
+    for i, vm in enumerate(config.vms):
+        if vm.address:
+            _check_host_address(vm.address.ip, vm.address.network, f"vms[{i}].address", "its network")
+    if config.guest:
+        vip = ipaddress.IPv4Interface(f"{config.guest.vip}/{config.guest.vip_cidr_netmask}")
+        _check_host_address(vip.ip, vip.network, "guest.vip", "guest.vip_cidr_netmask's network")
+
+
+def _check_layer_rings(config: "StackConfig") -> None:
+    """A guest ring shares a hypervisor ring's network (the same subnet) or has its own: hosts on
+    one network with different netmasks disagree about which peers are on-link."""
+    if not config.guest:
+        return
+    for i, ring in enumerate(config.guest.rings):
+        for j, hv_ring in enumerate(config.hypervisor.rings):
+            if ring.subnet.overlaps(hv_ring.subnet) and ring.subnet != hv_ring.subnet:
+                raise ValueError(
+                    f"guest.rings[{i}].subnet {ring.subnet} overlaps hypervisor.rings[{j}].subnet {hv_ring.subnet} "
+                    f"({hv_ring.name!r}) without being it: a guest ring on that network takes its subnet, "
+                    f"{hv_ring.subnet}; on a network of its own, give it a subnet that overlaps no hypervisor ring"
+                )
+
+
+def _check_monitor_intervals(config: "StackConfig") -> None:
+    """A monitor with interval 0 is never run: Pacemaker would not notice its resource failed."""
+    intervals = [(f"hypervisor.monitor_intervals.{k}", v) for k, v in config.hypervisor.monitor_intervals]
+    intervals.append(("hypervisor.fence_monitor_interval", config.hypervisor.fence_monitor_interval))
+    if config.guest:
+        intervals += [(f"guest.monitor_intervals.{k}", v) for k, v in config.guest.monitor_intervals]
+        intervals.append(("guest.fencing.monitor_interval", config.guest.fencing.monitor_interval))
+    for where, value in intervals:
+        if duration_ms(value) == 0:
+            raise ValueError(
+                f"{where} is {value}: a monitor with interval 0 never runs, so Pacemaker would not notice its "
+                "resource fail (a fence device's: that it can no longer fence); give it an interval, e.g. 30s"
+            )
 
 
 def _check_survivor(tiebreaker: Tiebreaker, nodes, where: str) -> None:

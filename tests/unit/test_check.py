@@ -18,9 +18,21 @@ def broken_stack(root, monkeypatch):
     return raw
 
 
-# The lab stack passes too once a lab has written its keys (tests/lab/test_lab.py checks it there).
-@pytest.mark.parametrize("stack", ["lab5"])
-def test_the_shipped_stacks_pass_check(stack, capsys):
+@pytest.fixture()
+def lab_keys(tmp_path, monkeypatch):
+    """Stand-in for the known_hosts a lab writes (`lab up`): the lab stack's guests pin the
+    hypervisors' keys from it; tests/lab/test_lab.py checks the lab stack with the real one."""
+    known_hosts = tmp_path / ".lab" / "known_hosts"
+    known_hosts.parent.mkdir()
+    known_hosts.write_text("".join(f"[127.0.0.1]:{port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{port}\n"
+                                   for port in (22201, 22202)))
+    monkeypatch.setattr("components.guest_pg_cluster.PROJECT_ROOT", tmp_path)
+
+
+@pytest.mark.parametrize("stack", ["lab5", "lab"])
+def test_the_shipped_stacks_pass_check(stack, request, capsys):
+    if stack == "lab":
+        request.getfixturevalue("lab_keys")
     assert cli.main(["check", "--stack", stack]) == 0
     out, err = capsys.readouterr()
     assert f"{stack}: valid" in out and "the policy pack passes" in out
@@ -75,3 +87,56 @@ def test_a_known_hosts_file_that_does_not_exist_is_named_with_its_fix(root, monk
     err = capsys.readouterr().err
     assert "KNOWN_HOSTS_MISSING" in err and ".lab/no-such-known_hosts does not exist" in err
     assert "python -m hastack lab up" in err and "Traceback" not in err
+
+
+def test_every_rule_of_the_pack_reaches_check_at_its_level(broken_stack, monkeypatch, capsys):
+    """check runs the pack's own rule list: each rule's finding is printed with its message, a
+    mandatory one refuses the stack and an advisory one only warns."""
+    import dataclasses
+
+    from hastack import policy_rules
+
+    def finding(rule):
+        return lambda resources, options=None, secret_paths=None: [
+            policy_rules.Finding(rule.name, "res-1", f"message of {rule.name}")]
+
+    rules = tuple(dataclasses.replace(rule, check=finding(rule)) for rule in policy_rules.RULES)
+    monkeypatch.setattr(policy_rules, "RULES", rules)
+    assert cli.main(["check", "--stack", "lab5"]) == 2
+    err = capsys.readouterr().err
+    for rule in rules:
+        level = "WARNING" if rule.advisory else "ERROR"
+        assert f"{level} POLICY: {rule.name} [res-1] message of {rule.name}" in err
+    mandatory = sum(not rule.advisory for rule in rules)
+    assert f"refused by the policy pack: {mandatory} mandatory finding(s)" in err
+
+
+HOSTILE_FILES = {
+    "a list": ("- hastack:hypervisor: {}\n", "CONFIG_SHAPE"),
+    "config a string": ("config: hastack\n", "CONFIG_SHAPE"),
+    "a key twice": ("config:\n  hastack:vms: []\n  hastack:vms: []\n", "CONFIG_YAML"),
+    "a syntax error by a secret": ("config:\n  hastack:hypervisor: {bmc: {password: s3cr3t: x}}\n", "CONFIG_YAML"),
+    "a numeric password": (None, "CONFIG_INVALID"),
+    "a misspelt password field": (None, "CONFIG_INVALID"),
+}
+
+
+@pytest.mark.parametrize("what", HOSTILE_FILES)
+def test_check_refuses_a_hostile_stack_file_with_a_clear_error(root, tmp_path, monkeypatch, capsys, what):
+    from hastack.config import load
+
+    text, code = HOSTILE_FILES[what]
+    if text is None:
+        lab5 = (root / "Pulumi.lab5.yaml").read_text()
+        bmc_password = lab5[lab5.index("password:", lab5.index("bmc:")):]
+        bmc_password = bmc_password[:bmc_password.index("\n", bmc_password.index("secure:"))]
+        text = lab5.replace(bmc_password, "password: 73519264" if what == "a numeric password"
+                            else "passwd: s3cr3t", 1)
+    (tmp_path / "Pulumi.hostile.yaml").write_text(text)
+    monkeypatch.setattr(load, "load_stack", lambda stack, real=load.load_stack: real(stack, tmp_path))
+    assert cli.main(["check", "--stack", "hostile"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"ERROR {code}: "), err
+    assert "Traceback" not in err and "73519264" not in err + out and "s3cr3t" not in err + out
+    if what.endswith("password") or what.endswith("field"):
+        assert "hastack:hypervisor.nodes[0].bmc.pass" in err

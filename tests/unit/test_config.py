@@ -92,6 +92,24 @@ CASES = [
     ("BMC at another node's address", ("hypervisor", "nodes", 1, "bmc", "address"), "10.0.5.21",
      ["hypervisor.nodes[1].bmc.address 10.0.5.21", "hypervisor.nodes[0].vm_bridge_address", "node2's BMC",
       "give each its own address"]),
+    ("two BMCs at one address", ("hypervisor", "nodes", 1, "bmc", "address"), "192.168.4.241",
+     ["hypervisor.nodes[1].bmc.address 192.168.4.241 is also hypervisor.nodes[0].bmc.address", "fence itself",
+      "give each node its own BMC's address"]),
+    ("a ring's network address", ("hypervisor", "nodes", 0, "ring_addresses"), ["192.168.2.0", "192.168.3.21"],
+     ["hypervisor.nodes[0].ring_addresses: 192.168.2.0 is the network address of ring 'storage1' (192.168.2.0/24)",
+      "use a host address, 192.168.2.1 to 192.168.2.254"]),
+    ("a ring's broadcast address", ("guest", "nodes", 1, "ring_addresses"), ["192.168.2.54", "192.168.3.255"],
+     ["guest.nodes[1].ring_addresses: 192.168.3.255 is the broadcast address of ring 'storage2'"]),
+    ("a VM at its network's address", ("vms", 0, "address"), "10.0.5.0/24",
+     ["vms[0].address: 10.0.5.0 is the network address of its network (10.0.5.0/24)", "use a host address"]),
+    ("the VIP at its broadcast address", ("guest", "vip"), "10.0.5.255",
+     ["guest.vip: 10.0.5.255 is the broadcast address of guest.vip_cidr_netmask's network (10.0.5.0/24)"]),
+    ("guest fencing names one hypervisor twice", ("guest", "fencing", "hypervisor_addresses"),
+     ["10.0.5.21", "10.0.5.21"],
+     ["guest.fencing.hypervisor_addresses has 10.0.5.21 twice and none of node2's", "give one address of each"]),
+    ("guest fencing names two addresses of one hypervisor", ("guest", "fencing", "hypervisor_addresses"),
+     ["10.0.5.21", "192.168.4.231"],
+     ["has 10.0.5.21 and 192.168.4.231, both hypervisor node1's, and none of node2's", "miss a hypervisor"]),
     # Empty secrets.
     ("empty BMC password", ("hypervisor", "nodes", 0, "bmc", "password"), "",
      ["hastack:hypervisor.nodes[0].bmc.password", "is empty",
@@ -119,11 +137,32 @@ CASES = [
      ["hastack:hypervisor.properties", "'dc-version'", "read-only", "remove it"]),
     ("misspelt meta-attribute", ("guest", "resource_defaults"), {"resource-stickness": "101"},
      ["hastack:guest.resource_defaults", "'resource-stickness'", "did you mean 'resource-stickiness'?"]),
+    # Values Pacemaker cannot read: it would use another, silently.
+    ("misspelt boolean property", ("hypervisor", "properties"), {"stonith-enabled": "ture"},
+     ["hastack:hypervisor.properties", "stonith-enabled='ture'", "silently use another", 'write "true" or "false"']),
+    ("unknown choice of a property", ("guest", "properties"), {"stonith-enabled": "true", "no-quorum-policy": "freez"},
+     ["hastack:guest.properties", "no-quorum-policy='freez'", "use one of stop, freeze, ignore, demote, suicide"]),
+    ("property duration in words", ("hypervisor", "properties"), {"stonith-enabled": "true", "stonith-timeout": "2 min."},
+     ["stonith-timeout='2 min.'", "write a duration, e.g. 60s"]),
+    ("misspelt INFINITY", ("guest", "resource_defaults"), {"resource-stickiness": "INFINTY"},
+     ["hastack:guest.resource_defaults", "resource-stickiness='INFINTY'", "INFINITY / -INFINITY"]),
+    ("meta boolean misspelt in a chain extra", ("guest", "chain_extras"),
+     [{"id": "pgbouncer", "after": "pgvip", "agent": "systemd:pgbouncer", "meta": {"critical": "flase"},
+       "ops": [{"name": "monitor", "interval": "10s"}]}],
+     ["hastack:guest.chain_extras[0].meta", "critical='flase'", 'write "true" or "false"']),
     # Rings.
     ("overlapping ring subnets", ("guest", "rings"),
      [{"name": "storage1", "subnet": "192.168.2.0/24"}, {"name": "storage2", "subnet": "192.168.0.0/16"}],
      ["guest.rings[1].subnet 192.168.0.0/16", "overlaps guest.rings[0].subnet 192.168.2.0/24",
       "give each ring its own subnet"]),
+    ("a guest ring partly on a hypervisor ring", ("guest", "rings", 1, "subnet"), "192.168.3.0/25",
+     ["guest.rings[1].subnet 192.168.3.0/25 overlaps hypervisor.rings[1].subnet 192.168.3.0/24 ('storage2') "
+      "without being it", "takes its subnet, 192.168.3.0/24"]),
+    # Monitors that never run.
+    ("VM monitor interval of zero", ("hypervisor", "monitor_intervals"), {"vm": "0s"},
+     ["hypervisor.monitor_intervals.vm is 0s", "never runs", "e.g. 30s"]),
+    ("guest fence monitor interval of zero", ("guest", "fencing", "monitor_interval"), "0",
+     ["guest.fencing.monitor_interval is 0", "can no longer fence"]),
     ("one ring twice", ("hypervisor", "rings", 1, "subnet"), "192.168.2.0/24",
      ["hypervisor.rings[1].subnet 192.168.2.0/24", "overlaps", "its own subnet"]),
 ]
@@ -262,3 +301,120 @@ def test_an_empty_stack_file_still_says_what_is_missing(tmp_path):
     (tmp_path / "Pulumi.empty.yaml").write_text("")
     with pytest.raises(ConfigError, match="hastack:hypervisor: Field required"):
         load_stack("empty", tmp_path)
+
+
+SECRET_PATHS = [("hypervisor", "nodes", 0, "bmc", "password"), ("hypervisor", "nodes", 1, "ssh", "private_key"),
+                ("guest", "fencing", "private_key"), ("guest", "nodes", 0, "ssh", "private_key")]
+
+
+@pytest.mark.parametrize("value", [73519264, 7351.9264, True, ["73519264"], {"plain": "73519264"}],
+                         ids=["int", "float", "bool", "list", "mapping"])
+@pytest.mark.parametrize("path", SECRET_PATHS, ids=[".".join(map(str, p)) for p in SECRET_PATHS])
+def test_no_type_error_on_a_secret_echoes_it(raw, path, value):
+    broken = copy.deepcopy(raw)
+    _set(broken, path, value)
+    with pytest.raises(ConfigError) as caught:
+        validate(broken, "Pulumi.test.yaml")
+    message = str(caught.value)
+    assert "73519264" not in message and "7351.9264" not in message
+    assert "value not shown" in message and "pulumi config set --secret --path" in message
+
+
+@pytest.mark.parametrize("path,where,near", [
+    (("hypervisor", "nodes", 0, "bmc", "passwd"), "hypervisor.nodes[0].bmc.passwd", "did you mean 'password'?"),
+    (("guest", "fencing", "privat_key"), "guest.fencing.privat_key", "did you mean 'private_key'"),
+    (("guest", "nodes", 1, "ssh", "privatekey"), "guest.nodes[1].ssh.privatekey", "did you mean 'private_key'?"),
+], ids=["bmc passwd", "fence privat_key", "ssh privatekey"])
+def test_a_misspelt_secret_field_is_named_but_its_value_never_shown(raw, path, where, near):
+    """An unknown key's value is never echoed: the key may be a secret's, misspelt."""
+    broken = copy.deepcopy(raw)
+    _set(broken, path, "hunter2-73519264")
+    with pytest.raises(ConfigError) as caught:
+        validate(broken, "Pulumi.test.yaml")
+    message = str(caught.value)
+    assert "hunter2" not in message
+    assert f"hastack:{where}: Extra inputs are not permitted; {near}" in message
+
+
+def test_a_yaml_syntax_error_names_line_and_column_but_never_quotes_the_line(tmp_path):
+    from hastack.config.load import load_stack
+
+    (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  hastack:hypervisor:\n    password: p@ss: w0rd\n")
+    with pytest.raises(ConfigError) as caught:
+        load_stack("broken", tmp_path)
+    assert caught.value.code == "CONFIG_YAML"
+    assert "line 3, column" in str(caught.value) and "w0rd" not in str(caught.value)
+
+
+@pytest.mark.parametrize("text,code,words", [
+    ("config:\n  hastack:guest: {}\n  hastack:guest: {}\n", "CONFIG_YAML",
+     ["line 3", "key 'hastack:guest' appears twice", "keep one"]),
+    ("config:\n  hastack:hypervisor:\n    properties: {stonith-enabled: 'true', stonith-enabled: 'false'}\n",
+     "CONFIG_YAML", ["key 'stonith-enabled' appears twice"]),
+    ("config:\n  hastak:guest: {}\n", "CONFIG_UNKNOWN_KEY",
+     ["config key 'hastak:guest' is not in the hastack: namespace", "hastack would ignore it", "write hastack:guest"]),
+    ("config:\n  Hastack:drills: {allowed: false}\n", "CONFIG_UNKNOWN_KEY", ["write hastack:drills"]),
+    ("config:\n  hastack: {hypervisor: {}}\n", "CONFIG_UNKNOWN_KEY", ["write hastack:<key>", "hastack:hypervisor"]),
+], ids=["top-level key twice", "property twice", "namespace misspelt", "namespace capitalised", "no namespace"])
+def test_a_setting_hastack_would_drop_is_refused(tmp_path, text, code, words):
+    """PyYAML keeps the last of two equal keys and hastack reads only its own namespace: either
+    would drop a setting without a word."""
+    from hastack.config.load import load_stack
+
+    (tmp_path / "Pulumi.broken.yaml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_stack("broken", tmp_path)
+    assert caught.value.code == code, str(caught.value)
+    for word in words:
+        assert word in str(caught.value), str(caught.value)
+
+
+def test_other_namespaces_and_yaml_merge_keys_still_load(tmp_path):
+    from hastack.config.load import raw_config
+
+    path = tmp_path / "Pulumi.ok.yaml"
+    path.write_text("base: &base {name: x, domain: d}\nconfig:\n  pulumi:tags: {team: ha}\n  aws:region: eu\n"
+                    "  hastack:hypervisor:\n    <<: *base\n    name: y\n")
+    assert raw_config(path) == {"hypervisor": {"name": "y", "domain": "d"}}
+
+
+@pytest.mark.parametrize("make", ["directory", "not UTF-8"])
+def test_a_stack_file_that_cannot_be_read_is_a_clear_error(tmp_path, make):
+    from hastack.config.load import load_stack
+
+    path = tmp_path / "Pulumi.broken.yaml"
+    path.mkdir() if make == "directory" else path.write_bytes(b"config:\n  \xff\xfe: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_stack("broken", tmp_path)
+    assert caught.value.code == "CONFIG_UNREADABLE" and "Pulumi.broken.yaml" in str(caught.value)
+
+
+@pytest.mark.parametrize("stickiness,ok", [("INFINITY", True), ("+INFINITY", True), ("101", True), ("100", False)])
+def test_failback_prevented_reads_stickiness_as_a_pacemaker_score(raw, stickiness, ok):
+    changed = copy.deepcopy(raw)
+    changed["hypervisor"]["failback"] = "prevented"
+    changed["hypervisor"]["resource_defaults"] = {"resource-stickiness": stickiness}
+    if ok:
+        assert validate(changed).hypervisor.resource_defaults["resource-stickiness"] == stickiness
+    else:
+        with pytest.raises(ConfigError, match="resource-stickiness=100 does not exceed the location preference 100"):
+            validate(changed)
+
+
+@pytest.mark.parametrize("props", [{"stonith-enabled": "yes", "stonith-timeout": "120"},
+                                   {"stonith-enabled": "on", "cluster-recheck-interval": "PT15M"},
+                                   {"stonith-enabled": "true", "load-threshold": "80%", "no-quorum-policy": "freeze"}])
+def test_values_pacemaker_reads_are_accepted(raw, props):
+    changed = copy.deepcopy(raw)
+    changed["hypervisor"]["properties"] = props
+    assert validate(changed).hypervisor.properties == props
+
+
+@pytest.mark.parametrize("layer", ["hypervisor", "guest"])
+def test_a_selinux_source_that_does_not_exist_is_named_before_render_reads_it(raw, layer):
+    broken = copy.deepcopy(raw)
+    broken[layer]["selinux_modules"][0]["source"] = "files/selinux/no-such.te"
+    with pytest.raises(ConfigError) as caught:
+        validate(broken, "Pulumi.test.yaml")
+    assert caught.value.code == "CONFIG_FILE_MISSING"
+    assert f"hastack:{layer}.selinux_modules[0].source: files/selinux/no-such.te is no file" in str(caught.value)

@@ -14,7 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from hastack.config.pacemaker_names import CLUSTER_OPTIONS, READ_ONLY_OPTIONS, RESOURCE_META
+from hastack.config.pacemaker_names import (
+    BOOLEAN,
+    CLUSTER_OPTIONS,
+    INTEGER,
+    META_VALUES,
+    OPTION_VALUES,
+    PERCENTAGE,
+    READ_ONLY_OPTIONS,
+    RESOURCE_META,
+    TEXT,
+    TIME,
+    bad_value,
+)
 
 pytestmark = pytest.mark.tools
 
@@ -32,9 +44,13 @@ def _daemon(name: str) -> Path | None:
                  if p.exists()), None)
 
 
-def _options(daemon: Path) -> set[str]:
+def _parameters(daemon: Path) -> list[ET.Element]:
     out = subprocess.run([str(daemon), "metadata"], capture_output=True, text=True, timeout=30, check=True).stdout
-    return {p.get("name") for p in ET.fromstring(out).iter("parameter")}
+    return list(ET.fromstring(out).iter("parameter"))
+
+
+def _options(daemon: Path) -> set[str]:
+    return {p.get("name") for p in _parameters(daemon)}
 
 
 @pytest.mark.skipif(not all(_daemon(d) for d in DAEMONS), reason="Pacemaker's daemons are not installed")
@@ -73,3 +89,29 @@ def test_every_meta_attribute_is_a_name_pacemaker_holds():
 
 def test_a_misspelling_is_no_known_name():
     assert "resource-stickness" not in RESOURCE_META and "stonith-enable" not in CLUSTER_OPTIONS
+
+
+def test_every_known_name_says_what_value_it_takes():
+    assert set(OPTION_VALUES) == CLUSTER_OPTIONS and set(META_VALUES) == RESOURCE_META
+
+
+KINDS = {"boolean": BOOLEAN, "time": TIME, "integer": INTEGER, "percentage": PERCENTAGE, "string": TEXT}
+# Typed `string` in the metadata, with its choices in the long description only.
+CHOICES_IN_PROSE = {"fence-reaction": ("stop", "panic")}
+
+
+@pytest.mark.skipif(not all(_daemon(d) for d in DAEMONS), reason="Pacemaker's daemons are not installed")
+def test_each_option_takes_the_kind_of_value_pacemaker_reports_and_its_default_passes():
+    for parameter in (p for d in DAEMONS for p in _parameters(_daemon(d))):
+        name, content = parameter.get("name"), parameter.find("content")
+        kind = content.get("type")
+        if kind == "select":
+            assert OPTION_VALUES[name] == tuple(o.get("value") for o in content.iter("option")), name
+        elif name in CHOICES_IN_PROSE:
+            assert OPTION_VALUES[name] == CHOICES_IN_PROSE[name]
+            assert all(f'"{choice}"' in parameter.findtext("longdesc") for choice in CHOICES_IN_PROSE[name])
+        else:
+            assert OPTION_VALUES[name] == KINDS[kind], name
+        default = content.get("default")
+        if default and OPTION_VALUES[name] != TEXT:
+            assert bad_value(name, default, OPTION_VALUES) is None, (name, default)
