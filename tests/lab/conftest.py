@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from labhelpers import Times, lab_cli, progress, save_host_logs
+from labhelpers import Times, lab_cli, over_budget, progress, save_host_logs, time_left
 from stackhelpers import CLUSTERS, pulumi, scheduler_inputs, stack_environment
 
 from hastack.lab.paths import REPO_ROOT, lab_dir
@@ -33,6 +33,12 @@ def pytest_configure(config):
             reporter.write(f"\n{line}\n")  # on its own line, between the progress dots
 
     labhelpers.echo = echo
+
+
+def pytest_runtest_setup(item):
+    expected = item.get_closest_marker("expected_seconds")
+    if expected and (reason := over_budget(expected.args[0], time_left())):
+        pytest.skip(reason)
 
 
 def pytest_runtest_logreport(report):

@@ -19,6 +19,23 @@ TIMES_FILE = REPO_ROOT / "out" / "lab-times.json"
 SESSION_START = time.monotonic()
 
 
+# CI's clock for the session (.ci/run sets it): what would end past it is skipped or cut short,
+# saying so, instead of the whole run being killed at CI's deadline with nothing said.
+TIME_BUDGET = float(os.environ.get("HASTACK_TIME_BUDGET") or 0) or None
+
+
+def time_left() -> float | None:
+    return None if TIME_BUDGET is None else TIME_BUDGET - (time.monotonic() - SESSION_START)
+
+
+def over_budget(expected_s: float, left: float | None) -> str | None:
+    """Why a test expected to take EXPECTED_S must not start with LEFT seconds of the budget."""
+    if left is None or expected_s <= left:
+        return None
+    return (f"expected to take {expected_s:.0f} s, and {max(left, 0):.0f} s are left of "
+            f"HASTACK_TIME_BUDGET={TIME_BUDGET or 0:.0f} (CI's 90 min)")
+
+
 def _stderr_line(line: str) -> None:
     print(line, file=sys.__stderr__, flush=True)
 

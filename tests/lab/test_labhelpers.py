@@ -76,3 +76,10 @@ def test_a_streamed_command_past_its_timeout_ends_with_its_children():
     with pytest.raises(subprocess.TimeoutExpired):
         labhelpers.run_streamed(["sh", "-c", "sleep 30 & sleep 30; wait"], timeout=1)
     assert time.monotonic() - start < 5
+
+
+def test_a_test_that_would_end_past_the_time_budget_is_not_started():
+    assert labhelpers.over_budget(560, None) is None  # no budget: everything runs
+    assert labhelpers.over_budget(560, 561) is None
+    reason = labhelpers.over_budget(560, 300)
+    assert reason and "560 s" in reason and "300 s are left" in reason
