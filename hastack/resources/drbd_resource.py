@@ -14,6 +14,7 @@ from __future__ import annotations
 from hastack.config.models import DrbdOptions, Size
 from hastack.facts.host import check_uname
 from hastack.plan import Put, Remove, Run, on
+from hastack.reports import HastackError
 from hastack.render.drbd import DrbdHost, render_resource
 from hastack.resources.base import Live, Props, digest, on_each_node
 from hastack.resources.logical_volume import refuse_shrink, size_bytes
@@ -57,35 +58,69 @@ def res_text(props: DrbdResourceProps) -> str:
     return render_resource(props.name, props.minor, props.disk, hosts, props.ports, props.options)
 
 
-# ---- probe before the create: each side's name and state ----------------------------------------
-# One node's side: up | md (metadata, not up) | new (a disk without metadata) | nodisk, and
+# ---- probe before the create: each side's name, state, and what else holds its minor or ports ---
+# One node's side: up | md (metadata, not up) | new (a disk without any signature) | nodisk |
+# used:<signatures> (a filesystem, partition table, ... and no DRBD metadata: someone's data), and
 # "-blank" after up or md when the current generation UUID is UUID_JUST_CREATED (4): this side
 # has never been primary, so it holds no data.  A get-gi that fails counts as holding data.
+# Not up, its minor must be free (no /sys/block/drbdN) and nothing may use its ports.
+# $1 resource, $2 disk, $3 minor, then the ports.
 PROBE = ('if drbdsetup status "$1" >/dev/null 2>&1; then s=up; '
-         'elif [ "$(blkid -p -o value -s TYPE "$2" 2>/dev/null)" = drbd ]; then s=md; '
-         'elif [ -b "$2" ]; then echo new; exit 0; else echo nodisk; exit 0; fi; '
-         'case "$(drbdadm get-gi "$1" 2>/dev/null)" in 0000000000000004:*) echo "$s-blank";; *) echo "$s";; esac')
+         'elif [ ! -b "$2" ]; then s=nodisk; '
+         'else sig=$(wipefs --no-act --noheadings --output TYPE -- "$2" 2>/dev/null | sort -u | tr "\\n" " "); '
+         'case " $sig" in *" drbd "*) s=md;; " ") s=new;; *) s="used:${sig% }";; esac; fi; '
+         'case $s in up|md) case "$(drbdadm get-gi "$1" 2>/dev/null)" in 0000000000000004:*) s="$s-blank";; esac;; esac; '
+         'echo "$s"; [ "${s%-blank}" = up ] && exit 0; '
+         'if [ -e "/sys/block/drbd$3" ]; then echo "minor-taken $(grep -lE "minor[[:space:]]+$3[[:space:]]*;" '
+         '/etc/drbd.d/*.res 2>/dev/null | grep -vx "/etc/drbd.d/$1.res" | head -n 1)"; fi; '
+         'shift 3; for p; do [ -n "$(ss -Htan "( sport = :$p )")" ] && echo "port-taken $p"; done; exit 0')
 NEVER_HELD_DATA = frozenset({"new", "md-blank", "up-blank"})
 
 
 def side_argv(props: DrbdResourceProps) -> list[str]:
     """One round trip: the host's name (its on-section must be it), then its side's state."""
-    return ["sh", "-c", "uname -n; " + PROBE, "sh", props.name, props.disk]
+    return ["sh", "-c", "uname -n; " + PROBE, "sh", props.name, props.disk, str(props.minor),
+            *map(str, props.ports)]
 
 
-def parse_side(stdout: str) -> tuple[str, str]:
-    """(uname, state) from side_argv's output."""
+def parse_side(stdout: str) -> tuple[str, str, tuple[str, ...]]:
+    """(uname, state, what holds this side's minor or ports) from side_argv's output."""
     lines = stdout.strip().splitlines()
-    return (lines[0] if lines else ""), (lines[-1] if len(lines) > 1 else "")
+    return (lines[0] if lines else ""), (lines[1] if len(lines) > 1 else ""), tuple(lines[2:])
+
+
+def refuse_unsafe_side(props: DrbdResourceProps, node: str, state: str, taken: tuple[str, ...]) -> None:
+    """Before any change: a disk with someone's data, a minor or port that another holds."""
+    if state.startswith("used:"):
+        raise HastackError("DRBD_DISK_IN_USE", (
+            f"{node}: {props.disk} holds {state.removeprefix('used:')} and no DRBD metadata; hastack puts "
+            f"DRBD resource {props.name} only on an empty disk (its metadata would overwrite the disk's end, a "
+            f"new VM's image all the rest). If nothing on it is needed, wipe it (wipefs -a {props.disk}) and "
+            "run up again; else give the VM another name or volume"))
+    for line in taken:
+        what, _, detail = line.partition(" ")
+        if what == "minor-taken":
+            owner = f"resource file {detail}" if detail else "a resource with no file under /etc/drbd.d"
+            raise HastackError("DRBD_MINOR_TAKEN", (
+                f"{node}: DRBD minor {props.minor} (/dev/drbd{props.minor}) is already in use, by {owner}, not by "
+                f"{props.name}; give {props.name} a free minor in the stack config, or take the other down "
+                "(drbdadm down) if it is a leftover"))
+        if what == "port-taken":
+            raise HastackError("DRBD_PORT_TAKEN", (
+                f"{node}: TCP port {detail} of DRBD resource {props.name} is already in use on this host (ss -tan "
+                f"'( sport = :{detail} )' shows by what); give {props.name} free ports in the stack config, or stop "
+                "what holds it"))
 
 
 def find(props: DrbdResourceProps, transport_for) -> dict[str, str]:
     """Each node's side state (as PROBE prints it); NODE_NAME_MISMATCH for a host that is not
-    the on-section it is configured as."""
+    the on-section it is configured as; refused before any change where the side is unsafe."""
     states = {}
     for node, (on_name, _addresses) in zip(props.nodes, props.hosts):
-        uname, states[node.name] = parse_side(transport_for(node.name).run(side_argv(props)).stdout)
+        uname, state, taken = parse_side(transport_for(node.name).run(side_argv(props)).stdout)
         check_uname(node.name, on_name, uname)
+        refuse_unsafe_side(props, node.name, state, taken)
+        states[node.name] = state
     return states
 
 

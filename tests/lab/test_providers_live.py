@@ -162,6 +162,29 @@ def test_drbd_resource_lifecycle(drbd_props, probe_lv):
     assert provider.read(NAME, faster).id is None
 
 
+def test_drbd_create_refuses_a_disk_with_data_and_a_minor_in_use_before_any_change(drbd_props, probe_lv):
+    """Issue 15's pre-flight: an LV of the VM's name that already holds a filesystem (someone's
+    data) is refused on the node that has it, and a minor that another DRBD resource holds is
+    refused too; neither node gets a .res file, the filesystem is intact."""
+    provider, props = DrbdResourceProvider(), drbd_props
+    ssh("node2", f"mkfs.ext4 -q -F {probe_lv} && wipefs --no-act --noheadings --output TYPE {probe_lv}")
+    try:
+        with pytest.raises(HastackError) as refused:
+            provider.create(props)
+        assert refused.value.code == "DRBD_DISK_IN_USE" and "node2" in refused.value.message
+        assert on_both(f"ls /etc/drbd.d/{NAME}.res 2>/dev/null") == ["", ""]
+        assert ssh("node2", f"wipefs --no-act --noheadings --output TYPE {probe_lv}").stdout.split() == ["ext4"]
+
+        ssh("node2", f"wipefs -q -a {probe_lv}")
+        ssh("node1", f"drbdsetup new-resource squatter && drbdsetup new-minor squatter {MINOR} 0")
+        with pytest.raises(HastackError) as refused:
+            provider.create(props)
+        assert refused.value.code == "DRBD_MINOR_TAKEN" and "node1" in refused.value.message
+        assert on_both(f"ls /etc/drbd.d/{NAME}.res 2>/dev/null") == ["", ""]
+    finally:
+        ssh("node1", "drbdsetup down squatter", check=False)
+
+
 def uptodate_on(node: str) -> bool:
     return f"{MINOR}: cs:Connected ro:Secondary/Secondary ds:UpToDate/UpToDate" in ssh(node, "cat /proc/drbd").stdout
 
