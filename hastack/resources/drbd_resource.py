@@ -63,7 +63,8 @@ def res_text(props: DrbdResourceProps) -> str:
 # used:<signatures> (a filesystem, partition table, ... and no DRBD metadata: someone's data), and
 # "-blank" after up or md when the current generation UUID is UUID_JUST_CREATED (4): this side
 # has never been primary, so it holds no data.  A get-gi that fails counts as holding data.
-# Not up, its minor must be free (no /sys/block/drbdN) and nothing may use its ports.
+# Not up, its minor must be free (no /sys/block/drbdN) and nothing may listen on its ports (its
+# own last connection may linger in TIME-WAIT: no obstacle).
 # $1 resource, $2 disk, $3 minor, then the ports.
 PROBE = ('if drbdsetup status "$1" >/dev/null 2>&1; then s=up; '
          'elif [ ! -b "$2" ]; then s=nodisk; '
@@ -73,7 +74,7 @@ PROBE = ('if drbdsetup status "$1" >/dev/null 2>&1; then s=up; '
          'echo "$s"; [ "${s%-blank}" = up ] && exit 0; '
          'if [ -e "/sys/block/drbd$3" ]; then echo "minor-taken $(grep -lE "minor[[:space:]]+$3[[:space:]]*;" '
          '/etc/drbd.d/*.res 2>/dev/null | grep -vx "/etc/drbd.d/$1.res" | head -n 1)"; fi; '
-         'shift 3; for p; do [ -n "$(ss -Htan "( sport = :$p )")" ] && echo "port-taken $p"; done; exit 0')
+         'shift 3; for p; do [ -n "$(ss -Hltn "( sport = :$p )")" ] && echo "port-taken $p"; done; exit 0')
 NEVER_HELD_DATA = frozenset({"new", "md-blank", "up-blank"})
 
 
@@ -107,7 +108,7 @@ def refuse_unsafe_side(props: DrbdResourceProps, node: str, state: str, taken: t
                 "(drbdadm down) if it is a leftover"))
         if what == "port-taken":
             raise HastackError("DRBD_PORT_TAKEN", (
-                f"{node}: TCP port {detail} of DRBD resource {props.name} is already in use on this host (ss -tan "
+                f"{node}: TCP port {detail} of DRBD resource {props.name} is already in use on this host (ss -ltnp "
                 f"'( sport = :{detail} )' shows by what); give {props.name} free ports in the stack config, or stop "
                 "what holds it"))
 

@@ -86,3 +86,20 @@ def test_a_minor_another_resource_holds_is_named_with_its_file():
         drbd.refuse_unsafe_side(p, "node2", "new", ("minor-taken /etc/drbd.d/other.res",))
     assert refused.value.code == "DRBD_MINOR_TAKEN"
     assert "node2" in refused.value.message and "minor 250" in refused.value.message and "other.res" in refused.value.message
+
+
+def test_a_port_whose_last_connection_lingers_in_time_wait_is_free(loop_disk):
+    # The resource's own previous connection, closed by this side: TIME-WAIT on its port for 60 s.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _peer = listener.accept()
+    accepted.close()  # the side on `port` closes first, so it is the one left in TIME-WAIT
+    client.close()
+    listener.close()
+    lingering = subprocess.run(["ss", "-Htan", "state", "time-wait", f"( sport = :{port} )"],
+                               capture_output=True, text=True).stdout
+    assert lingering.strip(), "the test needs a TIME-WAIT socket on the port"
+    assert probe(props(loop_disk, port))[1:] == ("new", ())
