@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from hastack.drill import timeline
@@ -291,8 +292,8 @@ def render_timeline_svg(result: dict) -> str:
     fenced = ", ".join(sorted(_short(f.split(": ", 1)[-1]) for f in result.get("fenced") or [])) or "none"
     recovered = result.get("recovered_s")
     subtitle = " · ".join(filter(None, [
-        (f"SQL disruption here {sql['seconds']:.1f} s ({sql.get('failed_tries', 0)} failed tries)" if sql else "")
-        + (f", in the seed {seed_s:.0f} s" if seed_s is not None else ""),
+        (f"SQL disruption here {sql['seconds']:.1f} s ({sql.get('failed_tries', 0)} failed tries)" if sql else
+         "SQL disruption not measured") + (f", in the seed {seed_s:.0f} s" if seed_s is not None else ""),
         f"fenced here: {fenced}" + (f" (seed: {scenario.seed.fenced})" if scenario else ""),
         f"full redundancy after {recovered:.0f} s" if recovered is not None else "not back at full redundancy",
     ]))
@@ -309,3 +310,17 @@ def render_timeline_svg(result: dict) -> str:
         *behind, *body, *over, *legend,
         "</svg>",
     ]) + "\n"
+
+
+def timeline_name(scenario: str) -> str:
+    """The picture's file name beside report.md, which links it."""
+    return f"{scenario}.svg"
+
+
+def write_timelines(out: Path, results: list[dict]) -> list[Path]:
+    paths = []
+    for result in results:
+        path = out / timeline_name(result["scenario"])
+        path.write_text(render_timeline_svg(result))
+        paths.append(path)
+    return paths

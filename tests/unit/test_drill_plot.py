@@ -164,3 +164,38 @@ def test_without_failures_or_a_known_scenario_the_picture_still_draws():
 ])
 def test_each_event_gets_its_marker_and_a_short_label(event, expected):
     assert mark_of(event) == expected
+
+
+def as_result(data: dict):
+    """A recorded drill.json entry back as the drill's own Result."""
+    from hastack.drill.run import Result
+
+    return Result(data["scenario"], data["title"], data["roles"], t0=data["t0"], recovered_s=data["recovered_s"],
+                  sql=timeline.Disruption(**data["sql"]), pings=data["pings"], fenced=data["fenced"],
+                  events=[timeline.Event(**e) for e in data["events"]],
+                  samples=[timeline.Sample(s["ts"], s["row"], s["error"], tuple(s["pings"])) for s in data["samples"]],
+                  acknowledged=data["acknowledged"], lost=data["lost"], failed_actions=data["failed_actions"],
+                  checks=[(c["what"], c["ok"], c["detail"]) for c in data["checks"]], predicted=data["predicted"],
+                  findings=data.get("findings", []))  # recorded before findings existed
+
+
+def test_the_drill_writes_each_scenarios_picture_beside_the_report_which_links_it(tmp_path):
+    from hastack.drill.run import write
+
+    results = [as_result(recorded("H3")), as_result(recorded("A2a"))]
+    write(tmp_path, results)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["A2a.svg", "H3.svg", "drill.json", "report.md"]
+    report = (tmp_path / "report.md").read_text()
+    assert "](H3.svg)" in report and "](A2a.svg)" in report
+    # Redrawn from drill.json, the picture is the one the drill wrote.
+    for data in json.loads((tmp_path / "drill.json").read_text()):
+        assert render_timeline_svg(data) == (tmp_path / f"{data['scenario']}.svg").read_text()
+
+
+def test_a_result_with_nothing_recorded_still_draws():
+    empty = {"scenario": "H3", "title": "BMC power-off", "roles": {}, "t0": 1796153785.6, "recovered_s": None,
+             "sql": None, "pings": {}, "fenced": [], "events": [], "samples": []}
+    root = draw(empty)
+    assert not bands(root) and find(root, "g", "seed-marker") and find(root, "g", "client")
+    assert "SQL disruption not measured, in the seed 35 s" in "".join(root.itertext())
+    assert "not back at full redundancy" in "".join(root.itertext())
