@@ -24,18 +24,19 @@ FAILED = "#d62728"
 
 # Marker kinds: (legend text, colour); the shape is drawn by _mark.
 KINDS = {
-    "fenced": ("fenced (by this host)", "#b2182b"),
-    "fence-failed": ("fence attempt failed", "#f4a582"),
-    "lost": ("peer lost", "#e66101"),
-    "member": ("peer member again", "#1a9641"),
+    "fenced": ("fence succeeded", "#b2182b"),
+    "fence-failed": ("fence failed", "#f4a582"),
+    "lost": ("node lost", "#e66101"),
+    "member": ("node member", "#1a9641"),
     "promote": ("promote", "#7b3294"),
     "demote": ("demote", "#7b3294"),
     "start": ("start", "#2166ac"),
     "stop": ("stop", "#4d4d4d"),
     "placed": ("DRBD fence-handler constraint placed", "#01665e"),
     "removed": ("fence-handler constraint removed", "#01665e"),
+    "other": ("other", "#999999"),
 }
-HOLLOW = {"demote", "removed", "fence-failed"}
+HOLLOW = {"demote", "removed", "fence-failed", "other"}
 CONSTRAINT = re.compile(r"(?P<verb>placed|Removed) constraint '(?:drbd-fence-by-handler-)?(?P<name>[^']+)'")
 
 
@@ -63,7 +64,7 @@ def mark_of(event: dict) -> tuple[str, str]:
             name = match["name"].split("-drbd-", 1)[0]
             return ("placed" if match["verb"] == "placed" else "removed"), f"{match['verb'].lower()} {name}"
         return "placed", detail.split(":", 1)[0]
-    return "start", f"{kind} {detail}"[:30]
+    return "other", f"{kind} {detail}"[:30]
 
 
 def _f(value: float) -> str:
@@ -88,7 +89,7 @@ def _mark(kind: str, x: float, y: float) -> str:
     if kind in ("promote", "demote"):
         return (f'<path d="M{_f(x)},{_f(y - 5)} L{_f(x + 5)},{_f(y)} L{_f(x)},{_f(y + 5)} L{_f(x - 5)},{_f(y)} Z" '
                 f'{paint}/>')
-    if kind == "start":
+    if kind in ("start", "other"):
         return f'<circle cx="{_f(x)}" cy="{_f(y)}" r="4" {paint}/>'
     if kind == "stop":
         return f'<rect x="{_f(x - 4)}" y="{_f(y - 4)}" width="8" height="8" {paint}/>'
@@ -141,13 +142,15 @@ class Axis:
         return [t * step for t in range(math.ceil(self.lo / step), math.floor(self.hi / step) + 1)]
 
 
-def _event_lane(axis: Axis, layer: str, host: str, events: list[dict], t0: float, y: float) -> tuple[list[str], float]:
+def _event_lane(axis: Axis, layer: str, host: str, events: list[dict], t0: float,
+                y: float) -> tuple[str, list[str], float]:
+    """The lane's ground (drawn under the failed-write band), its marks and labels, its height."""
     marks = [(e, *mark_of(e)) for e in events]
     rows = _label_rows([(axis.x(e["ts"] - t0), label) for e, _k, label in marks], LEFT + AXIS_W)
     height = MARK_Y + 8 + ROW_H * (max((row for _s, _x, row in rows), default=-1) + 1) + 4
     shade = "#f2f2f2" if layer == "hypervisor" else "#eef4fb"
+    ground = f'<rect class="ground" x="{LEFT}" y="{y}" width="{AXIS_W}" height="{height}" fill="{shade}"/>'
     out = [f'<g class="lane" data-layer="{layer}" data-host={quoteattr(host)}>',
-           f'<rect x="{LEFT}" y="{y}" width="{AXIS_W}" height="{height}" fill="{shade}"/>',
            f'<text x="{LEFT - 6}" y="{y + MARK_Y + 4}" text-anchor="end" class="name">{layer} {escape(host)}</text>']
     for (event, kind, label), (start, x, row) in zip(marks, rows):
         baseline = y + MARK_Y + 8 + ROW_H * row + FONT - 1
@@ -158,7 +161,7 @@ def _event_lane(axis: Axis, layer: str, host: str, events: list[dict], t0: float
                    f'{_mark(kind, x, y + MARK_Y)}<text x="{_f(start)}" y="{_f(baseline)}" class="label">'
                    f'{escape(label)}</text></g>')
     out.append("</g>")
-    return out, height
+    return ground, out, height
 
 
 def _ping_lane(axis: Axis, host: str, windows: list, last_sample: float, y: float) -> tuple[list[str], float]:
@@ -197,9 +200,10 @@ def _client_lane(axis: Axis, samples: list[timeline.Sample], spans: list, measur
     return out, CLIENT_H
 
 
-def _legend(y: float) -> tuple[list[str], float]:
+def _legend(kinds: set[str], y: float) -> tuple[list[str], float]:
+    """The marker kinds this picture shows, then the band, the pings and the seed's marker."""
     out, x = [], LEFT
-    entries = [(kind, text) for kind, (text, _c) in KINDS.items()]
+    entries = [(kind, text) for kind, (text, _c) in KINDS.items() if kind in kinds]
     entries += [("band", "no write acknowledged"), ("ping", "ping down"), ("seed", "the seed's figure")]
     for kind, text in entries:
         width = 18 + len(text) * CHAR_W + 14
@@ -244,11 +248,12 @@ def render_timeline_svg(result: dict) -> str:
     axis = Axis.spanning([0.0] + [e["ts"] - t0 for e in events] + [s.ts - t0 for s in samples]
                          + ([seed_s] if seed_s is not None else []))
 
-    body, y = [], 64
+    grounds, body, y = [], [], 64
     lanes_top = y
     for layer, host in _lanes(result):
-        lane, height = _event_lane(axis, layer, host, [e for e in events if (e["layer"], e["host"]) == (layer, host)],
-                                   t0, y)
+        mine = [e for e in events if (e["layer"], e["host"]) == (layer, host)]
+        ground, lane, height = _event_lane(axis, layer, host, mine, t0, y)
+        grounds.append(ground)
         body += lane
         y += height + GAP
     last_sample = samples[-1].ts - t0 if samples else 0.0
@@ -263,7 +268,8 @@ def render_timeline_svg(result: dict) -> str:
     body += lane
     lanes_bottom = y + height
 
-    # Behind the lanes: the failed writes across every lane, so what happened meanwhile lines up.
+    # Under the marks, over the lanes' grounds: the failed writes across every lane, so what
+    # happened meanwhile lines up.
     behind = [f'<rect class="failed-writes{" measured" if span == measured else ""}" data-from-s="{_s(span[0])}" '
               f'data-to-s="{_s(span[1])}" data-tries="{span[2]}" x="{_f(axis.x(span[0]))}" y="{lanes_top}" '
               f'width="{_f(axis.x(span[1]) - axis.x(span[0]))}" height="{lanes_bottom - lanes_top}"/>'
@@ -287,7 +293,7 @@ def render_timeline_svg(result: dict) -> str:
                     f'x2="{_f(xs)}" y2="{axis_y}"/><path d="M{_f(xs)},{axis_y} L{_f(xs - 5)},{axis_y + 8} '
                     f'L{_f(xs + 5)},{axis_y + 8} Z"/><text x="{_f(xs + 3)}" y="{lanes_top - 3}">'
                     f'seed: SQL back at T+{seed_s:.0f} s</text></g>')
-    legend, legend_y = _legend(axis_y + 34)
+    legend, legend_y = _legend({mark_of(e)[0] for e in events}, axis_y + 34)
 
     fenced = ", ".join(sorted(_short(f.split(": ", 1)[-1]) for f in result.get("fenced") or [])) or "none"
     recovered = result.get("recovered_s")
@@ -307,7 +313,7 @@ def render_timeline_svg(result: dict) -> str:
         f'<text x="{LEFT}" y="20" font-size="15" font-weight="bold">'
         f'{escape(result["scenario"])}: {escape(result.get("title", ""))}</text>',
         f'<text x="{LEFT}" y="38" font-size="12">{escape(subtitle)}</text>',
-        *behind, *body, *over, *legend,
+        *grounds, *behind, *body, *over, *legend,
         "</svg>",
     ]) + "\n"
 

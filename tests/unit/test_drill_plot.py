@@ -199,3 +199,12 @@ def test_a_result_with_nothing_recorded_still_draws():
     assert not bands(root) and find(root, "g", "seed-marker") and find(root, "g", "client")
     assert "SQL disruption not measured, in the seed 35 s" in "".join(root.itertext())
     assert "not back at full redundancy" in "".join(root.itertext())
+
+
+def test_the_legend_names_only_the_marker_kinds_drawn():
+    result = recorded("A2a")
+    root = draw(result)
+    legend = [g.get("data-kind") for g in find(root, "g", "legend-entry")]
+    assert legend == ["fenced", "lost", "member", "promote", "start", "stop", "placed", "removed",
+                      "band", "ping", "seed"]
+    assert mark_of({"kind": "migrated", "host": "node1", "detail": "pg1-vm"})[0] == "other"
