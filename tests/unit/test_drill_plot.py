@@ -208,3 +208,11 @@ def test_the_legend_names_only_the_marker_kinds_drawn():
     assert legend == ["fenced", "lost", "member", "promote", "start", "stop", "placed", "removed",
                       "band", "ping", "seed"]
     assert mark_of({"kind": "migrated", "host": "node1", "detail": "pg1-vm"})[0] == "other"
+
+
+def test_the_band_is_painted_over_the_lanes_grounds_and_under_their_marks():
+    order = list(draw(recorded("H3")).iter())
+    grounds = [i for i, e in enumerate(order) if "ground" in classes(e)]
+    band = [i for i, e in enumerate(order) if "failed-writes" in classes(e) and e.get("data-from-s")]
+    marks = [i for i, e in enumerate(order) if "event" in classes(e)]
+    assert max(grounds) < min(band) and max(band) < min(marks)
