@@ -1,4 +1,4 @@
-"""python -m hastack render | check | simulate | drill | config-reference | graph | lab ..."""
+"""python -m hastack render | check | simulate | drill | drill-plot | config-reference | graph | lab ..."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     drill.add_argument("--scenario", action="append", help="only these scenarios (repeatable; default: all nine)")
     drill.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     drill.add_argument("--out", type=Path, help="where the report goes (default: out/drill/<stack>-<time>)")
+    plot = sub.add_parser("drill-plot", help="redraw each scenario's timeline picture from a drill's drill.json")
+    plot.add_argument("dir", type=Path, help="the directory a drill wrote (drill.json); the pictures go beside it")
     check = sub.add_parser("check", help="validate a stack's config and run the policy pack's rules over it, offline")
     check.add_argument("--stack", required=True)
     check.add_argument("--policy-config", type=Path,
@@ -142,6 +144,27 @@ def _predictions(config, stack: str, only: list[str], render_dir: Path) -> dict[
         return {sid: f"(simulate failed: {error.code})" for sid in only}
 
 
+def cmd_drill_plot(args) -> int:
+    import json
+
+    from hastack.drill.plot import write_timelines
+
+    path = args.dir / "drill.json"
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise HastackError("DRILL_RESULTS", f"{path}: cannot read a drill's results ({error}); give the directory "
+                           "`python -m hastack drill` wrote (default: out/drill/<stack>-<time>)")
+    try:
+        paths = write_timelines(args.dir, results)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise HastackError("DRILL_RESULTS", f"{path} does not hold a drill's results as `hastack drill` writes them "
+                           f"(a list of scenario results; {type(error).__name__}: {error})")
+    for written in paths:
+        print(f"wrote {written}")
+    return 0
+
+
 def cmd_config_reference(args) -> int:
     """The config reference, rendered from hastack/config/models.py (a unit test keeps it current)."""
     from hastack.config.load import PROJECT_ROOT
@@ -171,4 +194,4 @@ def cmd_graph(args) -> int:
 
 
 COMMANDS = {"graph": cmd_graph, "render": cmd_render, "check": cmd_check, "simulate": cmd_simulate, "drill": cmd_drill,
-            "config-reference": cmd_config_reference}
+            "drill-plot": cmd_drill_plot, "config-reference": cmd_config_reference}

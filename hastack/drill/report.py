@@ -1,6 +1,7 @@
 """The drill report: the seed's figures beside what was measured and what `simulate` predicted."""
 from __future__ import annotations
 
+from hastack.drill.plot import timeline_name
 from hastack.drill.scenarios import SCENARIOS
 
 
@@ -26,6 +27,9 @@ def render_report(results) -> str:
     lines.append("")
     for r in results:
         lines.append(f"## {r.scenario}: {r.title}")
+        lines.append("")
+        lines.append(f"![{r.scenario}: both layers' events, the failed writes, pings and the seed's figure]"
+                     f"({timeline_name(r.scenario)})")
         lines.append("")
         lines += [f"- {'ok' if ok else 'FAILED'}: {what}: {detail}" for what, ok, detail in r.checks]
         if r.failed_actions:

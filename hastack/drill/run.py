@@ -622,9 +622,12 @@ def run(config: StackConfig, only: list[str], out: Path, predictions: dict[str, 
 
 
 def write(out: Path, results: list[Result]) -> None:
+    from hastack.drill.plot import write_timelines
     from hastack.drill.report import render_report
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "drill.json").write_text(json.dumps([r.as_dict() for r in results], indent=1, default=str) + "\n")
+    data = [r.as_dict() for r in results]
+    (out / "drill.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
     (out / "report.md").write_text(render_report(results))
+    write_timelines(out, data)  # last: the measurements are on disk whatever the drawing does
 

@@ -123,6 +123,23 @@ def sql_disruption(samples: list[Sample], t0: float) -> Disruption:
     return Disruption(round(longest, 1), len(failed), failed[0].error)
 
 
+def failed_write_spans(samples: list[Sample]) -> list[tuple[float, float, int]]:
+    """(from, to, failed tries) of each stretch without an acknowledged write: from the last
+    acknowledged write before its first failed try to the next acknowledged one (or the last try,
+    when none came), as `sql_disruption` measures them; epoch seconds."""
+    spans, last_ok, failures = [], None, 0
+    for s in samples:
+        if s.row is None:
+            failures += 1
+            continue
+        if failures:
+            spans.append((last_ok if last_ok is not None else samples[0].ts, s.ts, failures))
+        last_ok, failures = s.ts, 0
+    if failures:
+        spans.append((last_ok if last_ok is not None else samples[0].ts, samples[-1].ts, failures))
+    return spans
+
+
 def ping_windows(samples: list[Sample], index: int, t0: float) -> list[tuple[float, float]]:
     """(down from, back at) in seconds after t0, for the index-th pinged address."""
     windows, down = [], None

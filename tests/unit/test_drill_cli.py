@@ -44,3 +44,26 @@ def test_every_scenario_has_its_injection_and_the_nine_are_the_seeds():
     assert ORDER == ("A1", "A2a", "A2b", "A3", "A4", "H1", "H2a", "H2b", "H3")
     assert {s.inject for s in SCENARIOS.values()} == set(INJECTIONS)
     assert set(UNDO) <= set(INJECTIONS)
+
+
+def test_drill_plot_redraws_the_pictures_from_a_drills_results(tmp_path):
+    recorded = Path(__file__).parent / "data" / "drill-live" / "H3.json"
+    (tmp_path / "drill.json").write_text(recorded.read_text())
+    result = subprocess.run([sys.executable, "-m", "hastack", "drill-plot", str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"wrote {tmp_path / 'H3.svg'}"
+    assert (tmp_path / "H3.svg").read_text().startswith("<?xml")
+
+
+def test_drill_plot_without_a_drills_results_says_what_it_wants(tmp_path):
+    def plot() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hastack", "drill-plot", str(tmp_path)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    result = plot()
+    assert result.returncode == 2 and "ERROR DRILL_RESULTS:" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "drill.json").write_text('{"scenario": "H3"}')
+    result = plot()
+    assert result.returncode == 2 and "does not hold a drill's results" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -41,6 +41,15 @@ def test_a_write_that_slips_through_does_not_end_the_outage():
     assert timeline.sql_disruption(unrecovered, T0).seconds == 70.9
 
 
+def test_the_failed_write_spans_run_from_the_last_acknowledged_write_to_the_next():
+    """The stretches the timeline picture draws; a write that slips through splits them, and one
+    still failing when the client stopped runs to its last try."""
+    rows = [(0.9, 1), (19.6, 2), (27.6, None), (34.6, 3), (40.7, None), (77.5, None), (111.5, 4), (112.0, None)]
+    samples = [timeline.Sample(t, row, "" if row else "timeout expired", ()) for t, row in rows]
+    assert timeline.failed_write_spans(samples) == [(19.6, 34.6, 1), (34.6, 111.5, 2), (111.5, 112.0, 1)]
+    assert timeline.failed_write_spans(samples[:2]) == []
+
+
 def test_no_failure_means_no_disruption():
     samples = [timeline.Sample(T0 + i, i + 1, "", (True,)) for i in range(5)]
     assert timeline.sql_disruption(samples, T0) == timeline.Disruption(0.0, 0, "")
