@@ -761,7 +761,7 @@ class StackConfig(Model):
         """Across both layers: names, minors and ports used once; ports inside port_range; preferred nodes and
         guest VMs that exist; failback prevented only with stickiness above every location score; the guests'
         fence path names every hypervisor; no address held by two machines; monitoring alerts only from layers that exist, to a
-        Nagios server that is no node of either layer and not the VIP."""
+        Nagios server that is no node of either layer and not the VIP; Nagios host names (guests, clusters) unique."""
         hv = self.hypervisor
         node_names = [n.name for n in hv.nodes]
         _unique([v.name for v in self.vms], "vms[].name", "each VM needs its own name")
@@ -1031,13 +1031,20 @@ def _check_monitor_intervals(config: "StackConfig") -> None:
 
 
 def _check_monitoring(config: "StackConfig") -> None:
-    """The alert layers exist, and the Nagios server is no node of either layer and not the VIP."""
+    """The alert layers exist, the Nagios host names are unique, and the Nagios server is no node of either
+    layer and not the VIP."""
     monitoring = config.monitoring
     if monitoring is None:
         return
     if "guest" in monitoring.alert_layers and config.guest is None:
         raise ValueError("monitoring.alert_layers names guest, but the stack has no guest layer: drop it, or add "
                          "hastack:guest")
+    # One Nagios host per guest node and per alerting cluster: Nagios refuses a name defined twice.
+    layers = {"hypervisor": config.hypervisor, "guest": config.guest}
+    _unique(([n.name for n in config.guest.nodes] if config.guest else [])
+            + [layers[layer].name for layer in monitoring.alert_layers],
+            "Nagios host names (guest node names and alerting cluster names)",
+            "give the clusters names no guest node has, and each cluster its own")
     address = monitoring.nagios.address
     for held, where, holder, _node in _address_holders(config):
         if held == address and not holder.startswith("VM "):

@@ -90,3 +90,11 @@ def test_a_numeric_password_is_refused_without_echoing_it(raw):
     with pytest.raises(ConfigError) as caught:
         validate(raw, "Pulumi.test.yaml")
     assert "73519264" not in str(caught.value) and "value not shown" in str(caught.value)
+
+
+def test_a_cluster_named_like_a_guest_would_be_one_nagios_host_twice(raw):
+    raw["guest"]["name"] = "pg1"
+    with pytest.raises(ConfigError, match="Nagios host names .* 'pg1' is used twice"):
+        validate(raw, "Pulumi.test.yaml")
+    raw["monitoring"]["alert_layers"] = ["hypervisor"]  # the guest cluster has no feed host then
+    assert validate(raw, "Pulumi.test.yaml").monitoring.alert_layers == ("hypervisor",)
