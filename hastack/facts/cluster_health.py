@@ -68,6 +68,17 @@ def _true(element: ET.Element, name: str) -> bool:
     return element.get(name) == "true"
 
 
+def _primitives(parent: ET.Element | None, inherited: str | None):
+    """(primitive, its target role): a group's, clone's or bundle's target role holds for what is
+    inside it unless the primitive sets its own."""
+    for child in (parent if parent is not None else ()):
+        target_role = child.get("target_role") or inherited
+        if child.tag == "resource":
+            yield child, target_role
+        else:
+            yield from _primitives(child, target_role)
+
+
 def parse_crm_mon_health(xml_text: str) -> Health:
     """The parts of crm_mon's XML the check judges.  Raises ValueError on anything but a result."""
     try:
@@ -87,10 +98,10 @@ def parse_crm_mon_health(xml_text: str) -> Health:
         for n in root.findall("./nodes/node"))
     section = root.find("resources")
     resources = tuple(
-        Resource(r.get("id", "?"), r.get("role", "?"), r.get("target_role"), _true(r, "active"),
+        Resource(r.get("id", "?"), r.get("role", "?"), target_role, _true(r, "active"),
                  _true(r, "failed"), _true(r, "blocked"), r.get("managed") != "false",
                  tuple(n.get("name", "?") for n in r.findall("node")))
-        for r in (section.iter("resource") if section is not None else ()))
+        for r, target_role in _primitives(section, None))
     failures = tuple(dict(f.attrib) for f in root.findall("./failures/failure"))
     return Health(
         dc=dc is not None and _true(dc, "present"),

@@ -84,3 +84,13 @@ def test_the_feed_is_passive_volatile_and_hard_at_once():
 def test_values_nagios_would_read_otherwise_are_refused(guest):
     with pytest.raises(ValueError, match="cannot be a Nagios object value"):
         render_guest_objects(guest, CHECKS)
+
+
+def test_a_stopped_member_of_a_disabled_group_is_not_a_stopped_resource():
+    xml = ('<pacemaker-result><summary><current_dc present="true" with_quorum="true"/></summary><nodes>'
+           '<node name="n1" online="true" type="member"/></nodes><resources>'
+           '<group id="g" number_resources="1" target_role="Stopped"><resource id="a" role="Stopped" active="false"/>'
+           '</group><group id="h" number_resources="1"><resource id="b" role="Stopped" active="false"/></group>'
+           '</resources></pacemaker-result>')
+    code, line = cluster_health.judge(cluster_health.parse_crm_mon_health(xml))
+    assert code == cluster_health.CRITICAL and "stopped: b |" in line
