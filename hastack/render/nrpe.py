@@ -73,7 +73,6 @@ def render_nrpe_config(nagios_address: str, checks: tuple[NrpeCheck, ...], nrpe_
         f"allowed_hosts={nagios_address}",
         f"nrpe_user={nrpe_user}",
         f"nrpe_group={nrpe_user}",
-        "pid_file=/run/nagios/nrpe.pid",
         "# No arguments from the network, no command substitution: every check is fixed below.",
         "dont_blame_nrpe=0",
         "allow_bash_command_substitution=0",
@@ -83,6 +82,15 @@ def render_nrpe_config(nagios_address: str, checks: tuple[NrpeCheck, ...], nrpe_
     ]
     lines += [f"command[{c.name}]={c.command_line}" for c in checks]
     return "\n".join(lines) + "\n"
+
+
+def render_nrpe_service_dropin(nrpe_binary: str = "/usr/sbin/nrpe", config_path: str = NRPE_CONFIG_PATH) -> str:
+    """A systemd drop-in for the package's unit (Debian: nagios-nrpe-server.service, RHEL: nrpe.service)
+    that starts NRPE on hastack's whole config instead of the package's nrpe.cfg."""
+    return ("# Managed by hastack: NRPE reads hastack's config only (its allowed_hosts is the Nagios server).\n"
+            "[Service]\n"
+            "ExecStart=\n"
+            f"ExecStart={nrpe_binary} -c {config_path} -f\n")
 
 
 def render_nrpe_sudoers(nrpe_user: str = "nagios") -> str:

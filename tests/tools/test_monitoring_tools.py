@@ -8,8 +8,10 @@ import grp
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,47 @@ def test_nagios_refuses_a_guest_defined_twice(config, tmp_path):
     (objects / "pg1-copy.cfg").write_text(files["pg1.cfg"])
     p = nagios_verify(_main_config(tmp_path, objects))
     assert p.returncode != 0 and "Total Errors:   0" not in p.stdout
+
+
+NRPE_IN_A_NETNS = """
+ip link set lo up && ip addr add 10.0.5.51/32 dev lo && ip addr add 10.0.5.53/32 dev lo || exit 99
+"$NRPE" -c "$CONFIG" -f & pid=$!
+for _ in $(seq 50); do "$CHECK_NRPE" -H 10.0.5.53 -b 10.0.5.51 >/dev/null 2>&1 && break; sleep 0.1; done
+for source in 10.0.5.51 127.0.0.1 10.0.5.53; do
+    echo "== $source"; "$CHECK_NRPE" -H 10.0.5.53 -b "$source" -c check_disk 2>&1; echo "rc=$?"
+done
+echo "== arguments"; "$CHECK_NRPE" -H 10.0.5.53 -b 10.0.5.51 -c check_disk -a x 2>&1; echo "rc=$?"
+kill "$pid"
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a network namespace needs root")
+def test_the_real_nrpe_answers_only_the_nagios_server_and_takes_no_arguments():
+    """The rendered NRPE config run by Debian's nrpe, in a network namespace of its own whose loopback
+    holds the guest's (10.0.5.53) and the Nagios server's (10.0.5.51) addresses: nothing leaves it."""
+    nrpe, check_nrpe = unpacked("usr/sbin/nrpe"), unpacked("usr/lib/nagios/plugins/check_nrpe")
+    plugins = unpacked("usr/lib/nagios/plugins")
+    try:
+        pwd.getpwnam("nobody"), grp.getgrnam("nogroup")
+    except KeyError:
+        pytest.skip("no nobody/nogroup to run NRPE as (it refuses root)")
+    from hastack.config.models import CheckThresholds
+
+    # NRPE drops to `nobody`, which must reach the plugins: a world-readable copy, not the cache.
+    with tempfile.TemporaryDirectory(prefix="hastack-nrpe-") as work:
+        work = Path(work)
+        work.chmod(0o755)
+        shutil.copytree(plugins, work / "plugins")
+        checks = nrpe_checks(CheckThresholds(), str(work / "plugins"))
+        config = work / "nrpe.cfg"
+        config.write_text(render_nrpe_config("10.0.5.51", checks, nrpe_user="nobody").replace(
+            "nrpe_group=nobody", "nrpe_group=nogroup"))
+        env = dict(unpacked_env(), NRPE=str(nrpe), CHECK_NRPE=str(check_nrpe), CONFIG=str(config))
+        p = subprocess.run(["unshare", "--net", "--fork", "--kill-child", "bash", "-c", NRPE_IN_A_NETNS],
+                           capture_output=True, text=True, timeout=60, env=env)
+    answers = dict(part.split("\n", 1) for part in p.stdout.split("== ")[1:])
+    assert answers["10.0.5.51"].startswith("DISK ") and "rc=3" not in answers["10.0.5.51"], p.stdout + p.stderr
+    for refused in ("127.0.0.1", "10.0.5.53"):  # localhost too: the seed allowed it
+        # NRPE drops the connection: check_nrpe says so, or dies of SIGPIPE (rc 141) writing to it.
+        assert "DISK" not in answers[refused] and "rc=0" not in answers[refused], answers[refused]
+    assert "DISK" not in answers["arguments"] and "rc=0" not in answers["arguments"]

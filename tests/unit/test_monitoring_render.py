@@ -11,7 +11,8 @@ from hastack.render.nagios import (
     PASSIVE_COMMAND, NagiosGuest, render_cluster_feed_objects, render_guest_objects, render_passive_command,
 )
 from hastack.render.nrpe import (
-    CHECK_PACEMAKER_PATH, nrpe_checks, render_check_pacemaker, render_nrpe_config, render_nrpe_sudoers,
+    CHECK_PACEMAKER_PATH, NRPE_CONFIG_PATH, nrpe_checks, render_check_pacemaker, render_nrpe_config,
+    render_nrpe_service_dropin, render_nrpe_sudoers,
 )
 
 CHECKS = nrpe_checks(CheckThresholds())
@@ -94,3 +95,8 @@ def test_a_stopped_member_of_a_disabled_group_is_not_a_stopped_resource():
            '</resources></pacemaker-result>')
     code, line = cluster_health.judge(cluster_health.parse_crm_mon_health(xml))
     assert code == cluster_health.CRITICAL and "stopped: b |" in line
+
+
+def test_nrpe_is_started_on_hastacks_config_instead_of_the_packages():
+    lines = render_nrpe_service_dropin().splitlines()
+    assert lines[1:] == ["[Service]", "ExecStart=", f"ExecStart=/usr/sbin/nrpe -c {NRPE_CONFIG_PATH} -f"]
