@@ -12,7 +12,7 @@ from hastack.config.models import StackConfig
 from hastack.reports import ConfigError
 
 NAMESPACE = "hastack"
-KEYS = ("hypervisor", "vms", "guest", "drills")
+KEYS = ("hypervisor", "vms", "guest", "drills", "monitoring")
 # What a secret reads as when the stack's passphrase is not at hand (offline render, tests).
 MASKED = "********"
 

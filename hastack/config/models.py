@@ -624,6 +624,118 @@ class GuestPgCluster(Model):
         return self
 
 
+_NSCA_IDENTITY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_PERCENT = re.compile(r"^([0-9]{1,2})%$")
+_LOAD = re.compile(r"^[0-9]+(\.[0-9]+)?,[0-9]+(\.[0-9]+)?,[0-9]+(\.[0-9]+)?$")
+
+
+def _one_line(value: SecretStr) -> SecretStr:
+    # The value itself is never part of the message.
+    if any(ord(c) < 32 or ord(c) == 127 for c in value.get_secret_value()):
+        raise ValueError("the secret has a control character (a newline?): send_nsca.cfg holds one line per setting")
+    return value
+
+
+OneLineSecret = Annotated[SecretStr, AfterValidator(_secret_given), AfterValidator(_one_line)]
+
+
+class NagiosServer(Model):
+    """The Nagios server both layers report to (not yet used: see Monitoring)."""
+
+    address: IPv4 = Field(description="where the guests' NRPE accepts checks from (its only allowed_hosts entry) and "
+                          "where send_nsca delivers alerts (the nsca-ng server)")
+    nsca_port: Port = Field(default=5668, description="the nsca-ng server's port (send_nsca.cfg port)")
+    ssh: Ssh | None = Field(default=None, description="how hastack will reach the server to write its Nagios objects "
+                            "(none: hastack writes no objects)")
+    objects_dir: str = Field(default="/etc/nagios4/conf.d/hastack", description="the directory the server's nagios.cfg "
+                             "reads (cfg_dir) that will hold one file per guest and per cluster")
+    host_template: str = Field(default="linux-server", description="the Nagios host template each guest's host uses "
+                               "(the seed's; Debian's nagios4 ships it)")
+    service_template: str = Field(default="generic-service", description="the Nagios service template of every service")
+
+
+class NscaClient(Model):
+    """The NSCA-ng identity the alert agents submit as, and its password."""
+
+    identity: Annotated[str, Field(pattern=_NSCA_IDENTITY.pattern)] = Field(
+        description="send_nsca.cfg identity: the nsca-ng server's `authorize` block for it names the hosts and "
+        "services it may submit for")
+    password: OneLineSecret = Field(
+        description="send_nsca.cfg password (secret): only ever in that file, mode 0600, owner hacluster; never on a "
+        "command line or in the environment")
+
+
+class CheckThresholds(Model):
+    """Thresholds of the NRPE checks on the guests (the seed's checks, and check_pacemaker)."""
+
+    disk_warning: str = Field(default="20%", description="check_disk -w on /: free space (the seed's)")
+    disk_critical: str = Field(default="10%", description="check_disk -c on /: free space (the seed's)")
+    swap_warning: str = Field(default="20%", description="check_swap -w: free swap (the seed's)")
+    swap_critical: str = Field(default="10%", description="check_swap -c: free swap (the seed's)")
+    load_warning: str = Field(default="1.0,0.9,0.8", description="check_load -r -w: 1, 5 and 15 min load per CPU (the "
+                              "packages' .15,.10,.05 is critical on any busy host)")
+    load_critical: str = Field(default="2.0,1.8,1.6", description="check_load -r -c: 1, 5 and 15 min load per CPU")
+    users_warning: int = Field(default=5, ge=1, description="check_users -w (the package default)")
+    users_critical: int = Field(default=10, ge=1, description="check_users -c")
+    failed_actions_warning: int = Field(default=1, ge=1, description="check_pacemaker -w: this many failed actions "
+                                        "make the check WARNING")
+    failed_actions_critical: int | None = Field(default=None, ge=1, description="check_pacemaker -c: this many make "
+                                                "it CRITICAL (none: failed actions alone never do)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CheckThresholds":
+        """Free-space warnings above their criticals; load and users warnings at or below their criticals."""
+        for name in ("disk", "swap"):
+            warning, critical = getattr(self, f"{name}_warning"), getattr(self, f"{name}_critical")
+            for which, value in ((f"{name}_warning", warning), (f"{name}_critical", critical)):
+                if not _PERCENT.match(value):
+                    raise ValueError(f"thresholds.{which} {value!r} is not a percentage of free space: write e.g. 20%")
+            if int(warning[:-1]) <= int(critical[:-1]):
+                raise ValueError(f"thresholds.{name}_warning {warning} is not above {name}_critical {critical}: both "
+                                 "are free space, so the warning must come first (more free)")
+        loads = []
+        for which in ("load_warning", "load_critical"):
+            value = getattr(self, which)
+            if not _LOAD.match(value):
+                raise ValueError(f"thresholds.{which} {value!r} is not three loads per CPU: write e.g. 1.0,0.9,0.8")
+            loads.append([float(x) for x in value.split(",")])
+        if any(w > c for w, c in zip(*loads)):
+            raise ValueError(f"thresholds.load_warning {self.load_warning} exceeds load_critical {self.load_critical}: "
+                             "each warning load must be at most its critical one")
+        if self.users_warning > self.users_critical:
+            raise ValueError(f"thresholds.users_warning {self.users_warning} exceeds users_critical {self.users_critical}")
+        if self.failed_actions_critical is not None and self.failed_actions_critical < self.failed_actions_warning:
+            raise ValueError(f"thresholds.failed_actions_critical {self.failed_actions_critical} is below "
+                             f"failed_actions_warning {self.failed_actions_warning}")
+        return self
+
+
+class Monitoring(Model):
+    """Monitoring at both layers, as the seed runs it: Pacemaker alerts into Nagios through NSCA-ng, NRPE with
+    check_pacemaker on the guests, the guests registered with Nagios.  NOT YET WIRED: validated only; no
+    component reads it yet (issue 16), so setting it installs nothing."""
+
+    nagios: NagiosServer = Field(description="the Nagios server")
+    nsca: NscaClient = Field(description="the alert agents' NSCA-ng identity and password")
+    alert_layers: tuple[Literal["hypervisor", "guest"], ...] = Field(
+        default=("hypervisor", "guest"), description="the layers whose Pacemaker alerts will feed Nagios")
+    feed_service: str = Field(default="Pacemaker events", min_length=1, max_length=64,
+                              pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
+                              description="the passive Nagios service of each cluster's host that every alert "
+                              "of that cluster becomes a result of")
+    nrpe_user: Identifier = Field(default="nagios", description="the user NRPE runs as on the guests (Debian: "
+                                  "nagios, RHEL: nrpe): its sudo rule allows exactly one crm_mon command line")
+    plugin_dir: str = Field(default="/usr/lib/nagios/plugins", description="the guests' monitoring plugins (Debian; "
+                            "RHEL: /usr/lib64/nagios/plugins)")
+    thresholds: CheckThresholds = Field(default_factory=CheckThresholds, description="the NRPE checks' thresholds")
+
+    @model_validator(mode="after")
+    def _layers_once(self) -> "Monitoring":
+        """Each layer is named at most once in alert_layers."""
+        _unique(list(self.alert_layers), "monitoring.alert_layers", "name each layer once")
+        return self
+
+
 class Drills(Model):
     """`python -m hastack drill`: failures injected into the live stack.  Destructive, so off
     unless the stack says so (the lab stack does; a production stack should not)."""
@@ -635,18 +747,21 @@ class Drills(Model):
 
 
 class StackConfig(Model):
-    """A stack file's `hastack:*` keys: `hastack:hypervisor`, `hastack:vms`, `hastack:guest`, `hastack:drills`."""
+    """A stack file's `hastack:*` keys: `hastack:hypervisor`, `hastack:vms`, `hastack:guest`, `hastack:drills`, `hastack:monitoring`."""
 
     hypervisor: HypervisorCluster = Field(description="the hypervisor layer")
     vms: tuple[ProtectedVm, ...] = Field(description="the protected VMs")
     guest: GuestPgCluster | None = Field(default=None, description="the guest layer; left out, none is built")
     drills: Drills = Field(default=Drills(), description="whether and how `python -m hastack drill` may run")
+    monitoring: Monitoring | None = Field(default=None, description="Nagios, NRPE and the alert feed (not yet "
+                                          "wired: validated, installs nothing); left out, none is planned")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "StackConfig":
         """Across both layers: names, minors and ports used once; ports inside port_range; preferred nodes and
         guest VMs that exist; failback prevented only with stickiness above every location score; the guests'
-        fence path names every hypervisor; no address held by two machines."""
+        fence path names every hypervisor; no address held by two machines; monitoring alerts only from layers that exist, to a
+        Nagios server that is no node of either layer and not the VIP; Nagios host names (guests, clusters) unique."""
         hv = self.hypervisor
         node_names = [n.name for n in hv.nodes]
         _unique([v.name for v in self.vms], "vms[].name", "each VM needs its own name")
@@ -725,6 +840,7 @@ class StackConfig(Model):
         _check_host_addresses(self)
         _check_layer_rings(self)
         _check_monitor_intervals(self)
+        _check_monitoring(self)
         return self
 
     def vm(self, name: str) -> ProtectedVm:
@@ -912,6 +1028,33 @@ def _check_monitor_intervals(config: "StackConfig") -> None:
                 f"{where} is {value}: a monitor with interval 0 never runs, so Pacemaker would not notice its "
                 "resource fail (a fence device's: that it can no longer fence); give it an interval, e.g. 30s"
             )
+
+
+def _check_monitoring(config: "StackConfig") -> None:
+    """The alert layers exist, the Nagios host names are unique, and the Nagios server is no node of either
+    layer and not the VIP."""
+    monitoring = config.monitoring
+    if monitoring is None:
+        return
+    if "guest" in monitoring.alert_layers and config.guest is None:
+        raise ValueError("monitoring.alert_layers names guest, but the stack has no guest layer: drop it, or add "
+                         "hastack:guest")
+    # One Nagios host per guest node and per alerting cluster: Nagios refuses a name defined twice.
+    layers = {"hypervisor": config.hypervisor, "guest": config.guest}
+    _unique(([n.name for n in config.guest.nodes] if config.guest else [])
+            + [layers[layer].name for layer in monitoring.alert_layers],
+            "Nagios host names (guest node names and alerting cluster names)",
+            "give the clusters names no guest node has, and each cluster its own")
+    address = monitoring.nagios.address
+    for held, where, holder, _node in _address_holders(config):
+        if held == address and not holder.startswith("VM "):
+            raise ValueError(
+                f"monitoring.nagios.address {address} is also {where} ({holder}): the Nagios server watches the "
+                "clusters from outside, so it cannot be one of their nodes or the VIP (a VM of the stack may be it)")
+        if held == address and config.guest and holder in {f"VM {n.vm}" for n in config.guest.nodes}:
+            raise ValueError(
+                f"monitoring.nagios.address {address} is also {where} ({holder}), a guest node: the Nagios server "
+                "watches the clusters from outside; give it its own VM (the seed's nagios VM)")
 
 
 def _check_survivor(tiebreaker: Tiebreaker, nodes, where: str) -> None:

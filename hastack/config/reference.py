@@ -50,6 +50,8 @@ TYPES = (
               "printed, not even in an error"),
     NamedType("private key", models.PrivateKey, "a secret, as `secret`; stored with one final newline, as OpenSSH "
               "needs its key files"),
+    NamedType("one-line secret", models.OneLineSecret, "a secret, as `secret`, without control characters (no "
+              "newline): it is written as one setting of a config file"),
     NamedType("resource agent", models.ResourceAgent, "`ocf:<provider>:<type>`, `systemd:<unit>`, `service:<name>`, "
               "`lsb:<name>`, or a bare type of `ocf:heartbeat`; never a `stonith:` agent"),
     NamedType("cluster properties", models.ClusterProperties, "a mapping of cluster property names Pacemaker 2.1 "

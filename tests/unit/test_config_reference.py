@@ -27,7 +27,7 @@ def test_every_model_is_reached_and_has_its_section():
     for model, paths in models.items():
         assert f"## {model.__name__}\n" in text and paths, model.__name__
     assert models[next(m for m in models if m.__name__ == "Ssh")] == [
-        "hastack:hypervisor.nodes[].ssh", "hastack:guest.nodes[].ssh"]
+        "hastack:hypervisor.nodes[].ssh", "hastack:guest.nodes[].ssh", "hastack:monitoring.nagios.ssh"]
     # Types, defaults and bounds as the models state them.
     assert "| `token_ms` | [token ms](#token-ms) | `3000` |" in text
     assert "| `drbd_minor` | integer | **required** | ≥ 0, ≤ 1048575 |" in text
