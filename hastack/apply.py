@@ -5,11 +5,12 @@ ever half-applied without the operator being told exactly what is left.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
 from hastack.cib import FileCib, LiveCib, quote_for_log
-from hastack.plan import CLUSTER, CibEdit, Plan, Put, Remove, Run, Step
+from hastack.plan import CLUSTER, CibEdit, Plan, Put, Remove, Run, Step, Together, sequential
 from hastack.reports import HastackError
 from hastack.transport import Transport, shown
 
@@ -25,23 +26,54 @@ def describe(target: str, step: Step) -> str:
 
 
 def apply_live(plan: Plan, transport_for: Callable[[str], Transport]) -> list[str]:
-    """Apply steps in order; returns what was done."""
+    """Apply steps in order (a Together's lanes at once); returns what was done."""
     done: list[str] = []
     for index, (target, step) in enumerate(plan):
+        if isinstance(step, Together):
+            lanes_done, failed, lanes_left = _apply_lanes(step, transport_for)
+            done += lanes_done
+            if failed:
+                error = failed[0][1]
+                _raise_partial(error.code, "; ".join(e.message for _d, e in failed), done,
+                               [d for d, _e in failed], lanes_left + _described(plan[index + 1:]))
+            continue
         try:
             if isinstance(step, CibEdit):
                 LiveCib(transport_for(CLUSTER)).edit(step.commands, step.secrets)
             else:
                 _apply_host_step(transport_for(target), step)
         except HastackError as error:
-            left = [describe(t, s) for t, s in plan[index + 1:]]
-            raise HastackError(
-                error.code,
-                f"{error.message}\n  applied before the failure: {done or 'nothing'}"
-                f"\n  failed: {describe(target, step)}\n  not applied: {left or 'nothing'}",
-            ) from None
+            _raise_partial(error.code, error.message, done, [describe(target, step)], _described(plan[index + 1:]))
         done.append(describe(target, step))
     return done
+
+
+def _described(plan: Plan) -> list[str]:
+    return [describe(t, s) for t, s in sequential(plan)]
+
+
+def _raise_partial(code: str, message: str, done: list[str], failed: list[str], left: list[str]):
+    raise HastackError(code, f"{message}\n  applied before the failure: {done or 'nothing'}"
+                             f"\n  failed: {'; '.join(failed)}\n  not applied: {left or 'nothing'}") from None
+
+
+def _apply_lanes(step: Together, transport_for) -> tuple[list[str], list[tuple[str, HastackError]], list[str]]:
+    """Every lane to its end or its first failure (a lane never stops for another's failure:
+    its host would be left between two steps): (done, [(failed step, error)], not applied)."""
+    def lane(node: str, steps) -> tuple[list[str], tuple[str, HastackError] | None, list[str]]:
+        done = []
+        for i, host_step in enumerate(steps):
+            try:
+                _apply_host_step(transport_for(node), host_step)
+            except HastackError as error:
+                return done, (describe(node, host_step), error), [describe(node, s) for s in steps[i + 1:]]
+            done.append(describe(node, host_step))
+        return done, None, []
+
+    with ThreadPoolExecutor(max_workers=len(step.lanes)) as pool:
+        results = [f.result() for f in [pool.submit(lane, node, steps) for node, steps in step.lanes]]
+    return ([d for r in results for d in r[0]], [r[1] for r in results if r[1] is not None],
+            [x for r in results for x in r[2]])
 
 
 def _apply_host_step(transport: Transport, step: Step) -> None:
@@ -78,7 +110,7 @@ def apply_render(plan: Plan, out: Path, layer: str, cibs: dict[str, FileCib]) ->
     """The same plan, written out: files under DIR/<layer>/, the CIB edited by real `pcs -f`
     (queued in `cibs[layer]`; the caller flushes), and every host command listed per host in
     DIR/<layer>/commands/<host>.sh."""
-    for target, step in plan:
+    for target, step in sequential(plan):
         log = out / layer / "commands" / f"{target.lstrip('@')}.sh"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a") as handle:

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from hastack.plan import Plan, Step, on
+from hastack.plan import Plan, Step, together
 
 
 class NodeRef(BaseModel):
@@ -48,8 +48,8 @@ class Live(BaseModel):
 
 
 def on_each_node(props: Props, *steps: Step) -> Plan:
-    """The same steps on every node of the resource, node by node."""
-    return tuple(step for node in props.nodes for step in on(node.name, *steps))
+    """The same steps on every node of the resource, the nodes at once (each node's in order)."""
+    return together({node.name: steps for node in props.nodes})
 
 
 def digest(data: str | bytes) -> str:

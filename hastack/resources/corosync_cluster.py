@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 
 from hastack.facts.host import UNAME, check_uname
-from hastack.plan import Put, Run, on
+from hastack.plan import Put, Run, on, together
 from hastack.render.corosync import CorosyncNode, render_corosync_conf
 from hastack.reports import HastackError
 from hastack.resources.base import Live, Props, digest, on_each_node
@@ -139,18 +139,20 @@ def plan_create(props: CorosyncClusterProps, found: Found | None):
         authkey, states = b"(generated at create)", {n.name: "fresh" for n in props.nodes}
     else:
         authkey, states = cluster_key(found.confs, found.keys, found.new_key)
-    plan = ()
+    lanes = {}
     for node in props.nodes:
+        steps = ()
         if states[node.name] in ("fresh", "rekey"):
             # Debian starts a one-node cluster from its default config; its CIB must not survive.
-            plan += on(node.name, Run(("systemctl", "stop", "pacemaker", "corosync")))
+            steps += (Run(("systemctl", "stop", "pacemaker", "corosync")),)
             if states[node.name] == "fresh":
-                plan += on(node.name, Run(CLEAR_CIB))
-            plan += on(node.name, Put(AUTHKEY, authkey, 0o400, secret=True))
-        plan += on(node.name, Put(CONF, conf_text(props).encode()),
-                   Run(("systemctl", "enable", "--now", "corosync", "pacemaker")))
+                steps += (Run(CLEAR_CIB),)
+            steps += (Put(AUTHKEY, authkey, 0o400, secret=True),)
+        lanes[node.name] = steps + (Put(CONF, conf_text(props).encode()),
+                                    Run(("systemctl", "enable", "--now", "corosync", "pacemaker")))
     first = props.nodes[0].name
-    return plan + on(first, Run(("sh", "-c", WAIT_MEMBERS, "sh", str(props.settle_tries), str(len(props.nodes)))))
+    return together(lanes) + on(first, Run(("sh", "-c", WAIT_MEMBERS, "sh", str(props.settle_tries),
+                                             str(len(props.nodes)))))
 
 
 def plan_update(old: CorosyncClusterProps, new: CorosyncClusterProps, live: CorosyncClusterLive | None):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from hastack.config.models import DrbdOptions, Size
 from hastack.facts.host import check_uname
-from hastack.plan import Put, Remove, Run, on
+from hastack.plan import Put, Remove, Run, on, together
 from hastack.reports import HastackError
 from hastack.render.drbd import DrbdHost, render_resource
 from hastack.resources.base import Live, Props, digest, on_each_node
@@ -142,16 +142,17 @@ def drifted(props: DrbdResourceProps, live: DrbdResourceLive) -> tuple[str, ...]
 def plan_create(props: DrbdResourceProps, found: dict[str, str] | None):
     states = found or {n.name: "new" for n in props.nodes}  # render: both sides new
     text = res_text(props).encode()
-    plan = ()
+    lanes = {}
     for node in props.nodes:
         state = states[node.name]
-        plan += on(node.name, Put(res_path(props.name), text))
+        steps = (Put(res_path(props.name), text),)
         if state == "nodisk":
-            plan += on(node.name, Run(("test", "-b", props.disk)))  # fails with the host's own words
+            steps += (Run(("test", "-b", props.disk)),)  # fails with the host's own words
         if state == "new":
-            plan += on(node.name, Run(("drbdadm", "create-md", "--force", props.name)))
+            steps += (Run(("drbdadm", "create-md", "--force", props.name)),)
         is_up = state.removesuffix("-blank") == "up"
-        plan += on(node.name, Run(("drbdadm", "adjust" if is_up else "up", props.name)))
+        lanes[node.name] = steps + (Run(("drbdadm", "adjust" if is_up else "up", props.name)),)
+    plan = together(lanes)
     if all(states[n.name] in NEVER_HELD_DATA for n in props.nodes):
         steps = [Run(("drbdadm", "primary", "--force", props.name))]
         steps += [Run(tuple(argv)) for argv in props.initial_fill]

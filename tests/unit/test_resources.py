@@ -7,7 +7,7 @@ import pytest
 
 from hastack.apply import apply_live
 from hastack.config.models import DrbdOptions
-from hastack.plan import Put, Run
+from hastack.plan import Put, Run, sequential
 from hastack.reports import HastackError
 from hastack.resources import corosync_cluster as corosync
 from hastack.resources import drbd_resource as drbd
@@ -36,7 +36,7 @@ def lv_props(size="16M") -> lv.LogicalVolumeProps:
 
 
 def commands(plan, target=None):
-    return [(t, s.argv if isinstance(s, Run) else ("put", s.path)) for t, s in plan if target in (None, t)]
+    return [(t, s.argv if isinstance(s, Run) else ("put", s.path)) for t, s in sequential(plan) if target in (None, t)]
 
 
 def hosts(**answers) -> dict[str, ScriptedTransport]:
@@ -140,7 +140,7 @@ def fake_drbdadm(tmp_path):
 
 
 def _resize_step():
-    return tuple((t, s) for t, s in drbd.plan_update(drbd_props(size="16M"), drbd_props(size="32M"), None)
+    return tuple((t, s) for t, s in sequential(drbd.plan_update(drbd_props(size="16M"), drbd_props(size="32M"), None))
                  if isinstance(s, Run) and s.argv[0] == "sh")
 
 
@@ -224,7 +224,7 @@ def test_a_half_created_cluster_keeps_its_authkey():
     assert corosync.cluster_key({"pg1": "fresh", "pg2": "fresh"}, {}, new) == (new, {"pg1": "fresh", "pg2": "fresh"})
 
     found = corosync.Found(confs={"node1": "same", "node2": "same"}, keys={"node1": key_a, "node2": key_b}, new_key=new)
-    plan = corosync.plan_create(cluster_props(), found)
+    plan = sequential(corosync.plan_create(cluster_props(), found))
     node2 = [step for target, step in plan if target == "node2"]
     assert any(isinstance(s, Put) and s.path == corosync.AUTHKEY and s.content == key_a and s.secret for s in node2)
     assert not any(isinstance(s, Run) and "rm -f" in " ".join(s.argv) for s in node2)  # its CIB is kept
@@ -256,13 +256,13 @@ def test_differing_authkeys_are_live_state_that_up_refuses_to_guess():
     nodes["node2"].files[corosync.AUTHKEY] = b"a" * 256
     live = corosync.observe(props, nodes.__getitem__)
     assert corosync.drifted(props, live) == ()
-    assert any(isinstance(s, Put) and s.path == corosync.CONF for _, s in corosync.plan_update(props, props, live))
+    assert any(isinstance(s, Put) and s.path == corosync.CONF for _, s in sequential(corosync.plan_update(props, props, live)))
 
 
 def test_deleting_a_cluster_stops_it_then_removes_its_key_and_cib_on_every_node():
     """Like `pcs cluster destroy`: no cluster secret and no CIB (node ids, cluster-name) left to
     be carried into the next cluster made on these hosts."""
-    plan = corosync.plan_delete(cluster_props())
+    plan = sequential(corosync.plan_delete(cluster_props()))
     for node in ("node1", "node2"):
         argvs = [s.argv for t, s in plan if t == node]
         assert argvs[0] == ("systemctl", "disable", "--now", "pacemaker", "corosync")
@@ -286,7 +286,7 @@ def test_a_domain_pacemaker_stopped_is_read_from_the_config_file_it_left():
     del nodes["node1"].files[domain_xml_path("pg1")]
     live = libvirt_domain.observe(props, nodes.__getitem__)
     assert live.definitions["node1"] is None and libvirt_domain.drifted(props, live) == ("xml",)
-    [(_, step)] = [(t, s) for t, s in libvirt_domain.plan_delete(props) if t == "node1"]
+    [(_, step)] = [(t, s) for t, s in sequential(libvirt_domain.plan_delete(props)) if t == "node1"]
     assert domain_xml_path("pg1") in step.argv and "rm -f" in step.argv[2]
 
 
