@@ -190,7 +190,7 @@ def check_stickiness_vs_location(resources: list[Resource], options: dict | None
             intent = ("failback is declared 'prevented'" if failback == "prevented"
                       else "failback is not declared (hastack assumes 'prevented')")
             if score >= INFINITY:
-                fix = (f"give the location a finite score (e.g. 100) and set resource-stickiness to 101 or more, "
+                fix = ("give the location a finite score (e.g. 100) and set resource-stickiness to 101 or more, "
                        "or declare failback: allowed")
             else:
                 fix = (f"set resource-stickiness to {score + 1} or more ({layer}.resource_defaults: "
