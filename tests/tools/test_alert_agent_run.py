@@ -4,7 +4,6 @@ on PATH that records its arguments, its standard input and whether it saw a secr
 needs a server); the real send_nsca then reads the rendered client config."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

@@ -9,11 +9,8 @@ language host, its launchers and the plugins in .venv/bin.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import textwrap
-import time
 from concurrent import futures
 from pathlib import Path
 
