@@ -30,7 +30,7 @@ def pytest_configure(config):
         if reporter is None:
             print(line, file=sys.__stderr__, flush=True)
         else:
-            reporter.write(f"\n{line}\n")  # on its own line, between the progress dots
+            reporter.write(f"\n{line}\n", flush=True)  # its own line; out now, not when a buffer fills
 
     labhelpers.echo = echo
 
