@@ -27,9 +27,11 @@ def pytest_configure(config):
 
     def echo(line: str) -> None:
         reporter = config.pluginmanager.getplugin("terminalreporter")  # registered after this hook
-        if reporter is None:
+        capture = config.pluginmanager.getplugin("capturemanager")
+        if reporter is None or capture is None:
             print(line, file=sys.__stderr__, flush=True)
-        else:
+            return
+        with capture.global_and_fixture_disabled():  # inside a test pytest captures the terminal too
             reporter.write(f"\n{line}\n", flush=True)  # its own line; out now, not when a buffer fills
 
     labhelpers.echo = echo
