@@ -57,3 +57,13 @@ def run(argv, env=None, cwd=ROOT, check=True, timeout=600) -> subprocess.Complet
     if check and process.returncode != 0:
         raise AssertionError(f"{argv} exited {process.returncode}\nstdout:\n{process.stdout[-4000:]}\nstderr:\n{process.stderr[-4000:]}")
     return process
+
+
+def fake_bin(directory: Path, name: str, script: str) -> Path:
+    """An executable NAME in DIRECTORY/bin (made if missing), to go first on a test's PATH in place
+    of a tool that needs what a test cannot give it (a server, a hypervisor, root)."""
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / name).write_text(script)
+    (bin_dir / name).chmod(0o755)
+    return bin_dir

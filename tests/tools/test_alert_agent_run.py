@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from unpacked import unpacked, unpacked_env  # noqa: E402
 
 from hastack.render.alert_agent import render_alert_agent, render_send_nsca_config  # noqa: E402
+from tests.conftest import fake_bin  # noqa: E402
 
 pytestmark = pytest.mark.tools
 
@@ -30,10 +31,7 @@ HOSTILE = 'x"; touch "$PWNED"; $(touch "$PWNED") `touch "$PWNED"` %s %n\nsecond 
 
 @pytest.fixture()
 def agent(tmp_path: Path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "send_nsca").write_text(FAKE_SEND_NSCA)
-    (bin_dir / "send_nsca").chmod(0o755)
+    bin_dir = fake_bin(tmp_path, "send_nsca", FAKE_SEND_NSCA)
     script = tmp_path / "alert_nsca.sh"
     script.write_text(render_alert_agent("pgcluster"))
     record = tmp_path / "record"

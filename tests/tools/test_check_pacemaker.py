@@ -14,6 +14,7 @@ import pytest
 
 from hastack.facts.cluster_health import CRITICAL, OK, UNKNOWN, WARNING, judge, parse_crm_mon_health
 from hastack.render.nrpe import render_check_pacemaker, render_nrpe_sudoers
+from tests.conftest import fake_bin
 from hastack.simulate import Simulation
 
 pytestmark = pytest.mark.tools
@@ -61,10 +62,7 @@ def cluster(lab5_render, lab5_config):
 
 @pytest.fixture()
 def plugin(tmp_path: Path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "sudo").write_text(FAKE_SUDO)
-    (bin_dir / "sudo").chmod(0o755)
+    bin_dir = fake_bin(tmp_path, "sudo", FAKE_SUDO)
     rule = render_nrpe_sudoers("nagios").splitlines()[-1]
     permitted = tmp_path / "permitted"
     permitted.write_text(rule.split("NOPASSWD:", 1)[1].strip() + "\n")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hastack.render.guest_fence import render_fence_agent, render_fence_vm_wrapper
+from tests.conftest import fake_bin
 
 FAKE_SUDO = """#!/bin/bash
 echo "sudo $*" >> "$CALLS"
@@ -21,10 +22,7 @@ exit 0
 
 @pytest.fixture()
 def wrapper(tmp_path: Path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "sudo").write_text(FAKE_SUDO)
-    (bin_dir / "sudo").chmod(0o755)
+    bin_dir = fake_bin(tmp_path, "sudo", FAKE_SUDO)
     script = tmp_path / "fence-vm"
     script.write_text(render_fence_vm_wrapper(["pg1", "pg2"]))
 
@@ -80,10 +78,7 @@ exit 1
 
 @pytest.fixture()
 def agent(tmp_path: Path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "ssh").write_text(FAKE_SSH)
-    (bin_dir / "ssh").chmod(0o755)
+    bin_dir = fake_bin(tmp_path, "ssh", FAKE_SSH)
     script = tmp_path / "fence_pgrestart"
     script.write_text(render_fence_agent("fence_pgrestart", {"pg1": "pg1", "pg2": "pg2"},
                                          {"10.0.5.21": "node1", "10.0.5.22": "node2"}, "fence-agent"))
