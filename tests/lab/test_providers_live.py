@@ -359,7 +359,9 @@ def test_system_account_lifecycle_with_a_lingering_user_manager(base):
         lingering = {**props, "linger": True}
         assert provider.diff("hastack-probe", props, lingering).replaces == []
         provider.update("hastack-probe", props, lingering)
-        assert [o.strip() for o in on_both(manager)] == ["active", "active"]  # up before any login
+        # Up before any login (both nodes' lingers run at once: a loaded node is still "activating").
+        wait_for(lambda: [o.strip() for o in on_both(manager)] == ["active", "active"], 120, 2,
+                 "both nodes' user managers to be active")
         assert as_configured(provider, "hastack-probe", lingering)
 
         ssh("node2", "loginctl disable-linger hastack-probe")
@@ -370,7 +372,10 @@ def test_system_account_lifecycle_with_a_lingering_user_manager(base):
         assert [o.strip() for o in on_both("id -u hastack-probe 2>&1 >/dev/null | grep -c 'no such user'")] == ["1", "1"]
         assert provider.read("hastack-probe", lingering).id is None
     finally:
-        on_both("loginctl terminate-user hastack-probe; userdel -r hastack-probe; loginctl disable-linger hastack-probe")
+        # Linger off while the user exists (after userdel it is a file no command removes), and the
+        # home too: userdel -r keeps one that is not the user's (the provider makes it root's).
+        on_both("loginctl disable-linger hastack-probe; loginctl terminate-user hastack-probe; "
+                "userdel -r hastack-probe; rm -rf /home/hastack-probe /var/lib/systemd/linger/hastack-probe")
 
 
 def test_a_module_that_needs_types_the_policy_lacks_is_named(base):
