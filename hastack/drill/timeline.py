@@ -160,13 +160,17 @@ def lost_rows(acknowledged: list[int], present: set[int]) -> list[int]:
     return sorted(set(acknowledged) - present)
 
 
+def starts(events: list[Event], resource: str, t0: float) -> list[tuple[float, str]]:
+    """(when, node) of each successful start of `resource` after t0; nodes by Pacemaker name."""
+    prefix = f"start {resource} on "
+    return [(e.ts, e.detail[len(prefix):].rsplit(":", 1)[0]) for e in events
+            if e.ts >= t0 and e.kind == "action" and e.detail.startswith(prefix) and e.detail.endswith(": ok")]
+
+
 def first_start(events: list[Event], resource: str, t0: float) -> str | None:
     """The node (Pacemaker name) where `resource` first started after t0, if it did."""
-    prefix = f"start {resource} on "
-    for event in events:
-        if event.ts >= t0 and event.kind == "action" and event.detail.startswith(prefix) and event.detail.endswith(": ok"):
-            return event.detail[len(prefix):].rsplit(":", 1)[0]
-    return None
+    found = starts(events, resource, t0)
+    return found[0][1] if found else None
 
 
 def vm_recovery(events: list[Event], vms: list[str], lost: str, survivor: str, t0: float) -> list[str]:
@@ -175,14 +179,12 @@ def vm_recovery(events: list[Event], vms: list[str], lost: str, survivor: str, t
     rejoined = next((e.ts for e in events if e.ts >= t0 and e.kind == "member" and e.detail == lost), None)
     lines = []
     for vm in vms:
-        starts = [(e.ts, e.detail[len(f"start {vm} on "):].rsplit(":", 1)[0]) for e in events
-                  if e.ts >= t0 and e.kind == "action" and e.detail.startswith(f"start {vm} on ")
-                  and e.detail.endswith(": ok")]
-        on_survivor = next((ts for ts, node in starts if node == survivor), None)
+        started = starts(events, vm, t0)
+        on_survivor = next((ts for ts, node in started if node == survivor), None)
         if on_survivor is not None:
             lines.append(f"{vm}: failed over to {survivor} at T+{on_survivor - t0:.0f}s")
-        elif starts:
-            ts, node = starts[0]
+        elif started:
+            ts, node = started[0]
             back = f", after {lost} rejoined at T+{rejoined - t0:.0f}s" if rejoined is not None else ""
             lines.append(f"{vm}: not started on {survivor}; down until it started on {node} at T+{ts - t0:.0f}s{back}")
         else:
