@@ -448,10 +448,31 @@ def _restore_tiebreaker(d: Drill, r: Roles) -> None:
     d._swap_tiebreaker("hv0" if survivor == r.hv0 else "hv1", r)
 
 
-def _lift_partitions(d: Drill, r: Roles) -> None:
-    for node in (r.guest0, r.hv0, r.hv1, r.guest1):
-        if d.h.answers(node):
-            d.h.sh(node, UNPARTITION)
+def _lift_partitions(d: Drill, r: Roles, partitioned: str, limit_s: float = 600) -> None:
+    """The drill's rules dropped. The partitioned node must answer and drop them, however long a
+    fence's reboot keeps it away (the reboot clears them too; checked the same way once it is
+    back); on the others they could only be left by an aborted drill, so one that does not answer
+    now is said and skipped."""
+    deadline = time.monotonic() + limit_s
+    for node in (partitioned, *(n for n in (r.guest0, r.hv0, r.hv1, r.guest1) if n != partitioned)):
+        said = 0.0
+        while True:
+            try:
+                d.h.sh(node, UNPARTITION)
+                break
+            except HastackError as error:
+                if node != partitioned:
+                    d.log(f"drill: {node} did not answer ({error.code}); no partition rules of the drill are "
+                          "expected there, so they are not lifted")
+                    break
+                if time.monotonic() > deadline:
+                    raise HastackError("DRILL_UNDO", f"the partition rules on {node} could not be lifted within "
+                                       f"{limit_s:.0f}s ({error}); on {node}, run: {UNPARTITION}")
+                if time.monotonic() - said >= 60:
+                    d.log(f"drill: {node} does not answer yet ({error.code}; a fence may be rebooting it); "
+                          "trying again to lift its partition rules")
+                    said = time.monotonic()
+                time.sleep(10)
 
 
 def _power_off(d: Drill, r: Roles) -> None:
@@ -483,9 +504,9 @@ INJECTIONS = {
 UNDO = {
     "guest_standby": lambda d, r: _standby(d, r.guest1, r.guest0, False),
     "hypervisor_standby": lambda d, r: _standby(d, r.hv1, r.hv0, False),
-    "guest_partition": _lift_partitions,
-    "hypervisor_partition": _lift_partitions,
-    "hypervisor_partition_swapped": lambda d, r: (_restore_tiebreaker(d, r), _lift_partitions(d, r)),
+    "guest_partition": lambda d, r: _lift_partitions(d, r, r.guest0),
+    "hypervisor_partition": lambda d, r: _lift_partitions(d, r, r.hv0),
+    "hypervisor_partition_swapped": lambda d, r: (_restore_tiebreaker(d, r), _lift_partitions(d, r, r.hv0)),
 }
 
 

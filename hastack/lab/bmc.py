@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from hastack.lab.paths import PACKAGE_DIR
-from hastack.lab.topology import BMC_CIPHER, BMC_PASSWORD, BMC_USER, Host
+from hastack.lab.topology import BMC_CIPHER, BMC_PASSWORD, BMC_USER, POST_SECONDS, Host
 
 EMU_COMMANDS = """\
 mc_setbmc 0x20
@@ -22,6 +22,18 @@ mc_enable 0x20
 
 def bmc_dir(lab: Path, h: Host) -> Path:
     return lab / "bmc" / h.name
+
+
+def post_file(lab: Path) -> Path:
+    """The lab's firmware self-test time in seconds, read by every BMC power-on."""
+    return lab / "bmc" / "post-seconds"
+
+
+def post_seconds(lab: Path) -> float:
+    try:
+        return max(0.0, float(post_file(lab).read_text()))
+    except (OSError, ValueError):
+        return 0.0
 
 
 def lan_conf(h: Host, chassis_program: Path, user: str = BMC_USER, password: str = BMC_PASSWORD) -> str:
@@ -57,6 +69,7 @@ def write_config(lab: Path, h: Host) -> Path:
     (d / "lan.conf").write_text(lan_conf(h, wrapper))
     (d / "lan.conf").chmod(0o600)
     (d / "cmd.emu").write_text(EMU_COMMANDS)
+    post_file(lab).write_text(f"{POST_SECONDS:g}\n")
     return d
 
 

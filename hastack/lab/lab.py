@@ -309,7 +309,8 @@ def print_status(lab: Path) -> None:
           f"relay {'up' if owned(state.get('relay'), lab) else 'DOWN'}")
     print(f"{'host':<6} {'role':<10} {'ssh':<16} {'power':<7} bmc")
     for h in HOSTS:
-        power = qemu.status(host_files(lab, h))
+        files = host_files(lab, h)
+        power = "post" if files.posting.exists() else qemu.status(files)  # its BMC's self-test model
         b = "-"
         if h.bmc_address:
             b = f"{h.bmc_address} ({'up' if owned(state.get('bmc', {}).get(h.name), lab) else 'DOWN'})"

@@ -32,6 +32,7 @@ class HostFiles:
     console = property(lambda s: s.dir / "console.log")
     log = property(lambda s: s.dir / "qemu.log")
     machine_id = property(lambda s: s.dir / "machine-id")
+    posting = property(lambda s: s.dir / "posting")  # chassis on, firmware self-test running (lab BMC)
 
 
 def kernel_cmdline(h: Host, machine_id: str) -> str:

@@ -24,6 +24,11 @@ POWER_PORT_NAME = "org.hastack.lab.power"  # virtio-serial port for the guest po
 BMC_USER = "admin"
 # Throwaway lab credential; the lab stack holds it as a Pulumi secret (passphrase hastack-lab).
 BMC_PASSWORD = os.environ.get("HASTACK_LAB_BMC_PASSWORD", "hastack-lab-bmc")
+# Lab-only model of a server's firmware self-test: a BMC power-on reports the chassis on at
+# once and boots the machine this much later.  With the lab's ~60 s boot a fenced node stays
+# away ~240 s, as the seed's did (233-249 s); without it, it rejoined before the survivor had
+# taken over its VMs.
+POST_SECONDS = float(os.environ.get("HASTACK_LAB_POST_SECONDS", "180"))
 BMC_CIPHER = 3  # ipmitool 1.8.19 wastes ~10 s probing cipher suites against ipmi_sim otherwise
 
 

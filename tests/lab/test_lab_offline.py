@@ -155,3 +155,52 @@ def test_lab_id_names_the_lab_a_stack_was_built_on(tmp_path: Path, monkeypatch, 
     (tmp_path / "lab" / "state.json").write_text('{"lab_id": "0123abcd"}')
     assert cli.main(["id"]) == 0
     assert capsys.readouterr().out.strip() == "0123abcd"
+
+
+def _chassis_lab(tmp_path, monkeypatch, post: str):
+    """A lab directory with node1's files and its power state held in a dict (no qemu here)."""
+    from hastack.lab import chassis
+
+    (tmp_path / "bmc").mkdir()
+    bmc.post_file(tmp_path).write_text(post)
+    relay.relay_dir(tmp_path).mkdir()
+    relay.write_placement(tmp_path, {})
+    (tmp_path / "hosts" / "node1").mkdir(parents=True)
+    power = {"node1": "on"}
+    monkeypatch.setattr(qemu, "status", lambda files: power[files.dir.name])
+    monkeypatch.setattr(qemu, "power_off", lambda files: power.update({files.dir.name: "off"}))
+    monkeypatch.setattr(qemu, "power_on", lambda files: power.update({files.dir.name: "on"}))
+    spawned = []
+    monkeypatch.setattr(chassis.subprocess, "Popen", lambda argv, **kw: spawned.append(argv))
+    return chassis, power, spawned
+
+
+def test_a_bmc_power_on_reads_on_at_once_and_boots_after_the_self_test(tmp_path, monkeypatch, capsys):
+    chassis, power, spawned = _chassis_lab(tmp_path, monkeypatch, "0.3\n")
+    lab = str(tmp_path)
+    chassis.main([lab, "node1", "0x20", "set", "power", "0"])
+    chassis.main([lab, "node1", "0x20", "set", "power", "1"])
+    assert power["node1"] == "off" and spawned[0][-4:] == [lab, "node1", "-", "post"]
+    chassis.main([lab, "node1", "0x20", "get", "power"])
+    assert capsys.readouterr().out == "power:1\n"  # a BMC answers "on" while its server is in POST
+    chassis.main([lab, "node1", "0x20", "set", "reset", "1"])  # in its self-test: boots anyway
+    chassis.main(spawned[0][-4:])  # the detached process: waits out the self-test, then boots
+    assert power["node1"] == "on" and not qemu.HostFiles(tmp_path / "hosts" / "node1").posting.exists()
+
+
+def test_a_power_off_during_the_self_test_keeps_the_host_off(tmp_path, monkeypatch, capsys):
+    chassis, power, spawned = _chassis_lab(tmp_path, monkeypatch, "0.2\n")
+    lab = str(tmp_path)
+    chassis.main([lab, "node1", "0x20", "set", "power", "0"])
+    chassis.main([lab, "node1", "0x20", "set", "power", "1"])
+    chassis.main([lab, "node1", "0x20", "set", "power", "0"])
+    chassis.main(spawned[0][-4:])
+    chassis.main([lab, "node1", "0x20", "get", "power"])
+    assert power["node1"] == "off" and capsys.readouterr().out == "power:0\n"
+
+
+def test_without_a_self_test_time_a_power_on_boots_at_once(tmp_path, monkeypatch):
+    chassis, power, spawned = _chassis_lab(tmp_path, monkeypatch, "0\n")
+    chassis.main([str(tmp_path), "node1", "0x20", "set", "power", "0"])
+    chassis.main([str(tmp_path), "node1", "0x20", "set", "power", "1"])
+    assert power["node1"] == "on" and spawned == []
