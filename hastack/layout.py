@@ -182,10 +182,11 @@ GUEST_CHAIN = (
 def guest_chain(guest: GuestPgCluster) -> tuple[PrimitiveSpec, ...]:
     """The chain in start order: GUEST_CHAIN, each of the config's `chain_extras` right after the
     link it names.  Every link is created disabled and enabled once the chain's constraints exist."""
-    stop = guest.op_timeouts.resource_stop
-    stops = (Op(name="stop", timeout=stop),) if stop else ()
+    timeouts = guest.op_timeouts
+    starts_stops = tuple(Op(name=name, timeout=timeout) for name, timeout in
+                         (("start", timeouts.resource_start), ("stop", timeouts.resource_stop)) if timeout)
     chain = [PrimitiveSpec(id=link.id(guest), agent=link.agent, params=link.params(guest),
-                           ops=(link.monitor(guest), *stops), disabled=True) for link in GUEST_CHAIN]
+                           ops=(link.monitor(guest), *starts_stops), disabled=True) for link in GUEST_CHAIN]
     for extra in guest.chain_extras:
         after = next(i for i, spec in enumerate(chain) if spec.id == extra.after)
         chain.insert(after + 1, PrimitiveSpec(

@@ -297,6 +297,9 @@ class GuestOpTimeouts(Model):
     drbd_monitor: OpTimeout | None = Field(default=None, description="the pgdata DRBD clone's monitors (agent: 20s)")
     resource_monitor: OpTimeout | None = Field(
         default=None, description="monitors (and so probes) of the filesystem, pgsql and VIP")
+    resource_start: OpTimeout | None = Field(
+        default=None, description="starts of the filesystem, pgsql and VIP: a start that overruns is a failure "
+        "that moves the chain away (the agents' own defaults otherwise; IPaddr2's is 20s)")
     resource_stop: OpTimeout | None = Field(
         default=None, description="stops of the filesystem, pgsql and VIP: a stop that overruns fences the node "
         "(the agents' own defaults otherwise; IPaddr2's is 20s)")

@@ -356,13 +356,21 @@ class Drill:
         self.h.put(host, f"{WORK}/client.sh", script.encode(), 0o700)
         self.h.sh(host, f"setsid bash {WORK}/client.sh > {WORK}/client.log 2>&1 < /dev/null &")
 
-    def client_writes(self, host: str) -> None:
-        """The client must have had writes acknowledged before the failure, or nothing is measured."""
-        text = self.h.run(host, ["cat", f"{WORK}/client.log"])
-        if not any(s.row is not None for s in timeline.parse_samples(text)):
-            self.stop_client(host)
-            raise HastackError("DRILL_CLIENT", f"the drill client on {host} had no INSERT acknowledged through the "
-                               f"VIP before the failure; its log ends: {text.strip()[-500:] or '(empty)'}")
+    def client_writes(self, host: str, first: int = 3, within_s: float = 120) -> None:
+        """The client must have had a few writes acknowledged before the failure, or nothing is
+        measured.  Waited for: a database that has just moved may take a minute to answer."""
+        start = time.monotonic()
+        while True:
+            text = self.h.run(host, ["cat", f"{WORK}/client.log"])
+            if sum(s.row is not None for s in timeline.parse_samples(text)) >= first:
+                return
+            if time.monotonic() - start > within_s:
+                break
+            time.sleep(5)
+        self.stop_client(host)
+        raise HastackError("DRILL_CLIENT", f"the drill client on {host} had fewer than {first} INSERTs acknowledged "
+                           f"through the VIP within {within_s:.0f}s before the failure; its log ends: "
+                           f"{text.strip()[-500:] or '(empty)'}")
 
     def stop_client(self, host: str) -> str:
         self.h.run(host, ["touch", f"{WORK}/stop"])
@@ -553,7 +561,6 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     result = Result(scenario.id, scenario.title, vars(roles).copy())
     client = roles.hv1
     drill.start_client(client, run)
-    time.sleep(10)  # a few acknowledged writes before the failure
     drill.client_writes(client)
     drill.log(f"drill {scenario.id}: {scenario.title} ({', '.join(f'{k}={v}' for k, v in vars(roles).items())})")
     fences_before = drill.fences()
