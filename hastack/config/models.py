@@ -747,6 +747,13 @@ class Drills(Model):
                           "(power off, cut links, kill VMs)")
     recover_limit: Duration = Field(default="15min", description="how long a drill waits for both layers "
                                     "to be back at full redundancy before it reports the scenario as not recovered")
+    client_on: Identifier | None = Field(
+        default=None, description="where the drill's client (an INSERT through the VIP and a ping of each host, "
+        "once a second) runs: a node of the stack by name, or `lab` for the local lab's network namespace on "
+        "this machine; default: the hypervisor the failure does not touch.  On emulated hosts the client's own "
+        "load on that survivor slowed its takeover and spaced its samples 8-12 s apart")
+
+
 
 
 class StackConfig(Model):
@@ -767,6 +774,10 @@ class StackConfig(Model):
         Nagios server that is no node of either layer and not the VIP; Nagios host names (guests, clusters) unique."""
         hv = self.hypervisor
         node_names = [n.name for n in hv.nodes]
+        stack_nodes = node_names + [n.name for n in self.guest.nodes] if self.guest else node_names
+        if self.drills.client_on not in (None, "lab", *stack_nodes):
+            raise ValueError(f"drills.client_on {self.drills.client_on!r} is neither `lab` nor a node of the stack; "
+                             f"use `lab` (the local lab's namespace) or one of {stack_nodes}")
         _unique([v.name for v in self.vms], "vms[].name", "each VM needs its own name")
         _unique([v.drbd_minor for v in self.vms], "vms[].drbd_minor", "give each VM its own minor")
         ports = [p for v in self.vms for p in v.drbd_ports[: _paths(hv.drbd.dialect)]]

@@ -2,7 +2,7 @@
 
 Per scenario: refuse unless both clusters are healthy; put the database on the guest the seed
 had it on; start the client (an INSERT through the VIP and a ping of each host, once a second,
-from the hypervisor the failure does not touch); inject; wait until both layers are back at full
+from the hypervisor the failure does not touch, or from `drills.client_on`); inject; wait until both layers are back at full
 redundancy (or the stack's `drills.recover_limit` passes); undo what the drill placed; read the
 clusters' journals.  Checks: no acknowledged row missing, nothing left failed, no constraint left
 by the drill or by DRBD's fence handler, and every node online with everything started.
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hastack.config.models import StackConfig, duration_ms
 from hastack.drill import timeline
+from hastack.drill.client import site_for
 from hastack.drill.scenarios import SCENARIOS, Scenario
 from hastack.facts.host import PROC_DRBD, parse_proc_drbd, replication_problem
 from hastack.facts.status import fence_successes, healthy_on, parse_crm_mon, running_on
@@ -24,7 +25,6 @@ from hastack.layout import drbd_clone_id, drbd_primitive_id, fence_device_id, gu
 from hastack.reports import HastackError
 
 DB, ROLE = "hastack_drill", "hastack_drill"
-WORK = "/run/hastack-drill"
 CLIENT = r"""#!/bin/bash
 # hastack drill client: one INSERT through the VIP and one ping of each host per second.
 set -u
@@ -188,12 +188,6 @@ class Drill:
                 done.setdefault(target, set()).update(completed)
         return done
 
-    def client_samples(self, host: str) -> list[timeline.Sample]:
-        try:
-            return timeline.parse_samples(self.h.run(host, ["cat", f"{WORK}/client.log"]))
-        except HastackError:
-            return []
-
     def status(self, layer: str) -> dict | None:
         text = self._ask_layer(layer, ["crm_mon", "-1", "--output-as=xml"])
         return None if text is None else parse_crm_mon(text)
@@ -345,38 +339,44 @@ class Drill:
         nodes = list(self.config.guest.nodes) + list(self.config.hypervisor.nodes)
         return [(n.name, str(n.mgmt_address)) for n in nodes]
 
-    def start_client(self, host: str, run: str) -> None:
-        vip = str(self.config.guest.vip)
-        script = CLIENT % {"work": WORK, "vip": vip, "role": ROLE, "db": DB, "run": run,
+    def start_client(self, site, run: str) -> None:
+        vip, work = str(self.config.guest.vip), site.work
+        script = CLIENT % {"work": work, "vip": vip, "role": ROLE, "db": DB, "run": run,
                            "pings": " ".join(a for _n, a in self.ping_targets())}
-        self.h.run(host, ["sh", "-c", f"command -v psql >/dev/null || {{ echo 'psql is missing on {host}: "
-                          f"install the PostgreSQL client there (the drill client runs on it)' >&2; exit 1; }}; "
-                          f"mkdir -p -m 0700 {WORK}; rm -f {WORK}/stop {WORK}/client.log"])
-        self.h.put(host, f"{WORK}/pgpass", f"{vip}:5432:{DB}:{ROLE}:{self.password}\n".encode(), 0o600)
-        self.h.put(host, f"{WORK}/client.sh", script.encode(), 0o700)
-        self.h.sh(host, f"setsid bash {WORK}/client.sh > {WORK}/client.log 2>&1 < /dev/null &")
+        site.run(["sh", "-c", f"command -v psql >/dev/null && command -v ping >/dev/null || {{ echo 'psql or ping "
+                  f"is missing in {site.label}: install the PostgreSQL client and ping there (the drill client runs "
+                  f"there)' >&2; exit 1; }}; mkdir -p -m 0700 {work}; rm -f {work}/stop {work}/client.log"])
+        site.put(f"{work}/pgpass", f"{vip}:5432:{DB}:{ROLE}:{self.password}\n".encode(), 0o600)
+        site.put(f"{work}/client.sh", script.encode(), 0o700)
+        site.run(["sh", "-c", f"setsid bash {work}/client.sh > {work}/client.log 2>&1 < /dev/null &"])
 
-    def client_writes(self, host: str, first: int = 3, within_s: float = 120) -> None:
+    def client_samples(self, site) -> list[timeline.Sample]:
+        try:
+            return timeline.parse_samples(site.run(["cat", f"{site.work}/client.log"]))
+        except HastackError:
+            return []
+
+    def client_writes(self, site, first: int = 3, within_s: float = 120) -> None:
         """The client must have had a few writes acknowledged before the failure, or nothing is
         measured.  Waited for: a database that has just moved may take a minute to answer."""
         start = time.monotonic()
         while True:
-            text = self.h.run(host, ["cat", f"{WORK}/client.log"])
+            text = site.run(["cat", f"{site.work}/client.log"])
             if sum(s.row is not None for s in timeline.parse_samples(text)) >= first:
                 return
             if time.monotonic() - start > within_s:
                 break
             time.sleep(5)
-        self.stop_client(host)
-        raise HastackError("DRILL_CLIENT", f"the drill client on {host} had fewer than {first} INSERTs acknowledged "
-                           f"through the VIP within {within_s:.0f}s before the failure; its log ends: "
+        self.stop_client(site)
+        raise HastackError("DRILL_CLIENT", f"the drill client in {site.label} had fewer than {first} INSERTs "
+                           f"acknowledged through the VIP within {within_s:.0f}s before the failure; its log ends: "
                            f"{text.strip()[-500:] or '(empty)'}")
 
-    def stop_client(self, host: str) -> str:
-        self.h.run(host, ["touch", f"{WORK}/stop"])
+    def stop_client(self, site) -> str:
+        site.run(["touch", f"{site.work}/stop"])
         time.sleep(4)
-        text = self.h.run(host, ["cat", f"{WORK}/client.log"])
-        self.h.run(host, ["rm", "-f", f"{WORK}/pgpass"])
+        text = site.run(["cat", f"{site.work}/client.log"])
+        site.run(["rm", "-f", f"{site.work}/pgpass"])
         return text
 
     def drop_database(self) -> None:
@@ -536,7 +536,7 @@ def roles_for(drill: Drill) -> Roles:
 EVACUATED = {"guest_standby": "guest0", "hypervisor_standby": "hv0"}
 
 
-def service_back(drill: Drill, scenario: Scenario, roles: Roles, client: str, t0: float,
+def service_back(drill: Drill, scenario: Scenario, roles: Roles, client, t0: float,
                  fences_before: dict[str, set[str]]) -> bool:
     if time.time() - t0 <= 20:
         return False
@@ -559,7 +559,7 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
     drill.place_database(active)
     roles = roles_for(drill)
     result = Result(scenario.id, scenario.title, vars(roles).copy())
-    client = roles.hv1
+    client = site_for(drill.config.drills.client_on, drill.h, roles.hv1)
     drill.start_client(client, run)
     drill.client_writes(client)
     drill.log(f"drill {scenario.id}: {scenario.title} ({', '.join(f'{k}={v}' for k, v in vars(roles).items())})")

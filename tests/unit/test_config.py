@@ -80,6 +80,8 @@ CASES = [
      ["192.168.2.21", "192.168.3.53"],
      ["guest.nodes[0].ring_addresses[0] 192.168.2.21", "hypervisor.nodes[0].ring_addresses[0]",
       "give each its own address"]),
+    ("drill client on a host the stack does not have", ("drills",), {"allowed": True, "client_on": "node3"},
+     ["drills.client_on 'node3'", "neither `lab` nor a node", "use `lab`"]),
     ("two hypervisors sharing a management address", ("hypervisor", "nodes", 1, "mgmt_address"), "192.168.4.231",
      ["hypervisor.nodes[1].mgmt_address 192.168.4.231", "hypervisor.nodes[0].mgmt_address (hypervisor node1)",
       "give each its own address"]),
