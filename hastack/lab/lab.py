@@ -230,6 +230,8 @@ def up() -> int:
         finally:
             for fd in fds.values():
                 os.close(fd)
+        if (p := qemu.pid(files)) is not None:
+            qemu.raise_autogroup(p)
         log(f"{h.name}: started ({h.role}, {h.memory_mib} MiB, ssh 127.0.0.1:{h.ssh_port})")
     inventory.write(lab, pubkeys)
 
