@@ -343,12 +343,12 @@ class Drill:
         vip, work = str(self.config.guest.vip), site.work
         script = CLIENT % {"work": work, "vip": vip, "role": ROLE, "db": DB, "run": run,
                            "pings": " ".join(a for _n, a in self.ping_targets())}
-        site.run(["sh", "-c", f"command -v psql >/dev/null && command -v ping >/dev/null || {{ echo 'psql or ping "
-                  f"is missing in {site.label}: install the PostgreSQL client and ping there (the drill client runs "
-                  f"there)' >&2; exit 1; }}; mkdir -p -m 0700 {work}; rm -f {work}/stop {work}/client.log"])
+        site.run(["sh", "-c", 'command -v psql >/dev/null && command -v ping >/dev/null || { echo "psql or ping is '
+                  'missing in $1: install the PostgreSQL client and ping there (the drill client runs there)" >&2; '
+                  'exit 1; }; mkdir -p -m 0700 "$2" && rm -f "$2/stop" "$2/client.log"', "sh", site.label, work])
         site.put(f"{work}/pgpass", f"{vip}:5432:{DB}:{ROLE}:{self.password}\n".encode(), 0o600)
         site.put(f"{work}/client.sh", script.encode(), 0o700)
-        site.run(["sh", "-c", f"setsid bash {work}/client.sh > {work}/client.log 2>&1 < /dev/null &"])
+        site.run(["sh", "-c", 'setsid bash "$1/client.sh" > "$1/client.log" 2>&1 < /dev/null &', "sh", work])
 
     def client_samples(self, site) -> list[timeline.Sample]:
         try:
