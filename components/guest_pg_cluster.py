@@ -18,6 +18,8 @@ from hastack.config.models import StackConfig, duration_ms
 from hastack.layout import (
     alert_specs,
     drbd_device,
+    drbd_hosts,
+    guest_drbd_ports,
     guest_fence_hypervisors,
     guest_fence_specs,
     guest_node_to_vm,
@@ -167,8 +169,7 @@ class GuestPgCluster(pulumi.ComponentResource):
         vm_network = _vm_network(stack)
         drbd = DrbdResource(f"{name}-drbd", {
             **base, "name": guest.drbd.resource, "minor": guest.drbd.minor, "disk": guest.drbd.disk,
-            "hosts": [(n.fqdn, [str(a) for a in n.ring_addresses]) for n in guest.nodes],
-            "ports": [guest.drbd.port] * (len(guest.rings) if guest.drbd_options.dialect.value == "9" else 1),
+            "hosts": drbd_hosts(guest.nodes), "ports": guest_drbd_ports(guest),
             "options": guest.drbd_options.model_dump(mode="json"), "preferred_node": preferred,
             "initial_fill": [["sh", "-c", pgdata_init_script(guest), "sh", drbd_device(guest.drbd.minor), guest.mountpoint,
                               guest.pgdata, guest.fstype, initdb_path(guest.pgctl), vm_network]],

@@ -145,8 +145,13 @@ def vm_objects(vm: ProtectedVm, hv: HypervisorCluster) -> VmObjects:
     )
 
 
+def drbd_hosts(nodes) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each side of a layer's DRBD resource: (its on-section name, its address on each ring)."""
+    return tuple((n.fqdn, tuple(str(a) for a in n.ring_addresses)) for n in nodes)
+
+
 def vm_drbd_hosts(hv: HypervisorCluster) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple((n.fqdn, tuple(str(a) for a in n.ring_addresses)) for n in hv.nodes)
+    return drbd_hosts(hv.nodes)
 
 
 def vm_drbd_ports(vm: ProtectedVm, options: DrbdOptions, rings: int) -> tuple[int, ...]:
@@ -154,6 +159,11 @@ def vm_drbd_ports(vm: ProtectedVm, options: DrbdOptions, rings: int) -> tuple[in
 
 
 # ---- guest layer --------------------------------------------------------------------------------
+def guest_drbd_ports(guest: GuestPgCluster) -> tuple[int, ...]:
+    """The pgdata resource's port on each of its paths: one per ring (DRBD 9), the first ring's (8.4)."""
+    return (guest.drbd.port,) * (len(guest.rings) if guest.drbd_options.dialect.value == "9" else 1)
+
+
 @dataclass(frozen=True)
 class ChainLink:
     """One built-in primitive of the guest chain, made from the guest config.  Each link of the

@@ -827,6 +827,5 @@ def run_pack(resources: list[Resource], secret_paths: dict[str, set[tuple]] | No
         severity = Severity.WARNING if level == "advisory" else Severity.ERROR
         for finding in findings:
             where = f" [{finding.resource}]" if finding.resource else ""
-            reports.append(Report("POLICY", f"{rule.name}{where} {finding.message}", severity,
-                                  {"rule": rule.name, "resource": finding.resource, "level": level}))
+            reports.append(Report("POLICY", f"{rule.name}{where} {finding.message}", severity))
     return reports

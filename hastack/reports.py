@@ -1,14 +1,13 @@
 """Typed reports and the one error type raised at boundaries (CLI, providers)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
 class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
-    INFO = "info"
 
 
 @dataclass(frozen=True)
@@ -16,7 +15,6 @@ class Report:
     code: str
     message: str
     severity: Severity = Severity.ERROR
-    fields: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.severity.value.upper()} {self.code}: {self.message}"

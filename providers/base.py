@@ -39,7 +39,7 @@ class HastackProvider(ResourceProvider):
     props_model: ClassVar[type[Props]]
     compare_fields: ClassVar[tuple[str, ...]] = ()
     replace_fields: ClassVar[tuple[str, ...]] = ()
-    # Props stored as-is but never compared (connection details, labels).
+    # The pickled provider is a class reference: no secret, so Pulumi need not mark it as one.
     serialize_as_secret_always = False
     # Create takes over an object that already exists exactly as configured, and refuses one that
     # differs (`pulumi import` cannot work for dynamic providers: pulumi/pulumi#16175).
@@ -59,7 +59,7 @@ class HastackProvider(ResourceProvider):
     def resource_id(self, props: Props) -> str:
         raise NotImplementedError
 
-    def plan_create(self, props: Props, facts: dict | None = None) -> Plan:
+    def plan_create(self, props: Props) -> Plan:
         raise NotImplementedError
 
     def plan_delete(self, props: Props) -> Plan:
@@ -70,10 +70,6 @@ class HastackProvider(ResourceProvider):
 
     def observe(self, props: Props, transport_for) -> dict | None:
         raise NotImplementedError
-
-    def probe(self, props: Props, transport_for) -> dict:
-        """Facts that shape the create plan (e.g. does metadata exist); none by default."""
-        return {}
 
     # ---- the Pulumi methods -------------------------------------------------------------------
     def _props(self, raw: dict) -> Props:
@@ -98,7 +94,7 @@ class HastackProvider(ResourceProvider):
         p = self._props(props)
         transport_for = self.connect(p)
         try:
-            apply_live(self.plan_create(p, self.probe(p, transport_for)), transport_for)
+            apply_live(self.plan_create(p), transport_for)
         except HastackError as create_error:
             # Looked at only when the create failed (its CIB edit is all or nothing), so a create
             # that succeeds costs no extra query.  If the look fails too, the create's error stands.

@@ -2,11 +2,8 @@
 What it is, its argv, its reading and its comparison: hastack/pacemaker/cluster_config.py."""
 from __future__ import annotations
 
-import pulumi
-import pulumi.dynamic
-
 from hastack.pacemaker import cluster_config
-from providers.base import Props
+from providers.base import Props, dynamic_resource
 from providers.cib_object import CibObjectProvider
 
 
@@ -21,7 +18,7 @@ class PcsClusterConfigProvider(CibObjectProvider):
     def resource_id(self, props):
         return f"{props.layer}-cluster-config"
 
-    def plan_create(self, props, facts=None):
+    def plan_create(self, props):
         return cluster_config.plan_create(props)
 
     def plan_delete(self, props):
@@ -34,6 +31,4 @@ class PcsClusterConfigProvider(CibObjectProvider):
         return cluster_config.observe(props, cib_xml)
 
 
-class PcsClusterConfig(pulumi.dynamic.Resource, module="hastack", name="PcsClusterConfig"):
-    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(PcsClusterConfigProvider(), name, props, opts)
+PcsClusterConfig = dynamic_resource("PcsClusterConfig", PcsClusterConfigProvider)

@@ -2,11 +2,8 @@
 What it is, its argv, its reading and its comparison: hastack/pacemaker/constraint.py."""
 from __future__ import annotations
 
-import pulumi
-import pulumi.dynamic
-
 from hastack.pacemaker import constraint
-from providers.base import Props
+from providers.base import Props, dynamic_resource
 from providers.cib_object import CibObjectProvider
 
 
@@ -22,7 +19,7 @@ class PcsConstraintProvider(CibObjectProvider):
     def resource_id(self, props):
         return props.spec.id
 
-    def plan_create(self, props, facts=None):
+    def plan_create(self, props):
         return constraint.plan_create(props.spec)
 
     def plan_delete(self, props):
@@ -35,6 +32,4 @@ class PcsConstraintProvider(CibObjectProvider):
         return constraint.observe(props.spec, cib_xml)
 
 
-class PcsConstraint(pulumi.dynamic.Resource, module="hastack", name="PcsConstraint"):
-    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(PcsConstraintProvider(), name, props, opts)
+PcsConstraint = dynamic_resource("PcsConstraint", PcsConstraintProvider)

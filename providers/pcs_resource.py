@@ -2,12 +2,9 @@
 What it is, its argv, its reading and its comparison: hastack/pacemaker/primitive.py."""
 from __future__ import annotations
 
-import pulumi
-import pulumi.dynamic
-
 from hastack.pacemaker import primitive
 from hastack.pacemaker.primitive import PrimitiveSpec
-from providers.base import Props
+from providers.base import Props, dynamic_resource
 from providers.cib_object import CibObjectProvider
 
 
@@ -23,7 +20,7 @@ class PcsResourceProvider(CibObjectProvider):
     def resource_id(self, props: PcsResourceProps) -> str:
         return props.spec.id
 
-    def plan_create(self, props: PcsResourceProps, facts=None):
+    def plan_create(self, props: PcsResourceProps):
         return primitive.plan_create(props)
 
     def plan_delete(self, props: PcsResourceProps):
@@ -42,6 +39,4 @@ class PcsResourceProvider(CibObjectProvider):
         return primitive.observe(props, cib_xml)
 
 
-class PcsResource(pulumi.dynamic.Resource, module="hastack", name="PcsResource"):
-    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(PcsResourceProvider(), name, props, opts)
+PcsResource = dynamic_resource("PcsResource", PcsResourceProvider)

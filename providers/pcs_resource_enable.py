@@ -9,11 +9,8 @@ the resource and waits until the cluster has settled, so teardown runs in the sa
 """
 from __future__ import annotations
 
-import pulumi
-import pulumi.dynamic
-
 from hastack.pacemaker import primitive
-from providers.base import Props
+from providers.base import Props, dynamic_resource
 from providers.cib_object import CibObjectProvider
 from providers.start_wait import wait_running_or_undo
 
@@ -32,7 +29,7 @@ class PcsResourceEnableProvider(CibObjectProvider):
     def resource_id(self, props):
         return f"{props.resource_id}-enabled"
 
-    def plan_create(self, props, facts=None):
+    def plan_create(self, props):
         return primitive.plan_enable(props.resource_id)
 
     def plan_delete(self, props):
@@ -57,6 +54,4 @@ class PcsResourceEnableProvider(CibObjectProvider):
         return primitive.observe_enabled(props.resource_id, cib_xml)
 
 
-class PcsResourceEnable(pulumi.dynamic.Resource, module="hastack", name="PcsResourceEnable"):
-    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(PcsResourceEnableProvider(), name, props, opts)
+PcsResourceEnable = dynamic_resource("PcsResourceEnable", PcsResourceEnableProvider)

@@ -2,11 +2,8 @@
 CIB patch.  What it is, its argv, its reading and its comparison: hastack/pacemaker/stonith.py."""
 from __future__ import annotations
 
-import pulumi
-import pulumi.dynamic
-
 from hastack.pacemaker import stonith
-from providers.base import Props
+from providers.base import Props, dynamic_resource
 from providers.pcs_resource import PcsResourceProvider
 from providers.start_wait import wait_running_or_undo
 
@@ -23,7 +20,7 @@ class StonithDeviceProvider(PcsResourceProvider):
     props_model = StonithDeviceProps
     compare_fields = ("spec", "secret_values", "fences_node")
 
-    def plan_create(self, props: StonithDeviceProps, facts=None):
+    def plan_create(self, props: StonithDeviceProps):
         return stonith.plan_create(props)
 
     def plan_delete(self, props: StonithDeviceProps):
@@ -52,6 +49,4 @@ class StonithDeviceProvider(PcsResourceProvider):
         return stonith.observe(props, cib_xml)
 
 
-class StonithDevice(pulumi.dynamic.Resource, module="hastack", name="StonithDevice"):
-    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(StonithDeviceProvider(), name, props, opts)
+StonithDevice = dynamic_resource("StonithDevice", StonithDeviceProvider)

@@ -116,13 +116,10 @@ def wait_ssh(lab: Path, hosts: list[Host], t0: float, timeout: float = SSH_WAIT_
     return ready
 
 
-# Every lab link configured by networkd.  On a loaded machine networkd's netlink calls can time
-# out at boot ("br-mgmt: netdev could not be created: Connection timed out", seen with a Go build
-# beside four booting hosts), leaving a NIC outside its bridge for good; a restart of networkd
-# re-creates the state from its files.  Only the lab's own links count ($@): libvirt's vnet taps
-# stay "unmanaged".  And only a host that just booted is restarted: on a running cluster node a
-# networkd restart drops the corosync rings (seen 2026-11-30: a warm `lab up` on a lab with
-# nested domains restarted it twice, and the cluster fell into monitor timeouts).
+# Every lab link configured by networkd.  Under load networkd's netlink calls can time out at
+# boot and leave a NIC outside its bridge for good; a networkd restart re-creates the state from
+# its files.  Only the lab's own links count ($@; libvirt's vnet taps stay "unmanaged"), and only
+# a host that just booted is restarted: on a running cluster node it drops the corosync rings.
 NETWORK_SETTLED = r"""
 may_restart=$1; shift
 for i in $(seq 1 45); do

@@ -11,6 +11,17 @@ class CorosyncNode:
     ring_addresses: tuple[str, ...]
 
 
+# The rendered corosync.conf sets no mcastport, so knet link N binds (and sends from) UDP port
+# 5405 + N on the node's ring N address: corosync's default for a link without broadcast
+# (totemconfig.c, DEFAULT_PORT + linknumber; tests/tools/test_firewall_tools.py watches the real
+# corosync bind them).  The firewall opens exactly these.
+KNET_BASE_PORT = 5405
+
+
+def knet_port(link: int) -> int:
+    return KNET_BASE_PORT + link
+
+
 def render_corosync_conf(cluster_name: str, nodes: tuple[CorosyncNode, ...], token_ms: int) -> str:
     links = len(nodes[0].ring_addresses)
     interfaces = "".join(

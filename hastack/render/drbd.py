@@ -50,6 +50,15 @@ common {{
 """
 
 
+def resource_paths(hosts: tuple[DrbdHost, ...], ports: tuple[int, ...],
+                   dialect: DrbdDialect) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """(port, each host's address on it) of every connection path a .res holds: DRBD 9 one path
+    per port (path i on ring i), 8.4 the first ring's only.  The firewall opens exactly these."""
+    if dialect == DrbdDialect.V9:
+        return tuple((port, tuple(h.addresses[i] for h in hosts)) for i, port in enumerate(ports))
+    return ((ports[0], tuple(h.addresses[0] for h in hosts)),)
+
+
 def render_resource(
     name: str,
     minor: int,
@@ -63,6 +72,7 @@ def render_resource(
     The seed's guest pgdata.res gave its `on` sections management addresses that contradict its
     paths; with paths present hastack writes no `on`-section address, so the two cannot disagree.
     """
+    paths = resource_paths(hosts, ports, options.dialect)
     body = [f"resource {name} {{", "  protocol C;", f"  disk {{ resync-rate {options.resync_rate}; }}",
             f"  net {{ verify-alg {options.verify_alg}; }}"]
     for node_id, host in enumerate(hosts):
@@ -71,14 +81,15 @@ def render_resource(
             body.append(f"    node-id {node_id};")
         body += [f"    device /dev/drbd{minor};", f"    disk {disk};"]
         if options.dialect == DrbdDialect.V84:
-            body.append(f"    address {host.addresses[0]}:{ports[0]};")
+            port, addresses = paths[0]
+            body.append(f"    address {addresses[node_id]}:{port};")
         body += ["    meta-disk internal;", "  }"]
     if options.dialect == DrbdDialect.V9:
         body.append("  connection {")
-        for path_index, port in enumerate(ports):
+        for port, addresses in paths:
             body.append("    path {")
-            for host in hosts:
-                body.append(f"      host {host.on_name} address {host.addresses[path_index]}:{port};")
+            for host, address in zip(hosts, addresses):
+                body.append(f"      host {host.on_name} address {address}:{port};")
             body.append("    }")
         body.append("  }")
     body.append("}")

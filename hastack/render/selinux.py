@@ -1,16 +1,5 @@
-"""SELinux policy modules: the .te text and the argv that compiles and installs it."""
+"""SELinux policy modules: where a module's files go on a host and the argv that compiles and installs it."""
 from __future__ import annotations
-
-import re
-
-_MODULE = re.compile(r"^\s*module\s+([A-Za-z0-9_.-]+)\s+([0-9.]+)\s*;", re.M)
-
-
-def te_module_name(te_text: str) -> tuple[str, str]:
-    match = _MODULE.search(te_text)
-    if not match:
-        raise ValueError("no `module NAME VERSION;` line")
-    return match.group(1), match.group(2)
 
 
 def module_dir(name: str) -> str:

@@ -1,4 +1,5 @@
-"""Every hastack resource type, once: render, the tests and the policy pack read this table.
+"""Every hastack resource type, once: render and the tests read this table (the policy pack
+names the types its rules look at itself).
 
 A type `X` is the dynamic resource `pulumi-python:dynamic/hastack:X`, its provider is
 `providers.<x>.XProvider` (the module is the snake case of the type), and a host resource's core
