@@ -17,8 +17,9 @@ from tests.conftest import ROOT
 # session's stack (conftest's `applied`).  The seed's other six need 30-60 min more on emulated
 # hosts, beyond what CI's 90 min hold beside the rest: with HASTACK_LIVE_FULL=1.
 EVERY_RUN = ("H3", "A3", "A2a")
-# Measured here (2026-12-01): what a drill needs of CI's time budget to be started at all.
-EXPECTED_SECONDS = {"H3": 950, "A3": 500, "A2a": 560}
+# Measured here (H3 2026-12-02 with the BMC self-test model, the others 2026-12-01): what a drill
+# needs of CI's time budget to be started at all.
+EXPECTED_SECONDS = {"H3": 1400, "A3": 500, "A2a": 560}
 ON_REQUEST = ("A1", "A2b", "A4", "H1", "H2a", "H2b")
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600)]
 OUT = ROOT / "out" / "drill-live"

@@ -174,8 +174,9 @@ def test_fence_ipmilan_on_node2_power_cycles_node1_after_its_self_test(live_lab:
         assert lab_cli("power", "node1", "status").stdout.strip() == "Chassis Power is on"
         assert qemu.status(files) == "off" and files.posting.exists(), "node1 booted before its self-test was over"
         wait_for(lambda: qemu.status(files) == "on", 60, 0.5, "node1 booting after its self-test")
-        times["fence_reboot_to_boot_seconds"] = time.monotonic() - t0
-        assert times["fence_reboot_to_boot_seconds"] >= 20
+        to_boot = time.monotonic() - t0
+        times["fence_reboot_to_boot_seconds"] = to_boot
+        assert to_boot >= 20
         assert not files.posting.exists()
         wait_for(lambda: ssh("node1", "true", timeout=30, check=False).returncode == 0, 300, 2, "node1 SSH")
         times["fence_round_trip_to_ssh_seconds"] = time.monotonic() - t0

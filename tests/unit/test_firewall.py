@@ -10,7 +10,7 @@ import pytest
 
 from hastack.config.load import load_stack
 from hastack.layout import drbd_hosts, guest_drbd_ports, vm_drbd_ports
-from hastack.plan import Put, Run, sequential
+from hastack.plan import sequential
 from hastack.render.corosync import CorosyncNode, knet_port, render_corosync_conf
 from hastack.render.drbd import DrbdHost, render_resource
 from hastack.reports import HastackError
