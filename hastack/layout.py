@@ -11,6 +11,7 @@ from typing import Callable
 
 from hastack.config.models import (
     Alert,
+    DrbdDialect,
     DrbdMonitorIntervals,
     DrbdOptions,
     GuestPgCluster,
@@ -154,14 +155,19 @@ def vm_drbd_hosts(hv: HypervisorCluster) -> tuple[tuple[str, tuple[str, ...]], .
     return drbd_hosts(hv.nodes)
 
 
+def drbd_path_count(options: DrbdOptions, rings: int) -> int:
+    """Connection paths of a DRBD resource: one per ring (DRBD 9), the first ring's only (8.4)."""
+    return rings if options.dialect == DrbdDialect.V9 else 1
+
+
 def vm_drbd_ports(vm: ProtectedVm, options: DrbdOptions, rings: int) -> tuple[int, ...]:
-    return tuple(vm.drbd_ports[: rings if options.dialect.value == "9" else 1])
+    return tuple(vm.drbd_ports[: drbd_path_count(options, rings)])
 
 
 # ---- guest layer --------------------------------------------------------------------------------
 def guest_drbd_ports(guest: GuestPgCluster) -> tuple[int, ...]:
-    """The pgdata resource's port on each of its paths: one per ring (DRBD 9), the first ring's (8.4)."""
-    return (guest.drbd.port,) * (len(guest.rings) if guest.drbd_options.dialect.value == "9" else 1)
+    """The pgdata resource's port on each of its paths (one port for all of them)."""
+    return (guest.drbd.port,) * drbd_path_count(guest.drbd_options, len(guest.rings))
 
 
 @dataclass(frozen=True)

@@ -754,8 +754,6 @@ class Drills(Model):
         "load on that survivor slowed its takeover and spaced its samples 8-12 s apart")
 
 
-
-
 class StackConfig(Model):
     """A stack file's `hastack:*` keys: `hastack:hypervisor`, `hastack:vms`, `hastack:guest`, `hastack:drills`, `hastack:monitoring`."""
 

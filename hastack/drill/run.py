@@ -350,9 +350,13 @@ class Drill:
         site.put(f"{work}/client.sh", script.encode(), 0o700)
         site.run(["sh", "-c", 'setsid bash "$1/client.sh" > "$1/client.log" 2>&1 < /dev/null &', "sh", work])
 
+    @staticmethod
+    def client_log(site) -> str:
+        return site.run(["cat", f"{site.work}/client.log"])
+
     def client_samples(self, site) -> list[timeline.Sample]:
         try:
-            return timeline.parse_samples(site.run(["cat", f"{site.work}/client.log"]))
+            return timeline.parse_samples(self.client_log(site))
         except HastackError:
             return []
 
@@ -361,7 +365,7 @@ class Drill:
         measured.  Waited for: a database that has just moved may take a minute to answer."""
         start = time.monotonic()
         while True:
-            text = site.run(["cat", f"{site.work}/client.log"])
+            text = self.client_log(site)
             if sum(s.row is not None for s in timeline.parse_samples(text)) >= first:
                 return
             if time.monotonic() - start > within_s:
@@ -375,7 +379,7 @@ class Drill:
     def stop_client(self, site) -> str:
         site.run(["touch", f"{site.work}/stop"])
         time.sleep(4)
-        text = site.run(["cat", f"{site.work}/client.log"])
+        text = self.client_log(site)
         site.run(["rm", "-f", f"{site.work}/pgpass"])
         return text
 
