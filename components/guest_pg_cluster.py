@@ -1,9 +1,10 @@
 """GuestPgCluster: PostgreSQL on DRBD inside two protected VMs, fenced through the hypervisors.
 
 Hypervisor side: the locked-down fence account (forced command, exact sudoers, root-owned keys).
-Guest side: corosync/Pacemaker, the fence agent with its key and the hypervisors' host keys, DRBD
-pgdata (filesystem and initdb on its first primary only), and the chain promote -> fs -> pgsql ->
-VIP (and the config's chain_extras) with its orders and colocations (hastack.layout.guest_chain).
+Guest side: each guest's firewall (before corosync and DRBD), corosync/Pacemaker, the fence agent
+with its key and the hypervisors' host keys, DRBD pgdata (filesystem and initdb on its first
+primary only), and the chain promote -> fs -> pgsql -> VIP (and the config's chain_extras) with
+its orders and colocations (hastack.layout.guest_chain).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.connection import child, node_refs
+from components.firewalls import node_firewalls
 from hastack.config.load import PROJECT_ROOT
 from hastack.config.models import StackConfig, duration_ms
 from hastack.layout import (
@@ -42,6 +44,7 @@ from hastack.render.guest_fence import (
     render_sudoers,
 )
 from hastack.reports import HastackError
+from hastack.resources.firewall import layer_openings
 from providers.corosync_cluster import CorosyncCluster
 from providers.drbd_agent_patch import DrbdAgentPatch
 from providers.drbd_resource import DrbdResource
@@ -123,12 +126,15 @@ class GuestPgCluster(pulumi.ComponentResource):
         # the cluster starts (disabling a SysV-wrapped unit reloads systemd, which stalls other stops).
         units_off = [SystemdUnit(f"{name}-{unit}-off", {**base, "unit": unit, "enabled": False}, child(self, guests_up))
                      for unit in ("postgresql.service", "drbd.service")]
+        # Knet links, pgdata and PostgreSQL's clients opened before the cluster or DRBD needs them.
+        firewalls = node_firewalls(self, name, LAYER, guest.nodes, guest.firewall, layer_openings(stack, LAYER),
+                                   guests_up)
         cluster = CorosyncCluster(f"{name}-corosync", {
             **base, "cluster_name": guest.name, "token_ms": guest.token_ms,
             "pacemaker_names": {n.name: n.pacemaker_name for n in guest.nodes},
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in guest.nodes},
             "node_addresses": {n.name: [str(n.mgmt_address)] for n in guest.nodes},
-        }, child(self, [*guests_up, *units_off]))
+        }, child(self, [*guests_up, *units_off, *firewalls]))
         objects = guest_objects(guest)
         config = PcsClusterConfig(f"{name}-cluster-config", {
             **base, "properties": guest.properties, "resource_defaults": guest.resource_defaults,
@@ -173,7 +179,7 @@ class GuestPgCluster(pulumi.ComponentResource):
             "options": guest.drbd_options.model_dump(mode="json"), "preferred_node": preferred,
             "initial_fill": [["sh", "-c", pgdata_init_script(guest), "sh", drbd_device(guest.drbd.minor), guest.mountpoint,
                               guest.pgdata, guest.fstype, initdb_path(guest.pgctl), vm_network]],
-        }, child(self, [drbd_global, patch, *selinux, *units_off]))
+        }, child(self, [drbd_global, patch, *selinux, *units_off, *firewalls]))
         ready = [drbd, *fence_devices]
         clone = PcsResource(f"{name}-drbd-clone", {**base, "spec": objects.drbd_clone.model_dump()}, child(self, ready))
         primitives = [clone] + [

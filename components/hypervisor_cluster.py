@@ -1,5 +1,6 @@
-"""HypervisorCluster: corosync/Pacemaker on the hypervisors, properties and defaults, IPMI fencing
-with the tiebreaker delay, alerts, SELinux modules, the drbd agent patch and DRBD's global config."""
+"""HypervisorCluster: each hypervisor's firewall, corosync/Pacemaker on the hypervisors, properties
+and defaults, IPMI fencing with the tiebreaker delay, alerts, SELinux modules, the drbd agent patch
+and DRBD's global config."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.connection import child, node_refs
+from components.firewalls import node_firewalls
 from hastack.config.load import PROJECT_ROOT
 from hastack.config.models import HypervisorCluster as HypervisorConfig, duration_ms
 from hastack.layout import alert_specs, hypervisor_fence_specs
@@ -24,6 +26,8 @@ LAYER = "hypervisor"
 @dataclass(frozen=True)
 class HypervisorClusterArgs:
     config: HypervisorConfig
+    # node -> what its firewall opens: knet links and every VM's DRBD ports (firewall.layer_openings)
+    openings: dict
     location_scores: tuple[tuple[str, int], ...] = ()  # (resource id, score) of every VM preference
 
 
@@ -34,12 +38,14 @@ class HypervisorCluster(pulumi.ComponentResource):
         nodes = node_refs(hv.nodes)
         base = {"layer": LAYER, "nodes": nodes}
 
+        # Open before anything talks across the rings; each VM's DRBD resource waits for them too.
+        self.firewalls = node_firewalls(self, name, LAYER, hv.nodes, hv.firewall, args.openings)
         self.cluster = CorosyncCluster(f"{name}-corosync", {
             **base, "cluster_name": hv.name, "token_ms": hv.token_ms,
             "pacemaker_names": {n.name: n.pacemaker_name for n in hv.nodes},
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in hv.nodes},
             "node_addresses": {n.name: [str(a) for a in (n.mgmt_address, n.vm_bridge_address) if a] for n in hv.nodes},
-        }, child(self))
+        }, child(self, self.firewalls))
         ready = [self.cluster]
         self.config = PcsClusterConfig(f"{name}-cluster-config", {
             **base, "properties": hv.properties, "resource_defaults": hv.resource_defaults,

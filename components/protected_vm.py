@@ -32,6 +32,7 @@ class ProtectedVMArgs:
     cluster: HypervisorConfig
     domain_type: str = "kvm"
     prerequisites: tuple = ()
+    firewalls: tuple = ()  # the hypervisors' Firewalls, which open this VM's DRBD ports
 
 
 class ProtectedVM(pulumi.ComponentResource):
@@ -50,7 +51,7 @@ class ProtectedVM(pulumi.ComponentResource):
             "preferred_node": vm.preferred_node, "size": vm.lv_size,  # grown after the LV: drbdadm resize
             "initial_fill": [["qemu-img", "convert", "-f", "qcow2", "-O", "raw", vm.image, drbd_device(vm.drbd_minor)]]
             if vm.image else [],
-        }, child(self, [lv]))
+        }, child(self, [lv, *args.firewalls]))
         domain = LibvirtDomain(f"{name}-domain", {**base, "name": vm.name,
                                                   "xml": render_domain_xml(vm, args.domain_type)}, child(self, [drbd]))
         clone = PcsResource(f"{name}-drbd-clone", {**base, "spec": objects.drbd_clone.model_dump()}, child(self, [drbd]))

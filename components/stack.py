@@ -8,14 +8,16 @@ from components.hypervisor_cluster import HypervisorCluster, HypervisorClusterAr
 from components.protected_vm import ProtectedVM, ProtectedVMArgs
 from hastack.config.models import StackConfig
 from hastack.layout import vm_resource_id
+from hastack.resources.firewall import layer_openings
 
 
 def build_stack(config: StackConfig) -> dict:
     hv = config.hypervisor
     scores = tuple((vm_resource_id(vm.name), vm.location_score) for vm in config.vms)
-    cluster = HypervisorCluster(hv.name, HypervisorClusterArgs(hv, scores))
+    cluster = HypervisorCluster(hv.name, HypervisorClusterArgs(hv, layer_openings(config, "hypervisor"), scores))
     vms = {
-        vm.name: ProtectedVM(vm.name, ProtectedVMArgs(vm, hv, hv.libvirt_domain_type, tuple(cluster.vm_prerequisites)))
+        vm.name: ProtectedVM(vm.name, ProtectedVMArgs(vm, hv, hv.libvirt_domain_type, tuple(cluster.vm_prerequisites),
+                                                      tuple(cluster.firewalls)))
         for vm in config.vms
     }
     outputs = {

@@ -93,6 +93,7 @@ RENDER_PATHS = (
     ("/etc/libvirt/qemu/", "libvirt/"),
     ("/var/lib/hastack/libvirt/", "libvirt/"),
     ("/etc/corosync/", "corosync/"),
+    ("/var/lib/hastack/firewall/", "firewall/"),  # each node's nftables file, as the Firewall stages it
 )
 
 

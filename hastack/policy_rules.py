@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from pydantic import ValidationError
 
-from hastack.config.models import DrbdOptions, duration_ms
+from hastack.config.models import PG_PORT, DrbdOptions, duration_ms
 from hastack.layout import GUEST_CHAIN
 from hastack.pacemaker.cluster_config import ClusterConfig
 from hastack.pacemaker.common import INFINITY, Spec, from_props, is_true, score_value
@@ -25,6 +25,7 @@ from hastack.pacemaker.primitive import Primitive, PrimitiveSpec, agent_type
 from hastack.pacemaker.stonith import FenceDevice, avoid_location_id
 from hastack.render.drbd import DrbdHost, render_resource
 from hastack.reports import Report, Severity
+from hastack.resources.firewall import DATABASE
 
 GLOBAL_COMMON = "/etc/drbd.d/global_common.conf"
 DEFAULT_OP_TIMEOUT_MS = 20_000  # Pacemaker's default operation timeout
@@ -678,6 +679,27 @@ def check_guest_chain(resources: list[Resource], options: dict | None = None) ->
     return out
 
 
+# ---- firewall -----------------------------------------------------------------------------------
+def check_guest_database_clients(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+    rule, out = "guest-database-clients", []
+    guest = [c for c in _of(resources, "CorosyncCluster") if _layer(c) == "guest"]
+    walls = [r for r in _of(resources, "Firewall") if _layer(r) == "guest"]
+    fix = ("list the networks the clients connect from in guest.firewall.database_clients (e.g. [10.0.5.0/24]), or "
+           "leave it out to open the port to the guests' management network")
+    if guest and not walls:
+        out.append(_finding(rule, guest[0], (
+            f"the guest layer has no Firewall, so nothing opens PostgreSQL's port {PG_PORT} to its clients: a guest "
+            f"whose firewall denies by default (RHEL's firewalld) refuses every client at the VIP; {fix}")))
+    for r in walls:
+        openings = [o for node in (r.props.get("openings") or {}).values() for o in node or () if isinstance(o, dict)]
+        if not any(o.get("purpose") == DATABASE and o.get("sources") for o in openings):
+            out.append(_finding(rule, r, (
+                f"{', '.join(_node_names(r)) or r.name}: no client may reach PostgreSQL's port {PG_PORT} "
+                "(guest.firewall.database_clients is empty): a guest whose firewall denies by default (RHEL's "
+                f"firewalld) refuses every client at the VIP, and only the guests themselves reach the database; {fix}")))
+    return out
+
+
 # ---- secrets ------------------------------------------------------------------------------------
 SECRET_PARAM = re.compile(r"^(password|passwd|auth_password|priv_password|secret|private_key|community)$")
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
@@ -783,6 +805,8 @@ RULES: tuple[Rule, ...] = (
     Rule("guest-chain-complete", "Guest chain: each link ordered after and colocated with the one before it, from "
          "the DRBD promotion on (fs, pgsql, VIP and any extra link).",
          check_guest_chain),
+    Rule("guest-database-clients", "Some client may reach PostgreSQL on the guests through their firewall.",
+         check_guest_database_clients, advisory=True),
     Rule("fence-secrets-are-secret", "Fence passwords and keys are Pulumi secrets.", check_secrets),
 )
 

@@ -42,6 +42,8 @@ TOKEN_MS = (1000, 60_000)
 # An operation timeout under 1 s fails every operation (a failed stop fences the node); over
 # 1 h a hung operation holds up recovery for that long.
 OP_TIMEOUT_MS = (1000, 3_600_000)
+# PostgreSQL's port on the guests: the pgsql agent's default pgport (hastack sets none).
+PG_PORT = 5432
 
 
 def _identifier(value: str) -> str:
@@ -361,8 +363,91 @@ class DrbdOptions(Model):
         "8.4), which makes DRBD call crm-fence-peer; resource-and-stonith also suspends I/O until the peer is fenced")
     wfc_timeout: int = Field(default=30, description="global_common.conf startup { wfc-timeout }, seconds")
     degr_wfc_timeout: int = Field(default=15, description="global_common.conf startup { degr-wfc-timeout }, seconds")
-    port_range: tuple[Port, Port] = Field(default=(7789, 7838), description="the DRBD ports the site's firewall "
-                                          "opens: every VM's drbd_ports lie in it (hastack writes no firewall rule)")
+    port_range: tuple[Port, Port] = Field(default=(7789, 7838), description="the ports DRBD resources of this layer "
+                                          "may use: every VM's drbd_ports lie in it (the firewall opens only the "
+                                          "ports in use, each to its peer: see firewall)")
+
+
+_BASE_CHAIN = re.compile(r"^(inet|ip) [A-Za-z0-9_-]+ [A-Za-z0-9_-]+$")
+
+
+def _base_chain(value: str) -> str:
+    if not _BASE_CHAIN.match(value):
+        raise ValueError(f"base_chain {value!r} is not '<family> <table> <chain>' with family inet or ip (e.g. 'inet "
+                         "filter input', Debian's; `nft list chains` on the host shows the chain with `hook input`)")
+    return value
+
+
+BaseChain = Annotated[str, AfterValidator(_base_chain)]
+
+
+class FirewallOptions(Model):
+    """The host firewall of a layer's nodes (hastack/resources/firewall.py): `up` opens corosync's knet port of each
+    link only from the peer's ring address, each DRBD path's port only from the peer's address on it, and nothing
+    else (not pcsd's 2224: hastack does not use pcsd); `destroy` takes exactly that back. The firewall is found on
+    each host: firewalld where it runs (rich rules, in the zone of the interface the traffic arrives on), else
+    nftables (a chain of hastack's in the base chain's table), else none (nothing to open). hastack never installs
+    or starts one."""
+
+    base_chain: BaseChain = Field(default="inet filter input", description="nftables only: the host's base chain that "
+                            "filters input, '<family> <table> <chain>'; hastack's chain hastack_input goes into its "
+                            "table, reached by one jump at its top (Debian's layout: inet filter input)")
+    nftables_conf: str = Field(default="/etc/nftables.conf", description="nftables only: the file the host loads "
+                               "at boot, where hastack adds one include line so its rules come back after a reboot "
+                               "(RHEL's nftables.service without firewalld reads /etc/sysconfig/nftables.conf)")
+
+    @field_validator("nftables_conf")
+    @classmethod
+    def _conf_path(cls, value: str) -> str:
+        """nftables_conf is an absolute path."""
+        if not re.match(r"^/[A-Za-z0-9._/-]+$", value) or "/../" in value + "/":
+            raise ValueError(f"nftables_conf {value!r} is not an absolute path of letters, digits and ._-/: give the "
+                             "file nftables.service loads at boot (Debian: /etc/nftables.conf)")
+        return value
+
+
+def _networks(value):
+    if not isinstance(value, (list, tuple)):
+        return value
+    out: list[ipaddress.IPv4Network] = []
+    for entry in value:
+        text = str(entry).strip()
+        try:
+            network = ipaddress.IPv4Network(text)
+        except ValueError:
+            try:
+                loose = ipaddress.IPv4Network(text, strict=False)
+            except ValueError:
+                raise ValueError(f"database_clients: {text!r} is not an IPv4 network or address: write e.g. "
+                                 "10.0.5.0/24, or 10.0.5.60 for one client") from None
+            raise ValueError(f"database_clients: {text} has host bits set: write its network, {loose}, or the one "
+                             f"client {text.split('/')[0]}") from None
+        for seen in out:
+            if network.overlaps(seen):
+                raise ValueError(f"database_clients: {network} overlaps {seen}: list each client network once (the "
+                                 "wider one covers the other)")
+        out.append(network)
+    return tuple(out)
+
+
+class GuestFirewallOptions(FirewallOptions):
+    """The guests' host firewall: the guest cluster's knet links and pgdata's DRBD port, each only from the peer
+    guest, and PostgreSQL's port from its clients."""
+
+    database_clients: tuple[Subnet, ...] | None = Field(default=None, description=(
+        f"the networks (or single addresses) PostgreSQL's clients connect from: the only sources the guests accept "
+        f"on the database port ({PG_PORT}, the pgsql agent's default), on their own input, where the VIP's traffic "
+        "lands.  Default: the guests' management network, the network of each guest's VM `address` (vms[].address "
+        "holding the guest's mgmt_address); required when that is not given.  Without an opening a default-deny "
+        "guest (RHEL's firewalld) refuses every client: the seed wrote no firewall rule on its guests at all.  "
+        "PostgreSQL itself still admits only what pg_hba.conf says (written once, at initdb: the first VM "
+        "address's network).  [] opens the port to nobody (a policy warning)"))
+
+    @field_validator("database_clients", mode="before")
+    @classmethod
+    def _clients(cls, value):
+        """database_clients: each a network without host bits (or one address), none overlapping another."""
+        return _networks(value)
 
 
 class VmBoot(Model):
@@ -434,6 +519,8 @@ class HypervisorCluster(Model):
     alerts: tuple[Alert, ...] = Field(default=(), description="Pacemaker alerts of this layer")
     selinux_modules: tuple[SelinuxModule, ...] = Field(default=(), description="policy modules for both hypervisors")
     drbd: DrbdOptions = Field(description="DRBD of the VM disks")
+    firewall: FirewallOptions = Field(default_factory=FirewallOptions, description="what `up` opens in the "
+                                      "hypervisors' firewall: knet links and every VM's DRBD ports, each to the peer")
     volume_group: str = Field(default="vg-data", description="the LVM volume group on both hypervisors holding each "
                               "VM's LV (/dev/<volume_group>/lv-<vm>)")
     drbd_agent_patch: bool = Field(default=True, description="patch ocf:linbit:drbd on both hypervisors (crm_master -> "
@@ -588,6 +675,9 @@ class GuestPgCluster(Model):
     selinux_modules: tuple[SelinuxModule, ...] = Field(default=(), description="policy modules for both guests")
     drbd: GuestDrbd = Field(default=GuestDrbd(), description="the pgdata device")
     drbd_options: DrbdOptions = Field(description="DRBD inside the guests")
+    firewall: GuestFirewallOptions = Field(default_factory=GuestFirewallOptions, description="what `up` opens in "
+                                           "the guests' firewall: knet links and pgdata to the peer, PostgreSQL to "
+                                           "its clients")
     fs_id: Identifier = Field(default="pgdata-fs", description="id of the Filesystem resource mounting the DRBD "
                               "device, the chain's first link")
     mountpoint: str = Field(default="/mnt/pgdata", description="where it mounts (Filesystem directory=)")
@@ -768,7 +858,8 @@ class StackConfig(Model):
     def _cross_checks(self) -> "StackConfig":
         """Across both layers: names, minors and ports used once; ports inside port_range; preferred nodes and
         guest VMs that exist; failback prevented only with stickiness above every location score; the guests'
-        fence path names every hypervisor; no address held by two machines; monitoring alerts only from layers that exist, to a
+        fence path names every hypervisor; the guests' database clients given or derivable (their VMs' addresses hold
+        their mgmt_address); no address held by two machines; monitoring alerts only from layers that exist, to a
         Nagios server that is no node of either layer and not the VIP; Nagios host names (guests, clusters) unique."""
         hv = self.hypervisor
         node_names = [n.name for n in hv.nodes]
@@ -791,7 +882,8 @@ class StackConfig(Model):
                 if not low <= port <= high:
                     raise ValueError(
                         f"vms[{i}].drbd_ports has {port}, outside hypervisor.drbd.port_range "
-                        f"{low}-{high} (the firewall opens only that range)"
+                        f"{low}-{high}, the ports this site keeps for DRBD: pick a free pair inside it, or widen "
+                        "the range"
                     )
             if vm.drbd_ports[0] == vm.drbd_ports[1] and hv.drbd.dialect == DrbdDialect.V9:
                 raise ValueError(
@@ -853,13 +945,44 @@ class StackConfig(Model):
         _check_layer_rings(self)
         _check_monitor_intervals(self)
         _check_monitoring(self)
+        if self.guest is not None and self.database_clients() is None:
+            raise ValueError(
+                "guest.firewall.database_clients is not given, and the guests' management network cannot be derived "
+                f"(it is the network of each guest's VM address, and {_underived_guest(self)}): list the networks "
+                "PostgreSQL's clients connect from, e.g. database_clients: [10.0.5.0/24] ([] for none)")
         return self
 
     def vm(self, name: str) -> ProtectedVm:
         return next(v for v in self.vms if v.name == name)
 
+    def database_clients(self) -> tuple[ipaddress.IPv4Network, ...] | None:
+        """The sources the guests open PostgreSQL's port to: guest.firewall.database_clients, or else the guests'
+        management network (the networks of their VMs' addresses, when each holds its guest's mgmt_address);
+        None when neither is given (and for a stack without a guest layer)."""
+        if self.guest is None:
+            return None
+        if self.guest.firewall.database_clients is not None:
+            return self.guest.firewall.database_clients
+        if _underived_guest(self):
+            return None
+        return tuple(ipaddress.collapse_addresses(self.vm(n.vm).address.network for n in self.guest.nodes))
+
     def preferred_pacemaker_node(self, vm: ProtectedVm) -> str:
         return self.hypervisor.node(vm.preferred_node).pacemaker_name
+
+
+def _underived_guest(config: "StackConfig") -> str:
+    """Why the guests' management network cannot be derived from their VMs' addresses ("" when it can)."""
+    for i, node in enumerate(config.guest.nodes):
+        vms = [v for v in config.vms if v.name == node.vm]
+        if not vms:
+            return f"guest.nodes[{i}].vm {node.vm!r} is no VM"
+        if vms[0].address is None:
+            return f"VM {node.vm} (guest {node.name}) has no address"
+        if vms[0].address.ip != node.mgmt_address:
+            return (f"VM {node.vm}'s address {vms[0].address} is not guest {node.name}'s mgmt_address "
+                    f"{node.mgmt_address}")
+    return ""
 
 
 def _paths(dialect: DrbdDialect) -> int:

@@ -56,6 +56,8 @@ TYPES = (
               "`lsb:<name>`, or a bare type of `ocf:heartbeat`; never a `stonith:` agent"),
     NamedType("cluster properties", models.ClusterProperties, "a mapping of cluster property names Pacemaker 2.1 "
               "knows to their values (an unknown name is refused, the nearest known one suggested)"),
+    NamedType("nft base chain", models.BaseChain, "`<family> <table> <chain>` of nftables, family `inet` or `ip`, "
+              "each name of letters, digits, `_` and `-` (Debian's is `inet filter input`)"),
     NamedType("meta-attributes", models.ResourceDefaults, "a mapping of resource meta-attribute names Pacemaker 2.1 "
               "knows to their values (an unknown name is refused, the nearest known one suggested)"),
 )

@@ -18,6 +18,55 @@ from pathlib import Path
 from hastack.lab.paths import RECIPE_DIR, cache_dir
 
 SOURCES_FILES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
+NFTABLES_CONF = RECIPE_DIR / "files" / "etc" / "nftables.conf"  # render_nftables_conf(), loaded at boot
+
+
+def render_nftables_conf() -> str:
+    """The lab hosts' /etc/nftables.conf (nftables.service loads it at boot; the image's recipe
+    holds it as NFTABLES_CONF): a default-deny input in the shape of RHEL's firewalld public zone,
+    so that a cluster forms only through what hastack's Firewall opens.  Accepted: replies
+    (established, related), loopback, ICMP and ICMPv6, SSH; all else is dropped.  Debian's own
+    layout (table inet filter, chain input: the Firewall's default base chain), forward and output
+    as Debian ships them.  What the lab needs beyond that and does not get here, on purpose:
+    - the guest power relay: virtio-serial between a hypervisor and the lab, no network;
+    - the BMCs: in the lab's namespace, outside the hosts; a hypervisor only sends to them
+      (fence_ipmilan), their answers are replies;
+    - nested domains on the hypervisors' bridges: bridged frames pass no inet hook unless
+      br_netfilter is loaded, and nothing in the image loads it (the cloud kernel has it as a
+      module, CONFIG_BRIDGE_NETFILTER=m; no modules-load.d, sysctl.d or libvirt names it); with
+      it, they would pass forward, which accepts;
+    - the drill: its client on a hypervisor writes to the VIP's 5432, which the guests' Firewall
+      opens to their management network (guest.firewall.database_clients' default), and pings
+      every host (ICMP, accepted);
+    - bare-lab tests that replicate DRBD with no stack (tests/lab): each opens its own port for
+      its own time (labhelpers.opened).
+    Regenerate the recipe's copy with `python -c 'from hastack.lab import image;
+    image.NFTABLES_CONF.write_text(image.render_nftables_conf())'`."""
+    return """#!/usr/sbin/nft -f
+# hastack lab only: rendered by hastack.lab.image.render_nftables_conf (edit that, then
+# regenerate this file; a test compares them).  Default-deny input, as RHEL's firewalld public
+# zone: replies, loopback, ICMP/ICMPv6 and SSH; every cluster port stays closed until
+# hastack's Firewall opens it (its include line, once `up` adds it, ends this file).
+
+flush ruleset
+
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		ct state invalid drop
+		iif "lo" accept
+		meta l4proto { icmp, ipv6-icmp } accept
+		tcp dport 22 accept comment "ssh"
+	}
+	chain forward {
+		type filter hook forward priority filter;
+	}
+	chain output {
+		type filter hook output priority filter;
+	}
+}
+"""
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,17 @@
 """Firewall: each node opens its cluster's own ports, each only to its peer, in the host's firewall.
 
-NOT YET WIRED: no component creates this resource and hastack/resources/registry.py does not list
-it (issue 15), so `up` opens nothing yet; this is its core, proven offline (tests/unit/
-test_firewall.py, tests/tools/test_firewall_tools.py).
+One resource per node and layer (components/firewalls.py), created before the layer's corosync
+and DRBD resources, which depend on it; `destroy` removes it after them.  Its props come from
+the stack config (`[hypervisor|guest].firewall`, hastack/config/models.py FirewallOptions).
 
 What a node opens is derived from the stack config (`layer_openings`, from the table OPENINGS),
 nothing else: corosync's knet link N (UDP 5405 + N, see render/corosync.py) only from the peer's
 ring N address; each DRBD resource's path (TCP, the path's port) only from the peer's address on
 that path, exactly as the rendered .res pairs them (render/drbd.py `resource_paths`: DRBD 9 one
-path per ring, 8.4 the first ring only); pcsd's 2224/tcp only from the peer's management address
-when pcsd is on (the config has no pcsd option yet: a parameter, off by default).
+path per ring, 8.4 the first ring only), so the hypervisors' openings change as VMs come and go;
+on the guests, PostgreSQL's port only from the configured database clients (guest.firewall.
+database_clients, by default the guests' management network); pcsd's 2224/tcp only from the peer's
+management address when pcsd is on (the config has no pcsd option yet: a parameter, off by default).
 
 The host's firewall is detected on the host, at probe and at apply time (one shell function,
 DETECT); hastack never installs or starts a second firewall:
@@ -48,9 +50,9 @@ import json
 import re
 from typing import Annotated, Iterator, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from hastack.config.models import Port, StackConfig
+from hastack.config.models import PG_PORT, BaseChain, Port, StackConfig
 from hastack.layout import drbd_hosts, guest_drbd_ports, vm_drbd_ports
 from hastack.plan import Put, Run, together
 from hastack.render.corosync import knet_port
@@ -72,7 +74,15 @@ def _ipv4(value: str) -> str:
     return str(ipaddress.IPv4Address(value))
 
 
+def _source(value: str) -> str:
+    """An address, or a network in the form nft and firewalld print it (a /32 as its address)."""
+    network = ipaddress.IPv4Network(value)
+    return str(network.network_address) if network.prefixlen == 32 else str(network)
+
+
 Address = Annotated[str, AfterValidator(_ipv4)]
+Source = Annotated[str, AfterValidator(_source)]
+DATABASE = "postgresql clients"  # the purpose of the guests' database opening
 
 
 class Model(BaseModel):
@@ -84,7 +94,7 @@ class Opening(Model):
 
     proto: Literal["tcp", "udp"]
     ports: tuple[Port, Port]  # first, last
-    sources: tuple[Address, ...] = Field(min_length=1)
+    sources: tuple[Source, ...] = Field(min_length=1)  # the peer's addresses (database clients: networks too)
     to: Address  # this node's own address the traffic arrives at (firewalld: its interface's zone)
     purpose: Annotated[str, Field(pattern=r'^[A-Za-z0-9 ._()-]{1,100}$')]  # the rule's comment
 
@@ -139,6 +149,21 @@ def _drbd(config: StackConfig, layer: Layer, pcsd: bool) -> Iterator[tuple[str, 
                                               to=addresses[me], purpose=f"drbd {name} path {path} ({rings[path].name})")
 
 
+def _database_address(guest, node) -> str:
+    """The guest's own address on the VIP's network (where IPaddr2 puts the VIP, so its zone's rules
+    apply to the clients), else its management address."""
+    network = ipaddress.IPv4Network(f"{guest.vip}/{guest.vip_cidr_netmask}", strict=False)
+    return str(next((a for a in (node.mgmt_address, *node.ring_addresses) if a in network), node.mgmt_address))
+
+
+def _database(config: StackConfig, layer: Layer, pcsd: bool) -> Iterator[tuple[str, Opening]]:
+    clients = config.database_clients() if layer == "guest" else None
+    if clients:
+        for node in config.guest.nodes:
+            yield node.name, Opening(proto="tcp", ports=(PG_PORT,) * 2, sources=tuple(map(str, clients)),
+                                     to=_database_address(config.guest, node), purpose=DATABASE)
+
+
 def _pcsd(config: StackConfig, layer: Layer, pcsd: bool) -> Iterator[tuple[str, Opening]]:
     if pcsd:
         for node, peer in _peers(_cluster(config, layer).nodes):
@@ -146,8 +171,9 @@ def _pcsd(config: StackConfig, layer: Layer, pcsd: bool) -> Iterator[tuple[str, 
                                      to=str(node.mgmt_address), purpose="pcsd")
 
 
-# Everything the firewall opens, declared once: corosync's links, each DRBD path, pcsd.
-OPENINGS = (_corosync, _drbd, _pcsd)
+# Everything the firewall opens, declared once: corosync's links, each DRBD path, the guests'
+# database, pcsd.
+OPENINGS = (_corosync, _drbd, _database, _pcsd)
 
 
 def layer_openings(config: StackConfig, layer: Layer, pcsd: bool = False) -> dict[str, tuple[Opening, ...]]:
@@ -167,17 +193,8 @@ class FirewallProps(Props):
     openings: dict[str, tuple[Opening, ...]]  # node name -> what it opens
     # nftables: the host's base chain that filters input ("family table chain"); hastack_input
     # goes into its table.  RHEL without firewalld: its nftables.conf is /etc/sysconfig/nftables.conf.
-    base_chain: str = "inet filter input"
+    base_chain: BaseChain = "inet filter input"
     nftables_conf: str = "/etc/nftables.conf"
-
-    @field_validator("base_chain")
-    @classmethod
-    def _base_chain(cls, value: str) -> str:
-        parts = value.split()
-        if len(parts) != 3 or parts[0] not in ("inet", "ip") or not all(re.fullmatch(r"[A-Za-z0-9_-]+", p) for p in parts):
-            raise ValueError(f"base_chain {value!r} is not '<family> <table> <chain>' with family inet or ip "
-                             "(e.g. 'inet filter input', Debian's)")
-        return value
 
 
 class NodeFirewall(Model):
@@ -219,7 +236,7 @@ REPLACED = ("base_chain", "nftables_conf")
 
 
 def resource_id(props: FirewallProps) -> str:
-    return f"{props.layer}-firewall"
+    return "-".join((props.layer, "firewall", *(n.name for n in props.nodes)))
 
 
 def base_chain(props: FirewallProps) -> tuple[str, str, str]:
@@ -249,7 +266,8 @@ def render_nft(props: FirewallProps, node: str) -> str:
     family, table, chain = base_chain(props)
     rules = "".join(f"\t\t{nft_rule(o)}\n" for o in props.openings[node])
     return (f"#!/usr/sbin/nft -f\n# Managed by hastack: what the {props.layer} cluster opens on {node}, each port only "
-            f"from its peer.\n# Loaded by hastack, at boot through the include line in {props.nftables_conf}.\n"
+            f"from the addresses that use it.\n"
+            f"# Loaded by hastack, at boot through the include line in {props.nftables_conf}.\n"
             f"table {family} {table} {{\n\tchain {CHAIN} {{\n\t}}\n}}\n"
             f"flush chain {family} {table} {CHAIN}\n"
             f"table {family} {table} {{\n\tchain {CHAIN} {{\n{rules}\t}}\n}}\n"
@@ -262,7 +280,7 @@ def rich_rule(proto: str, ports: tuple[int, int], source: str) -> str:
             f'protocol="{proto}" accept')
 
 
-_RICH = re.compile(r'^rule family="ipv4" source address="([0-9.]+)" port port="([0-9]+)(?:-([0-9]+))?" '
+_RICH = re.compile(r'^rule family="ipv4" source address="([0-9.]+(?:/[0-9]+)?)" port port="([0-9]+)(?:-([0-9]+))?" '
                    r'protocol="(tcp|udp)" accept$')
 
 
@@ -405,12 +423,20 @@ def remove_argv(props: FirewallProps, node: str) -> tuple[str, ...]:
 
 
 # ---- parsers -------------------------------------------------------------------------------------
-def _nft_values(right) -> tuple | None:
-    if isinstance(right, (str, int)):
-        return (right,)
-    if isinstance(right, dict) and "set" in right and all(isinstance(v, (str, int)) for v in right["set"]):
-        return tuple(right["set"])
+def _nft_value(value) -> str | None:
+    """An address as nft -j prints it: a string, or a prefix {"prefix": {"addr": ..., "len": ...}}."""
+    if isinstance(value, (str, int)):
+        return str(value)
+    prefix = value.get("prefix") if isinstance(value, dict) else None
+    if isinstance(prefix, dict) and isinstance(prefix.get("addr"), str) and isinstance(prefix.get("len"), int):
+        return f"{prefix['addr']}/{prefix['len']}"
     return None
+
+
+def _nft_values(right) -> tuple | None:
+    values = right["set"] if isinstance(right, dict) and isinstance(right.get("set"), list) else [right]
+    found = tuple(_nft_value(v) for v in values)
+    return None if None in found else found
 
 
 def _nft_ports(right) -> tuple[int, int] | None:

@@ -16,6 +16,7 @@ from hastack.reports import HastackError
 TOKEN_PREFIX = "pulumi-python:dynamic/hastack:"
 
 APPLY_ORDER: tuple[tuple[str, ...], ...] = (
+    ("Firewall",),  # before corosync and DRBD: on a default-deny host neither reaches its peer without it
     ("CorosyncCluster",),
     ("PcsClusterConfig", "SystemAccount", "SystemdUnit"),
     ("RemoteFile", "SelinuxModule", "DrbdAgentPatch"),
@@ -31,8 +32,8 @@ RANK = {name: rank for rank, names in enumerate(APPLY_ORDER) for name in names}
 TYPES = tuple(RANK)
 
 # Types whose core is a module of hastack/resources (the others are Pacemaker objects).
-HOST_TYPES = ("CorosyncCluster", "SystemAccount", "SystemdUnit", "RemoteFile", "SelinuxModule", "DrbdAgentPatch",
-              "LogicalVolume", "DrbdResource", "LibvirtDomain")
+HOST_TYPES = ("Firewall", "CorosyncCluster", "SystemAccount", "SystemdUnit", "RemoteFile", "SelinuxModule",
+              "DrbdAgentPatch", "LogicalVolume", "DrbdResource", "LibvirtDomain")
 
 
 def module_name(type_name: str) -> str:

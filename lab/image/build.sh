@@ -49,7 +49,8 @@ echo 'root:*' | in_root chpasswd -e
 # boot on a throw-away overlay.  Both measured with systemd-analyze blame on a lab host.
 in_root systemctl disable corosync.service pacemaker.service postgresql.service \
     pcsd.service pcsd-ruby.service
-in_root systemctl enable systemd-networkd.service hastack-lab-seed.service serial-getty@ttyS0.service
+# nftables: files/etc/nftables.conf (hastack.lab.image.render_nftables_conf), default-deny input from boot on.
+in_root systemctl enable systemd-networkd.service hastack-lab-seed.service serial-getty@ttyS0.service nftables.service
 in_root systemctl mask systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer man-db.timer
 # root's systemd user manager lingers: started and stopped around each SSH login, it cost 13 s
 # of emulated CPU every time (journal on a lab host, 2026-12-02).

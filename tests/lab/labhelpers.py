@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -119,6 +121,56 @@ def ssh(name: str, command: str, timeout: float = 120, check: bool = True) -> su
     if check and r.returncode != 0:
         raise AssertionError(f"{name}: {command!r} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
     return r
+
+
+# The lab's hosts deny input by default (lab/image/files/etc/nftables.conf); on a bare lab no stack
+# opens anything, so a test that needs a port between hosts opens it itself, tagged, and closes it.
+# $1 the tag; with $2-$4 (sources, proto, port) the rule is (re)made, without them only removed.
+TEST_RULE = r"""tag=$1
+nft -a list chain inet filter input | sed -n "s/.* comment \"$tag\" # handle \([0-9]*\)\$/\1/p" |
+  while read -r h; do nft delete rule inet filter input handle "$h"; done
+[ $# -lt 4 ] || nft insert rule inet filter input ip saddr "{ $2 }" "$3" dport "$4" accept comment "\"$tag\""
+"""
+
+
+@contextmanager
+def opened(port: int, hosts=("node1", "node2"), net: str = "stor1", proto: str = "tcp"):
+    """PORT open on each of HOSTS from the others' NET address while the block runs, then closed
+    (by its tag, so a rule an interrupted run left goes too)."""
+    tag = f"hastack-lab-test {proto} {port}"
+    try:
+        for name in hosts:
+            sources = ", ".join(host(other).address(net) for other in hosts if other != name)
+            ssh(name, shlex.join(["sh", "-c", TEST_RULE, "sh", tag, sources, proto, str(port)]))
+        yield
+    finally:
+        for name in hosts:
+            ssh(name, shlex.join(["sh", "-c", TEST_RULE, "sh", tag]), check=False)
+
+
+# A TCP listener (at most 300 s, its pid in /run) and one connect attempt, in the hosts' python3.
+_LISTEN = ("nohup timeout 300 python3 -c 'import socket, sys, time\n"
+           "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+           "s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8); time.sleep(300)' {addr} {port} "
+           ">/dev/null 2>&1 & echo $! > /run/hastack-lab-listen-{port}.pid")
+_CONNECT = "python3 -c 'import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)' {addr} {port}"
+
+
+def connects(name: str, addr: str, port: int) -> bool:
+    """Does a TCP connect from host NAME to ADDR:PORT succeed within 5 s?"""
+    return ssh(name, _CONNECT.format(addr=addr, port=port), check=False).returncode == 0
+
+
+@contextmanager
+def listening(name: str, addr: str, port: int):
+    """A TCP listener on host NAME at ADDR:PORT while the block runs (answering NAME itself first)."""
+    ssh(name, _LISTEN.format(addr=addr, port=port))
+    try:
+        wait_for(lambda: connects(name, addr, port), 30, 1, f"{name}'s listener on {addr}:{port}")
+        yield
+    finally:
+        ssh(name, f'kill "$(cat /run/hastack-lab-listen-{port}.pid)"; rm -f /run/hastack-lab-listen-{port}.pid',
+            check=False)
 
 
 def _text(output: bytes | str | None) -> str:

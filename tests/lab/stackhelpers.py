@@ -100,3 +100,27 @@ def scheduler_inputs(node: str) -> list[tuple[str, str]]:
                "echo \"<!--input $f-->\"; bzcat $f; done")
     parts = ssh(node, listing, timeout=600).stdout.split("<!--input ")[1:]
     return [(f"{node}:{name}", cib) for name, cib in (part.split("-->", 1) for part in parts)]
+
+
+def firewall_rules(node: str) -> list[tuple]:
+    """(proto, first port, sources) of each rule in hastack's chain on NODE, as the host holds
+    them; None when the chain does not exist."""
+    from hastack.resources.firewall import CHAIN, parse_nft_chain
+
+    result = ssh(node, f"nft -j list chain inet filter {CHAIN}", check=False)
+    if result.returncode != 0:
+        return None
+    rules, foreign = parse_nft_chain(result.stdout)
+    assert foreign == 0, f"{node}: {foreign} rule(s) in {CHAIN} of a shape hastack never writes"
+    return [(r.proto, r.ports[0], r.sources) for r in rules]
+
+
+def wanted_firewall_rules(node: str, document: dict | None = None) -> list[tuple]:
+    """What hastack's Firewall opens on NODE for the lab stack (or DOCUMENT, a changed copy of its file)."""
+    from hastack.config.load import unseal, validate
+    from hastack.resources.firewall import layer_openings
+
+    raw = {k.split(":", 1)[1]: v for k, v in (document or config())["config"].items() if k.startswith("hastack:")}
+    stack = validate(unseal(raw))
+    layer = "hypervisor" if node in HYPERVISORS else "guest"
+    return [(o.proto, o.ports[0], o.sources) for o in layer_openings(stack, layer)[node]]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from labhelpers import full_only, lab_cli, ssh, wait_for, wait_on_host
+from labhelpers import connects, full_only, lab_cli, listening, opened, ssh, wait_for, wait_on_host
 from hastack.lab import lab as lab_mod
 from hastack.lab import bmc, qemu, relay, seed
 from hastack.lab.domains import tiny_domain_xml
@@ -61,6 +61,23 @@ def test_host_namespace_has_no_lab_route_or_address(live_lab: Path):
             assert ipaddress.ip_address(a["local"]) not in LAB_NET, (link["ifname"], a)
 
 
+def test_hosts_deny_input_by_default_as_rhels_firewalld_would(live_lab: Path):
+    """Every host loads the lab's default-deny ruleset at boot (nftables.service): replies,
+    loopback, ICMP and SSH only.  A port with a listener on node1's storage1 address answers
+    node1 itself and not node2, until a test opens it (labhelpers.opened), and not after."""
+    for h in HOSTS:
+        out = ssh(h.name, "systemctl is-enabled nftables.service; nft list chain inet filter input").stdout
+        assert out.startswith("enabled") and "policy drop;" in out and 'tcp dport 22 accept comment "ssh"' in out, h.name
+    n1 = host("node1").address("stor1")
+    ssh("node2", f"ping -c1 -W5 {n1}")  # ICMP is accepted: the drill pings every host
+    with listening("node1", n1, 7836):
+        assert not connects("node2", n1, 7836)  # dropped
+        with opened(7836):
+            assert connects("node2", n1, 7836)
+        assert not connects("node2", n1, 7836)
+    assert "hastack-lab-test" not in ssh("node1", "nft list chain inet filter input").stdout
+
+
 def test_drbd_two_nodes_replicates_a_write(live_lab: Path, times):
     # DRBD 8.4's one address pair per host; the on-names are the hosts' uname -n.
     n1, n2 = host("node1"), host("node2")
@@ -75,6 +92,12 @@ def test_drbd_two_nodes_replicates_a_write(live_lab: Path, times):
 """
     setup = ("lvcreate -q -y -L 64M -n labtest vg-data && cat > /etc/drbd.d/labtest.res <<'EOF'\n" + res +
              "EOF\ndrbdadm create-md --force labtest >/dev/null 2>&1 && drbdadm up labtest")
+    # No stack opens labtest's port, and the lab's hosts deny it by default: opened for this test only.
+    with opened(7830):
+        _replicate_a_write(setup, times)
+
+
+def _replicate_a_write(setup: str, times) -> None:
     try:
         for n in ("node1", "node2"):
             ssh(n, setup)

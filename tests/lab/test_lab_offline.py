@@ -204,3 +204,27 @@ def test_without_a_self_test_time_a_power_on_boots_at_once(tmp_path, monkeypatch
     chassis.main([str(tmp_path), "node1", "0x20", "set", "power", "0"])
     chassis.main([str(tmp_path), "node1", "0x20", "set", "power", "1"])
     assert power["node1"] == "on" and spawned == []
+
+
+def test_the_lab_hosts_boot_with_a_default_deny_input_rendered_from_one_function():
+    """The image's /etc/nftables.conf is render_nftables_conf() (the real nft checks it in
+    tests/tools/test_firewall_tools.py); nftables is installed and its unit enabled at boot; its
+    input chain is the Firewall's default base chain, and accepts nothing but replies, loopback,
+    ICMP/ICMPv6 and SSH."""
+    from hastack.config.models import FirewallOptions
+
+    text = image.render_nftables_conf()
+    assert image.NFTABLES_CONF.read_text() == text, (
+        "lab/image/files/etc/nftables.conf differs from hastack.lab.image.render_nftables_conf(): regenerate it "
+        "(the function's docstring says how)")
+    assert image.NFTABLES_CONF in image.recipe_files()  # so a change of it builds a new image
+    assert "nftables" in (image.RECIPE_DIR / "packages.txt").read_text().split()
+    enable = next(line for line in (image.RECIPE_DIR / "build.sh").read_text().splitlines()
+                  if line.startswith("in_root systemctl enable"))
+    assert "nftables.service" in enable.split()
+    family, table, chain = FirewallOptions().base_chain.split()
+    assert f"table {family} {table} {{\n\tchain {chain} {{\n\t\ttype filter hook input priority filter; policy drop;\n" in text
+    input_chain = text.split(f"chain {chain} {{\n")[1].split("\t}")[0]
+    assert [line.strip() for line in input_chain.splitlines()[1:]] == [
+        "ct state established,related accept", "ct state invalid drop", 'iif "lo" accept',
+        "meta l4proto { icmp, ipv6-icmp } accept", 'tcp dport 22 accept comment "ssh"']

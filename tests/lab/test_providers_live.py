@@ -11,7 +11,7 @@ import shutil
 import time
 
 import pytest
-from labhelpers import ssh, wait_for
+from labhelpers import opened, ssh, wait_for
 
 from hastack.config.load import load_stack
 from hastack.layout import vm_drbd_hosts
@@ -33,7 +33,9 @@ NAME, MINOR, PORTS = "probe", 9, (7837, 7838)
 
 @pytest.fixture(scope="module")
 def hv(live_lab):
-    return load_stack("lab").hypervisor
+    # The probe DRBD resource's port: no stack opens it on this bare lab, whose hosts deny it by default.
+    with opened(PORTS[0]):
+        yield load_stack("lab").hypervisor
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from labhelpers import full_only, ssh, wait_for
-from stackhelpers import HYPERVISORS, config, crm_mon, pcmk, pulumi
+from stackhelpers import HYPERVISORS, config, crm_mon, firewall_rules, pcmk, pulumi, wanted_firewall_rules
 
 from hastack.facts.status import running_on
 
@@ -16,11 +16,15 @@ from hastack.facts.status import running_on
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600), full_only("35-45 min")]
 
 
-def _config_without(tmp_path: Path, vm_name: str) -> Path:
+def _without(vm_name: str) -> dict:
     document = config()
     document["config"]["hastack:vms"] = [v for v in document["config"]["hastack:vms"] if v["name"] != vm_name]
+    return document
+
+
+def _config_without(tmp_path: Path, vm_name: str) -> Path:
     path = tmp_path / f"Pulumi.lab-without-{vm_name}.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path.write_text(yaml.safe_dump(_without(vm_name), sort_keys=False))
     return path
 
 
@@ -52,7 +56,11 @@ def test_removing_a_vm_tears_it_down_and_leaves_nothing(applied, stack_env, tmp_
         left = ssh(node, "ls /etc/drbd.d /etc/libvirt/qemu; virsh list --all --name; "
                          "lvs --noheadings -o lv_name vg-data", check=False).stdout
         assert "mgmt" not in left, f"{node} still has: {left}"
+        # its DRBD port closed on both hypervisors, every other opening kept
+        assert firewall_rules(node) == wanted_firewall_rules(node, _without("mgmt"))
+        assert 7791 not in [port for _, port, _ in firewall_rules(node)]
     pulumi(stack_env, "up", "--yes", "--skip-preview")  # and back, for the tests after this one
+    assert all(firewall_rules(node) == wanted_firewall_rules(node) for node in HYPERVISORS)
 
 
 def test_destroy_tears_everything_down(applied, stack_env):
@@ -66,3 +74,9 @@ def test_destroy_tears_everything_down(applied, stack_env):
         cluster_files = ssh(node, "ls -d /etc/corosync/corosync.conf /etc/corosync/authkey "
                                   "/var/lib/pacemaker/cib/cib* 2>/dev/null", check=False).stdout
         assert not cluster_files.strip(), f"{node} still has: {cluster_files}"
+        # the firewall as the lab made it: hastack's chain, jump, file and include line gone
+        assert firewall_rules(node) is None
+        base = ssh(node, "nft list chain inet filter input").stdout
+        assert "policy drop;" in base and "hastack_input" not in base, base
+        assert ssh(node, "grep -c 'managed by hastack' /etc/nftables.conf", check=False).stdout.strip() == "0"
+        assert not ssh(node, "find /etc/nftables.d /var/lib/hastack/firewall -type f 2>/dev/null", check=False).stdout.strip()

@@ -10,8 +10,8 @@ import json
 import time
 
 import pytest
-from labhelpers import full_only, ssh, wait_for
-from stackhelpers import HYPERVISORS, config, crm_mon, pcmk, pulumi
+from labhelpers import connects, full_only, listening, ssh, wait_for
+from stackhelpers import HYPERVISORS, config, crm_mon, firewall_rules, pcmk, pulumi, wanted_firewall_rules
 
 from hastack.facts.status import running_on
 from tests.conftest import ROOT, run
@@ -65,6 +65,25 @@ def test_up_builds_the_guest_postgres_chain(applied):
     assert answer.stdout.strip() == "1"
 
 
+def test_up_opened_exactly_what_each_layer_needs_and_a_port_it_did_not_open_stays_closed(applied):
+    """The lab's hosts deny input by default (as RHEL's firewalld): both clusters formed through
+    hastack's rules alone.  On all four hosts hastack's chain holds exactly the layer's openings,
+    one jump reaches it, and the include line keeps it at boot; 7836 (in the DRBD range, no VM's)
+    with a listener on node1 stays closed to node2; PostgreSQL answers at the VIP from a
+    hypervisor's management address, a database client's."""
+    from hastack.resources.firewall import INCLUDE_LINE
+
+    for node in (*HYPERVISORS, "pg1", "pg2"):
+        assert firewall_rules(node) == wanted_firewall_rules(node), node
+        base = ssh(node, "nft list chain inet filter input; tail -n 1 /etc/nftables.conf").stdout
+        assert "policy drop;" in base and base.count("jump hastack_input") == 1, node
+        assert base.rstrip().endswith(INCLUDE_LINE), node
+    n1 = [n for n in config()["config"]["hastack:hypervisor"]["nodes"] if n["name"] == "node1"][0]["ring_addresses"][0]
+    with listening("node1", n1, 7836):
+        assert not connects("node2", n1, 7836)
+    assert connects("node1", config()["config"]["hastack:guest"]["vip"], 5432)
+
+
 def test_a_second_up_changes_nothing(applied, stack_env, times):
     start = time.monotonic()
     pulumi(stack_env, "preview", "--expect-no-changes")
@@ -77,14 +96,21 @@ def _steps(preview_json: str) -> dict[str, str]:
     return {step["urn"].rsplit("::", 1)[-1]: step["op"] for step in json.loads(preview_json)["steps"]}
 
 
-@full_only("two refreshes of 79 resources, 8-10 min")
+@full_only("two refreshes of 83 resources, 8-10 min")
 def test_refresh_finds_hand_edits_and_up_repairs_them(applied, stack_env):
     ssh("node1", "cibadmin --modify --xml-text '<rsc_location id=\"loc-gw1-vm-prefers-node1\" score=\"50\"/>'")
     ssh("node2", "echo '# hand edit' >> /etc/drbd.d/mgmt.res")
+    # One of hastack's firewall rules deleted by hand (mgmt's DRBD port on node2; its connection
+    # stands, being established): drift of lab-firewall-node2, and of nothing else's firewall.
+    ssh("node2", "nft -a list chain inet filter hastack_input | sed -n 's/.* dport 7791 .* # handle \\([0-9]*\\)$/\\1/p' "
+                 "| while read -r h; do nft delete rule inet filter hastack_input handle $h; done")
+    assert ("tcp", 7791, ("10.77.1.21",)) not in firewall_rules("node2")
     steps = _steps(pulumi(stack_env, "preview", "--refresh", "--json").stdout)
     assert steps.get("gw1-location") == "update"
     assert steps.get("mgmt-drbd") == "update"
+    assert steps.get("lab-firewall-node2") == "update" and steps.get("lab-firewall-node1") != "update"
     pulumi(stack_env, "up", "--refresh", "--yes", "--skip-preview")
+    assert firewall_rules("node2") == wanted_firewall_rules("node2")
     cib = ssh("node1", "cibadmin --query --scope constraints").stdout
     assert 'id="loc-gw1-vm-prefers-node1"' in cib and 'score="100"' in cib.split('id="loc-gw1-vm-prefers-node1"')[1][:80]
     assert "# hand edit" not in ssh("node2", "cat /etc/drbd.d/mgmt.res").stdout

@@ -68,7 +68,7 @@ def test_lab5_breaks_no_mandatory_rule(stack):
 
 def test_every_rule_is_registered_once():
     names = [r.name for r in pr.RULES]
-    assert len(names) == len(set(names)) == 19
+    assert len(names) == len(set(names)) == 20
 
 
 # ---- stickiness against location ----------------------------------------------------------------
@@ -342,6 +342,28 @@ def test_guest_chain_link_missing_is_refused(stack, dropped, expected):
 def test_guest_chain_without_vip_is_refused(stack):
     stack.drop("pgcluster-pgvip")
     assert "no IPaddr2 resource" in messages(stack.findings("guest-chain-complete"))
+
+
+# ---- firewall -----------------------------------------------------------------------------------
+def test_guest_firewalls_without_database_clients_are_an_advisory_naming_the_field(stack):
+    assert stack.findings("guest-database-clients") == []  # lab5 opens 5432 to 10.0.5.0/24
+    for node in ("pg1", "pg2"):
+        openings = stack.get(f"pgcluster-firewall-{node}")["openings"][node]
+        openings[:] = [o for o in openings if o["purpose"] != "postgresql clients"]
+    found = stack.findings("guest-database-clients")
+    assert [f.resource for f in found] == ["pgcluster-firewall-pg1", "pgcluster-firewall-pg2"]
+    assert "port 5432" in found[0].message and "guest.firewall.database_clients" in found[0].message
+    assert next(r for r in pr.RULES if r.name == "guest-database-clients").advisory
+    # a guest layer with no firewall at all opens nothing either
+    for node in ("pg1", "pg2"):
+        stack.drop(f"pgcluster-firewall-{node}")
+    found = stack.findings("guest-database-clients")
+    assert [f.resource for f in found] == ["pgcluster-corosync"] and "has no Firewall" in found[0].message
+
+
+def test_no_guest_layer_no_database_finding(stack):
+    stack.resources = [r for r in stack.resources if r.props.get("layer") != "guest"]
+    assert stack.findings("guest-database-clients") == []
 
 
 # ---- secrets ------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from unpacked import unpacked  # noqa: E402
 
 from hastack.apply import apply_live  # noqa: E402
 from hastack.config.load import load_stack  # noqa: E402
+from hastack.lab.image import render_nftables_conf  # noqa: E402
 from hastack.lab.netns import netns_inode, own_netns_inode  # noqa: E402
 from hastack.render.corosync import CorosyncNode, knet_port, render_corosync_conf  # noqa: E402
 from hastack.reports import HastackError  # noqa: E402
@@ -167,7 +168,9 @@ def test_firewalld_parses_every_rendered_rich_rule_into_the_same_text_and_the_se
     env = firewalld_or_skip()
     rules = [r for config in stacks.values() for layer in ("hypervisor", "guest")
              for p in [props(config, layer, pcsd=True)] for node in p.openings for _, r in fw.rich_rules(p, node)]
-    assert len(rules) == 2 * (7 + 4) + 2 * (15 + 5)  # per node, with pcsd: lab (8.4) 7 + 4, lab5 (9) 15 + 5
+    # per node, with pcsd: lab (8.4) 7 + 5, lab5 (9) 15 + 6 (the guests' database opening is one of them)
+    assert len(rules) == 2 * (7 + 5) + 2 * (15 + 6)
+    assert 'rule family="ipv4" source address="10.0.5.0/24" port port="5432" protocol="tcp" accept' in rules
     parsed = json.loads(run_local([SYSTEM_PYTHON, "-c", RICH_RULES], json.dumps(rules), env=env).stdout)
     assert parsed == rules  # firewalld prints each exactly as hastack writes it: they read back equal
     seed = json.loads(run_local([SYSTEM_PYTHON, "-c", RICH_RULES], json.dumps(SEED_NODE1), env=env).stdout)
@@ -212,7 +215,7 @@ def test_firewalld_rules_land_in_each_addresses_zone_and_delete_leaves_what_hast
             return self.ns.run(["env", *[f"{k}={v}" for k, v in shim_env.items()], *argv], stdin, ok_rc)
 
     p = props(stacks["lab"], "guest", only="pg1")
-    (knet0, r0), (knet1, r1), (_, drbd) = fw.rich_rules(p, "pg1")
+    (knet0, r0), (knet1, r1), (_, drbd), (mgmt, database) = fw.rich_rules(p, "pg1")
     ns = Namespace(tmp_path, "pg1")
     try:
         host = Shimmed(ns)
@@ -227,14 +230,17 @@ def test_firewalld_rules_land_in_each_addresses_zone_and_delete_leaves_what_hast
 
         apply_live(fw.plan_create(p, fw.find(p, lambda _: host)), lambda _: host)
         state = fw.probe(p, lambda _: host)["pg1"]
-        assert state.backend == "firewalld" and state.zones == {knet0: "public", knet1: "internal"}
+        # the management address is on no interface here: its database rule goes to the default zone
+        assert state.backend == "firewalld" and state.zones == {knet0: "public", knet1: "internal", mgmt: "public"}
         assert not fw.node_drifted(p, "pg1", state), state
-        assert {(r.zone, r.ports[0]) for r in state.added} == {("internal", 5406), ("public", 7801)}  # not 5405: it was there
+        assert {(r.zone, r.ports[0]) for r in state.added} == {("internal", 5406), ("public", 7801),
+                                                               ("public", 5432)}  # not 5405: it was there
         assert "5406" in (system / "zones" / "internal.xml").read_text() and "7801" in (system / "zones/public.xml").read_text()
+        assert 'source address="10.77.0.0/24"' in (system / "zones/public.xml").read_text() and "10.77.0.0/24" in database
 
-        smaller = p.model_copy(update={"openings": {"pg1": p.openings["pg1"][:2]}})  # pgdata no longer opened
+        smaller = p.model_copy(update={"openings": {"pg1": p.openings["pg1"][:2]}})  # pgdata, 5432 no longer opened
         apply_live(fw.plan_update(p, smaller, None), lambda _: host)
-        assert "7801" not in (system / "zones/public.xml").read_text()
+        assert "7801" not in (system / "zones/public.xml").read_text() and "5432" not in (system / "zones/public.xml").read_text()
         assert host.read(fw.LEDGER).decode() == f"internal {r1}\n"
 
         apply_live(fw.plan_delete(smaller), lambda _: host)
@@ -314,12 +320,15 @@ CLIENT = textwrap.dedent("""\
     """)
 
 
-def test_the_rendered_ruleset_opens_each_port_only_to_the_peer_and_the_plan_round_trips(stacks, tmp_path):
+@pytest.mark.parametrize("base", ["debian", "lab"])
+def test_the_rendered_ruleset_opens_each_port_only_to_the_peer_and_the_plan_round_trips(stacks, tmp_path, base):
     """The lab's hypervisors node1 and node2, one namespace each, joined by a veth pair per ring;
     node2's ring 1 interface also holds 10.77.1.99, an address that is not node2's.  node1 serves
     corosync's two knet ports (UDP) and gw1's DRBD port 7789 (TCP) and, as a control, 7790 (gw1's
-    second port, which DRBD 8.4 does not use)."""
+    second port, which DRBD 8.4 does not use).  Each host's own default-deny ruleset: Debian's
+    file with its input policy drop, or the lab image's (hastack.lab.image.render_nftables_conf)."""
     nft_or_skip()
+    deny = DEBIAN_DROP if base == "debian" else render_nftables_conf()
     config = stacks["lab"]
     p = props(config, "hypervisor")
     n1, n2 = (config.hypervisor.nodes[0], config.hypervisor.nodes[1])
@@ -366,7 +375,7 @@ def test_the_rendered_ruleset_opens_each_port_only_to_the_peer_and_the_plan_roun
         boot(ns1, DEBIAN_ACCEPT)
         assert answers() == dict.fromkeys(probes, True)  # control: the links carry every probe
         for ns in nodes.values():
-            boot(ns, DEBIAN_DROP)
+            boot(ns, deny)
         assert answers() == dict.fromkeys(probes, False)  # default deny: the cluster could not form
         base_ruleset = ns1.run(["nft", "list", "ruleset"]).stdout
         assert fw.observe(p, hosts.__getitem__) is None  # nothing of hastack's there yet
@@ -376,7 +385,7 @@ def test_the_rendered_ruleset_opens_each_port_only_to_the_peer_and_the_plan_roun
         live = fw.observe(p, hosts.__getitem__)
         assert fw.drifted(p, live) == () and live.nodes[n1.name].summary() == \
             "nftables: hastack_input with 6 rule(s), 1 jump(s), persisted"
-        assert ns1.run(["cat", "/etc/nftables.conf"]).stdout == DEBIAN_DROP + fw.INCLUDE_LINE + "\n"
+        assert ns1.run(["cat", "/etc/nftables.conf"]).stdout == deny + fw.INCLUDE_LINE + "\n"
 
         # A rule deleted by hand is drift; the update puts it back.
         listing = ns1.run(["nft", "-a", "list", "chain", "inet", "filter", fw.CHAIN]).stdout
@@ -395,7 +404,7 @@ def test_the_rendered_ruleset_opens_each_port_only_to_the_peer_and_the_plan_roun
         apply_live(fw.plan_delete(p), hosts.__getitem__)
         assert answers() == dict.fromkeys(probes, False)
         assert ns1.run(["nft", "list", "ruleset"]).stdout == base_ruleset
-        assert ns1.run(["cat", "/etc/nftables.conf"]).stdout == DEBIAN_DROP
+        assert ns1.run(["cat", "/etc/nftables.conf"]).stdout == deny
         assert hosts[n1.name].read(fw.NFT_FILE) is None and hosts[n1.name].read(fw.staged_path(n1.name)) is None
         assert fw.observe(p, hosts.__getitem__) is None
         apply_live(fw.plan_delete(p), hosts.__getitem__)  # already gone: still succeeds
@@ -413,5 +422,92 @@ def test_the_rendered_ruleset_opens_each_port_only_to_the_peer_and_the_plan_roun
         if server:
             server.kill()
             server.wait()
+        for ns in nodes.values():
+            ns.close()
+
+
+# One ICMP echo from SOURCE to each address (a raw socket, root): does it answer within 1.5 s?
+PING = textwrap.dedent("""\
+    import json, socket, struct, sys
+    def checksum(data):
+        total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+        total = (total >> 16) + (total & 0xFFFF); total += total >> 16
+        return ~total & 0xFFFF
+    source, answers = sys.argv[1], {}
+    for addr in sys.argv[2:]:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP); s.settimeout(1.5); s.bind((source, 0))
+        head = struct.pack("!BBHHH", 8, 0, 0, 0x4854, 1)
+        s.sendto(struct.pack("!BBHHH", 8, 0, checksum(head + b"hastack!"), 0x4854, 1) + b"hastack!", (addr, 0))
+        try:
+            while True:
+                data, peer = s.recvfrom(200)
+                if peer[0] == addr and data[20] == 0:
+                    answers[addr] = True; break
+        except OSError:
+            answers[addr] = False
+    print(json.dumps(answers))
+    """)
+
+
+def test_the_lab_ruleset_accepts_replies_icmp_and_ssh_only_and_takes_hastacks_files(stacks, tmp_path):
+    """The lab image's ruleset, loaded by the real nft in a namespace (lab node1) with a veth to a
+    second one (node2, no firewall): node2 reaches node1's SSH and ICMP and nothing else (a
+    listener on 7836 stays dark); node1's own connection out to node2 gets its replies; and every
+    file hastack renders for a lab host passes `nft -c -f` against that live ruleset, one loaded
+    for real goes first in the input chain."""
+    nft_or_skip()
+    a, b = "10.77.1.21", "10.77.1.22"
+    nodes, server, peer = {}, None, None
+    try:
+        for name in ("node1", "node2"):
+            nodes[name] = Namespace(tmp_path, name)
+        ns1, ns2 = nodes["node1"], nodes["node2"]
+        ns1.run(["ip", "link", "add", "name", "stor1", "type", "veth", "peer", "name", "stor1", "netns", str(ns2.proc.pid)])
+        for ns, address in ((ns1, a), (ns2, b)):
+            ns.run(["ip", "addr", "add", f"{address}/24", "dev", "stor1"])
+            ns.run(["ip", "link", "set", "stor1", "up"])
+        ns1.run(["sh", "-c", "cat > /etc/nftables.conf && nft -f /etc/nftables.conf", "sh"], render_nftables_conf())
+        assert "policy drop;" in ns1.run(["nft", "list", "chain", "inet", "filter", "input"]).stdout
+        server = subprocess.Popen(ns1.argv([sys.executable, "-c", SERVER, f"tcp:{a}:22", f"tcp:{a}:7836"]),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        peer = subprocess.Popen(ns2.argv([sys.executable, "-c", SERVER, f"tcp:{b}:7000", f"udp:{b}:7001"]),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert server.stdout.readline().strip() == "ready" and peer.stdout.readline().strip() == "ready"
+
+        def answers(ns, specs) -> dict:
+            return json.loads(ns.run([sys.executable, "-c", CLIENT], json.dumps(specs)).stdout)
+
+        assert answers(ns2, [("ssh", "tcp", b, a, 22), ("unopened", "tcp", b, a, 7836)]) == {"ssh": True, "unopened": False}
+        assert answers(ns1, [("out tcp", "tcp", a, b, 7000), ("out udp", "udp", a, b, 7001)]) == \
+            {"out tcp": True, "out udp": True}  # replies to what node1 sent: a BMC's answer, say
+        assert json.loads(ns2.run([sys.executable, "-c", PING, b, a]).stdout) == {a: True}
+
+        files = []
+        for layer in ("hypervisor", "guest"):
+            p = props(stacks["lab"], layer)
+            for node in p.openings:
+                path = tmp_path / f"{layer}-{node}.nft"
+                path.write_text(fw.render_nft(p, node))
+                files.append(str(path))
+        for path in files:
+            ns1.run(["nft", "-c", "-f", path])
+        assert len(files) == 4
+        ns1.run(["nft", "-f", files[0]])
+        listing = ns1.run(["nft", "list", "chain", "inet", "filter", "input"]).stdout
+        assert listing.split("policy drop;\n")[1].lstrip().startswith("jump hastack_input")
+        # database clients as networks and addresses read back from the real nft's JSON as written
+        from tests.unit.test_firewall import lab_with
+
+        guest = props(lab_with(database_clients=["10.77.9.0/24", "192.168.50.7"]), "guest", only="pg1")
+        (tmp_path / "pg1-clients.nft").write_text(fw.render_nft(guest, "pg1"))
+        ns1.run(["nft", "-f", str(tmp_path / "pg1-clients.nft")])
+        rules, foreign = fw.parse_nft_chain(ns1.run(["nft", "-j", "list", "chain", "inet", "filter", fw.CHAIN]).stdout)
+        assert foreign == 0 and {r.key() for r in rules} == fw.wanted_rules(guest, "pg1", fw.NodeFirewall(backend="nftables"))
+        assert [r.sources for r in rules if r.ports == (5432, 5432)] == [("10.77.9.0/24", "192.168.50.7")]
+    finally:
+        for process in (server, peer):
+            if process:
+                process.kill()
+                process.wait()
         for ns in nodes.values():
             ns.close()

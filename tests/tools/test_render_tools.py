@@ -28,7 +28,9 @@ def test_render_writes_every_artefact(lab5_render):
                 "guest/drbd/global_common.conf", "selinux/drbd-allow.te", "selinux/drbd-netlink2.te",
                 "hypervisor/files/usr/local/sbin/fence-vm", "hypervisor/files/etc/sudoers.d/fence-agent-virsh",
                 "hypervisor/files/home/fence-agent/.ssh/authorized_keys", "guest/files/usr/sbin/fence_pgrestart",
-                "guest/files/etc/fence-agent/known_hosts", "hypervisor/corosync/corosync.conf"]
+                "guest/files/etc/fence-agent/known_hosts", "hypervisor/corosync/corosync.conf",
+                "hypervisor/firewall/node1.nft", "hypervisor/firewall/node2.nft", "guest/firewall/pg1.nft",
+                "guest/firewall/pg2.nft"]
     expected += [f"hypervisor/drbd/{vm}.res" for vm in VMS] + [f"hypervisor/libvirt/{vm}.xml" for vm in VMS]
     missing = [p for p in expected if not (lab5_render / p).is_file()]
     assert not missing

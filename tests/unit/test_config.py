@@ -167,6 +167,20 @@ CASES = [
      ["guest.fencing.monitor_interval is 0", "can no longer fence"]),
     ("one ring twice", ("hypervisor", "rings", 1, "subnet"), "192.168.2.0/24",
      ["hypervisor.rings[1].subnet 192.168.2.0/24", "overlaps", "its own subnet"]),
+    # The host firewall.
+    ("a base chain nft could not name", ("hypervisor", "firewall"), {"base_chain": "filter input"},
+     ["hypervisor.firewall.base_chain", "'filter input'", "'<family> <table> <chain>'", "nft list chains"]),
+    ("an nftables.conf that is no absolute path", ("guest", "firewall"), {"nftables_conf": "nftables.conf"},
+     ["guest.firewall.nftables_conf", "'nftables.conf'", "absolute path", "/etc/nftables.conf"]),
+    ("database clients with host bits", ("guest", "firewall"), {"database_clients": ["10.0.5.7/24"]},
+     ["guest.firewall.database_clients", "10.0.5.7/24 has host bits set", "10.0.5.0/24", "the one client 10.0.5.7"]),
+    ("database clients overlapping", ("guest", "firewall"), {"database_clients": ["10.0.0.0/16", "10.0.5.0/24"]},
+     ["guest.firewall.database_clients", "10.0.5.0/24 overlaps 10.0.0.0/16", "list each client network once"]),
+    ("database clients that are no network", ("guest", "firewall"), {"database_clients": ["pgclients"]},
+     ["guest.firewall.database_clients", "'pgclients' is not an IPv4 network", "10.0.5.0/24"]),
+    ("no database clients and no VM address to derive them from", ("vms", 4, "address"), None,
+     ["guest.firewall.database_clients is not given", "VM pg1 (guest pg1) has no address",
+      "list the networks PostgreSQL's clients connect from", "[] for none"]),
 ]
 
 
@@ -179,6 +193,19 @@ def test_bad_config_is_refused_with_field_value_and_fix(raw, what, path, value, 
     message = str(caught.value)
     for word in words:
         assert word in message, f"{what}: {word!r} missing from:\n{message}"
+
+
+def test_database_clients_default_to_the_guests_management_network_and_follow_the_config(raw):
+    assert [str(n) for n in validate(raw).database_clients()] == ["10.0.5.0/24"]
+    given = copy.deepcopy(raw)
+    given["guest"]["firewall"] = {"database_clients": ["10.0.7.0/24", "10.0.5.60"]}
+    assert [str(n) for n in validate(given).database_clients()] == ["10.0.7.0/24", "10.0.5.60/32"]
+    given["guest"]["firewall"] = {"database_clients": []}
+    assert validate(given).database_clients() == ()
+    # Given, they need no VM address to derive them from.
+    given["vms"][4].pop("address")
+    assert validate(given).database_clients() == ()
+    assert validate({k: v for k, v in raw.items() if k != "guest"}).database_clients() is None
 
 
 def test_unknown_top_level_key(raw):

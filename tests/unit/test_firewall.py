@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from hastack.config.load import load_stack
+from hastack.config.load import load_stack, raw_config, stack_file, unseal, validate
 from hastack.layout import drbd_hosts, guest_drbd_ports, vm_drbd_ports
 from hastack.plan import sequential
 from hastack.render.corosync import CorosyncNode, knet_port, render_corosync_conf
@@ -57,22 +57,37 @@ def test_lab_hypervisors_open_knet_per_link_and_each_vms_drbd_port_on_the_first_
     assert not any(o.ports[0] == fw.PCSD_PORT for o in openings["node1"])  # pcsd off unless asked for
 
 
-def test_lab_guests_open_their_own_knet_links_and_pgdata(lab):
+def test_lab_guests_open_their_own_knet_links_and_pgdata_and_postgresql_to_the_management_network(lab):
+    """The lab gives no database_clients: the guests' management network (their VMs' addresses,
+    10.77.0.53/24 and .54/24) is what reaches 5432, where the drill's client on a hypervisor writes."""
     assert table(fw.layer_openings(lab, "guest")["pg1"]) == [
         ("udp", 5405, ("10.77.1.54",), "10.77.1.53"), ("udp", 5406, ("10.77.2.54",), "10.77.2.53"),
-        ("tcp", 7801, ("10.77.1.54",), "10.77.1.53")]
+        ("tcp", 7801, ("10.77.1.54",), "10.77.1.53"), ("tcp", 5432, ("10.77.0.0/24",), "10.77.0.53")]
+    assert [o.purpose for o in fw.layer_openings(lab, "guest")["pg2"]][-1] == fw.DATABASE
+    assert not any(o.ports[0] == 5432 for os in fw.layer_openings(lab, "hypervisor").values() for o in os)
 
 
-def test_pcsd_opens_2224_from_the_peers_management_address_only(lab5):
-    openings = fw.layer_openings(lab5, "hypervisor", pcsd=True)
-    assert [table([o]) for o in openings["node1"] if o.purpose == "pcsd"] == [
-        [("tcp", 2224, ("192.168.4.232",), "192.168.4.231")]]
-    assert [table([o]) for o in openings["node2"] if o.purpose == "pcsd"] == [
-        [("tcp", 2224, ("192.168.4.231",), "192.168.4.232")]]
+def lab_with(**guest_firewall):
+    """The lab stack with guest.firewall set as given, validated as a stack file is."""
+    raw = unseal(raw_config(stack_file("lab")))
+    return validate({**raw, "guest": {**raw["guest"], "firewall": guest_firewall}})
 
 
-def test_a_stack_without_a_guest_layer_opens_nothing_there(lab):
-    assert fw.layer_openings(lab.model_copy(update={"guest": None}), "guest") == {}
+def test_the_database_opens_to_exactly_the_configured_clients_each_as_nft_and_firewalld_print_it():
+    openings = fw.layer_openings(lab_with(database_clients=["10.77.9.0/24", "192.168.50.7", "10.88.0.4/32"]), "guest")
+    for node in ("pg1", "pg2"):
+        assert [(o.proto, o.ports, o.sources) for o in openings[node] if o.purpose == fw.DATABASE] == [
+            ("tcp", (5432, 5432), ("10.77.9.0/24", "192.168.50.7", "10.88.0.4"))]
+    p = fw.FirewallProps(layer="guest", nodes=[{"name": "pg1", "ssh": {"host": "h", "known_hosts_file": "x"}}],
+                         openings={"pg1": openings["pg1"]})
+    assert '\t\tip saddr { 10.77.9.0/24, 192.168.50.7, 10.88.0.4 } tcp dport 5432 accept comment "postgresql clients"\n' \
+        in fw.render_nft(p, "pg1")
+    rules = [r for _, r in fw.rich_rules(p, "pg1") if '"5432"' in r]
+    assert rules[0] == 'rule family="ipv4" source address="10.77.9.0/24" port port="5432" protocol="tcp" accept'
+    assert fw.parse_rich_rule(rules[0]).sources == ("10.77.9.0/24",) and len(rules) == 3
+    # none at all: no opening (the policy pack warns)
+    assert not any(o.purpose == fw.DATABASE for os in fw.layer_openings(lab_with(database_clients=[]), "guest").values()
+                   for o in os)
 
 
 # The seed's own firewall-cmd lines (shared/seeds, "Firewall Configuration" and "Firewall —
@@ -99,7 +114,8 @@ def test_lab5_opens_a_strict_subset_of_what_the_seed_opens(lab5):
       corosync's two knet links use.  pcsd is reachable only from the management address.
     - pcsd: the seed's rule is exactly hastack's (with pcsd on).
     - guests: the seed writes no firewall rule in pg1/pg2 (RHEL cloud guests); hastack opens the
-      guest cluster's knet links and pgdata's port 7801 on both paths, each from the peer guest."""
+      guest cluster's knet links and pgdata's port 7801 on both paths, each from the peer guest,
+      and PostgreSQL's 5432 from the guests' management network (10.0.5.0/24, br-internal)."""
     openings = fw.layer_openings(lab5, "hypervisor", pcsd=True)["node1"]
     drbd = [(o.ports[0], o.sources[0]) for o in openings if o.purpose.startswith("drbd")]
     assert len(drbd) == 12 and all(o.ports[0] == o.ports[1] for o in openings)
@@ -110,7 +126,8 @@ def test_lab5_opens_a_strict_subset_of_what_the_seed_opens(lab5):
     assert all((proto, port) in HIGH_AVAILABILITY for proto, port, _ in knet)
     pcsd = [rule for _, rule in fw.rich_rules(props(lab5, "hypervisor", pcsd=True), "node1") if '"2224"' in rule]
     assert pcsd == [SEED_NODE1[4]]
-    assert len(fw.layer_openings(lab5, "guest")["pg1"]) == 4  # 2 knet links + pgdata on 2 paths
+    guest = fw.layer_openings(lab5, "guest")["pg1"]
+    assert len(guest) == 5 and guest[-1].sources == ("10.0.5.0/24",)  # 2 knet links + pgdata on 2 paths + 5432
 
 
 @pytest.mark.parametrize("stack", ["lab", "lab5"])
@@ -172,6 +189,7 @@ def test_the_nft_file_fills_hastack_input_in_the_hosts_table_and_jumps_to_it(lab
         '\t\tip saddr 10.77.1.54 udp dport 5405 accept comment "corosync knet link 0 (storage1)"',
         '\t\tip saddr 10.77.2.54 udp dport 5406 accept comment "corosync knet link 1 (storage2)"',
         '\t\tip saddr 10.77.1.54 tcp dport 7801 accept comment "drbd pgdata path 0 (storage1)"',
+        '\t\tip saddr 10.77.0.0/24 tcp dport 5432 accept comment "postgresql clients"',
         "\t}", "}",
         "insert rule ip filter INPUT jump hastack_input"]
     several = fw.Opening(proto="tcp", ports=(7789, 7838), sources=("10.0.0.1", "10.0.0.2"), to="10.0.0.3", purpose="r")
@@ -292,8 +310,9 @@ def firewalld_probe(p, node, zone="public", skip=(), runtime_only=()) -> str:
 def test_firewalld_state_is_read_per_zone_and_a_runtime_only_rule_is_drift(lab):
     p = props(lab, "guest")
     state = fw.parse_probe(firewalld_probe(p, "pg1"))
-    assert state.backend == "firewalld" and state.zones == {"10.77.1.53": "public", "10.77.2.53": "public"}
-    assert len(state.rules) == 3 and len(state.permanent) == 3  # the service rule is not of hastack's shape
+    assert state.backend == "firewalld" and state.zones == {"10.77.1.53": "public", "10.77.2.53": "public",
+                                                            "10.77.0.53": "public"}  # the database's, on mgmt
+    assert len(state.rules) == 4 and len(state.permanent) == 4  # the service rule is not of hastack's shape
     assert [r.sources for r in state.added] == [("10.77.1.54",)] and not fw.node_drifted(p, "pg1", state)
     rule = fw.rich_rules(p, "pg1")[1][1]
     assert fw.node_drifted(p, "pg1", fw.parse_probe(firewalld_probe(p, "pg1", skip=(rule,))))

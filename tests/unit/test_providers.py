@@ -59,7 +59,8 @@ def test_a_grown_size_is_an_update_in_place():
 
 
 def test_a_vms_drbd_resource_carries_its_lv_size_and_waits_for_its_lv(lab5_config, monkeypatch):
-    """What orders the resize after both lvextends: the DRBD resource depends on the LV."""
+    """What orders the resize after both lvextends: the DRBD resource depends on the LV (and on
+    both hypervisors' firewalls, which open its port)."""
     import components.protected_vm as protected_vm
     from commands.render import record_stack
 
@@ -71,7 +72,7 @@ def test_a_vms_drbd_resource_carries_its_lv_size_and_waits_for_its_lv(lab5_confi
 
     monkeypatch.setattr(protected_vm, "DrbdResource", recording)
     record_stack(lab5_config, "lab5")
-    assert seen == {vm.name: (vm.lv_size, ["LogicalVolume"]) for vm in lab5_config.vms}
+    assert seen == {vm.name: (vm.lv_size, ["LogicalVolume", "Firewall", "Firewall"]) for vm in lab5_config.vms}
 
 
 def test_a_drbd_shrink_is_refused_before_any_host_is_touched():
@@ -157,6 +158,7 @@ LEGACY_DRIFT = {
                         "authkey": "authkeys differ between node1 and node2"},
     "DrbdAgentPatch": {"agent_path": "{agent_path} (unpatched on node1)"},
 }
+BORN_WITH_LIVE = {"Firewall"}  # no hastack before `live` had them: no legacy state to read
 
 
 def test_state_written_before_live_diffs_without_a_spurious_change_or_replace(host_resources):
@@ -173,6 +175,9 @@ def test_state_written_before_live_diffs_without_a_spurious_change_or_replace(ho
         olds = {**news, "__provider": "P", **({"selinux_mode": {"node1": "Disabled"}} if type_name == "SelinuxModule" else {})}
         diff = provider.diff(name, olds, news)
         assert not diff.changes and diff.replaces == [], name
+        seen.add(type_name)
+        if type_name in BORN_WITH_LIVE:
+            continue
         wanted = provider._props(news)
         drifted = {**olds, **{f: not wanted.enabled if f == "enabled" else v.format(**wanted.model_dump())
                               for f, v in LEGACY_DRIFT[type_name].items()}}
@@ -181,7 +186,6 @@ def test_state_written_before_live_diffs_without_a_spurious_change_or_replace(ho
         old = provider._props(provider._as_configured(drifted, news)[0])
         # a description is taken as configured; `enabled` held the live value, a value
         assert all(getattr(old, f) == getattr(wanted, f) for f in LEGACY_DRIFT[type_name] if f not in ("authkey", "enabled")), name
-        seen.add(type_name)
     assert seen == set(registry.HOST_TYPES)
 
 

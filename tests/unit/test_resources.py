@@ -311,8 +311,7 @@ def test_every_host_resource_module_has_the_shape_of_one():
     """hastack/resources/base.py's interface, on every host type of the registry."""
     import importlib
 
-    # Firewall's core exists before any component or provider uses it (issue 15): not registered yet.
-    for type_name in (*registry.HOST_TYPES, "Firewall"):
+    for type_name in registry.HOST_TYPES:
         kind = importlib.import_module(f"hastack.resources.{registry.module_name(type_name)}")
         for name in ("PROPS", "LIVE", "COMPARED", "REPLACED", "resource_id", "observe", "drifted",
                      "plan_create", "plan_update", "plan_delete"):
