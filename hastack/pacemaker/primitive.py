@@ -154,6 +154,8 @@ def update_argvs(old: PrimitiveSpec, new: PrimitiveSpec) -> list[Argv]:
     for op in new.ops:
         argv += _op(op)
     argv += _meta({**new.meta, **{k: "" for k in old.meta if k not in new.meta}})
+    if new.agent in CUSTOM_AGENTS:
+        argv.append("--force")  # pcs checks the agent's metadata on update too
     argvs = [argv]
     if old.cloned and new.cloned and old.cloned != new.cloned:
         argvs.append(["resource", "meta", new.top_id, *pairs(new.cloned.meta)])

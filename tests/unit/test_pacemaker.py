@@ -118,3 +118,9 @@ def test_a_fence_devices_edited_avoid_location_is_replaced_from_the_node_it_name
     assert commands[1:] == (("constraint", "delete", "loc-fence-node1-avoids-node1"),
                             ("constraint", "location", "add", "loc-fence-node1-avoids-node1", "fence-node1",
                              "node1.example.com", "--", "-INFINITY"))
+
+
+def test_a_device_of_hastacks_own_agent_updates_with_force_as_it_is_created():
+    """pcs -f runs where the agent is not installed: `stonith update` refuses it without --force."""
+    guest = FENCE.model_copy(update={"agent": "stonith:fence_pgrestart", "secret_params": (), "params": {"nodename": "pg1"}})
+    assert primitive.update_argvs(guest, guest)[0][-1] == "--force" and "--force" not in primitive.update_argvs(FENCE, FENCE)[0]
