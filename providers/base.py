@@ -6,10 +6,10 @@ a plan or a reading, and runs it through `hastack.apply`.  Connection details ar
 input (`nodes`); the transports are made from them in each method (`connect`, which a test
 passes to the constructor instead).
 
-`HostProvider` adapts a host resource's core module (hastack/resources/<name>.py): its live
-state is read into one `live` output, and `diff` compares what the config wants with it.
-`HastackProvider` is the shape of the CIB providers, whose live reading is still written into
-the props fields.
+`KindProvider` adapts a resource's core module, `kind`, of the shape hastack/resources/base.py
+describes: a host resource's (hastack/resources/<name>.py, `HostProvider`) or a Pacemaker
+object's (hastack/pacemaker/<kind>.py, `CibObjectProvider` in cib_object.py).  Its live state
+is read into one `live` output, and `diff` compares what the config wants with it.
 """
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ from pydantic import ValidationError
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from hastack.apply import apply_live
-from hastack.plan import Plan
-from hastack.reports import HastackError
-from hastack.resources.base import Props
+from hastack.resources.base import Live, Props
 from hastack.transport import node_transports
 
 
@@ -31,19 +29,18 @@ def transports(props: Props):
     return node_transports(props.nodes)
 
 
-class HastackProvider(ResourceProvider):
-    """Subclasses set `props_model`, `compare_fields`, `replace_fields` and implement
-    `plan_create`, `plan_delete`, `plan_update` and `observe` (the live value of each compared
-    field, or None when the object is gone)."""
+class KindProvider(ResourceProvider):
+    """The Pulumi methods over a resource's core module, `kind`.
 
-    props_model: ClassVar[type[Props]]
-    compare_fields: ClassVar[tuple[str, ...]] = ()
-    replace_fields: ClassVar[tuple[str, ...]] = ()
+    Outputs are the inputs, plus `live` after a refresh: the typed live state, apart from the
+    inputs.  `diff` is an update when a compared input changed or when `live` contradicts what
+    the config wants (a replace only for a changed input in REPLACED, or what the kind's
+    `replaces` names); `update` hands `live` to the plan.  Create and update record no `live`:
+    what they applied is what the config says."""
+
+    kind: ClassVar[types.ModuleType]
     # The pickled provider is a class reference: no secret, so Pulumi need not mark it as one.
     serialize_as_secret_always = False
-    # Create takes over an object that already exists exactly as configured, and refuses one that
-    # differs (`pulumi import` cannot work for dynamic providers: pulumi/pulumi#16175).
-    adopts_existing: ClassVar[bool] = False
 
     def __init__(self, connect=None):
         """CONNECT(props) -> transport_for; by default SSH to the props' nodes.  Only tests pass
@@ -55,141 +52,29 @@ class HastackProvider(ResourceProvider):
     def connect(self, props: Props):
         return transports(props)
 
-    # ---- to implement -------------------------------------------------------------------------
     def resource_id(self, props: Props) -> str:
-        raise NotImplementedError
+        return self.kind.resource_id(props)
 
-    def plan_create(self, props: Props) -> Plan:
-        raise NotImplementedError
+    def plan_update(self, old: Props, new: Props, live: Live | None):
+        return self.kind.plan_update(old, new, live)
 
-    def plan_delete(self, props: Props) -> Plan:
-        raise NotImplementedError
+    def plan_delete(self, props: Props):
+        return self.kind.plan_delete(props)
 
-    def plan_update(self, old: Props, new: Props) -> Plan:
-        return self.plan_delete(old) + self.plan_create(new)
+    def observe(self, props: Props, transport_for) -> Live | None:
+        return self.kind.observe(props, transport_for)
 
-    def observe(self, props: Props, transport_for) -> dict | None:
-        raise NotImplementedError
+    def unrecorded_live(self, props: Props) -> Live | None:
+        """The live state an update of a state without one gets, when that state described drift
+        in its fields (older hastack): none here, as every host plan repairs without it."""
+        return None
 
     # ---- the Pulumi methods -------------------------------------------------------------------
     def _props(self, raw: dict) -> Props:
-        clean = {k: v for k, v in raw.items() if not k.startswith("__") and k not in ("observed",)}
-        return self.props_model.model_validate(clean)
-
-    def check(self, _olds: dict, news: dict) -> CheckResult:
-        try:
-            self._props(news)
-        except ValidationError as error:
-            return CheckResult(news, [
-                CheckFailure(".".join(str(p) for p in e["loc"]) or "props", e["msg"]) for e in error.errors()
-            ])
-        return CheckResult(news, [])
-
-    def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
-        changed = [f for f in self.compare_fields if _norm(olds.get(f)) != _norm(news.get(f))]
-        replaces = [f for f in changed if f in self.replace_fields]
-        return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=True)
-
-    def create(self, props: dict) -> CreateResult:
-        p = self._props(props)
-        transport_for = self.connect(p)
-        try:
-            apply_live(self.plan_create(p), transport_for)
-        except HastackError as create_error:
-            # Looked at only when the create failed (its CIB edit is all or nothing), so a create
-            # that succeeds costs no extra query.  If the look fails too, the create's error stands.
-            if not self.adopts_existing:
-                raise
-            try:
-                adopted = self._adopted(p, transport_for)
-            except HastackError as error:
-                if error.code == "EXISTS_DIFFERENT":
-                    raise
-                raise create_error from None
-            if not adopted:
-                raise
-        return CreateResult(self.resource_id(p), outs=dict(props))
-
-    def _adopted(self, p: Props, transport_for) -> bool:
-        """True when the object exists as configured (nothing to do); False when it does not
-        exist (the create's own error stands); EXISTS_DIFFERENT when it exists otherwise: hastack
-        never overwrites an object it did not create."""
-        observed = self.observe(p, transport_for)
-        if observed is None:
-            return False
-        if observed:
-            wanted = p.model_dump(mode="json")
-            differences = "; ".join(
-                f"{field}: differs (secret)" if field.startswith("secret") else
-                f"{field}: live {_norm(value)!r}, configured {_norm(wanted.get(field))!r}"
-                for field, value in observed.items())
-            raise HastackError("EXISTS_DIFFERENT", (
-                f"{self.resource_id(p)} already exists on the {p.layer} cluster and differs from the "
-                f"config ({differences}). hastack adopts an existing object only when it matches: make "
-                "the config describe it (the next `up` adopts it, then changes it as configured) or "
-                "remove it from the cluster by hand."))
-        return True
-
-    def _old_props(self, olds: dict, news: dict) -> Props:
-        """The olds of an update.  After a refresh, a field whose live value differed holds a
-        description of the drift (read's outs, shown by preview), not a value: such a field is
-        taken as configured, so the update puts that field back as the config says."""
-        try:
-            return self._props(olds)
-        except ValidationError as error:
-            drifted = {e["loc"][0] for e in error.errors() if e["loc"] and e["loc"][0] in news}
-            if not drifted:
-                raise
-            return self._props({**olds, **{field: news[field] for field in drifted}})
-
-    def update(self, _id: str, olds: dict, news: dict) -> UpdateResult:
-        old, new = self._old_props(olds, news), self._props(news)
-        apply_live(self.plan_update(old, new), self.connect(new))
-        return UpdateResult(outs=dict(news))
-
-    def read(self, id_: str, props: dict) -> ReadResult:
-        p = self._props(props)
-        observed = self.observe(p, self.connect(p))
-        if observed is None:
-            return ReadResult(None, {})  # gone: refresh drops it, the next up recreates it
-        outs = dict(props)
-        outs.update(observed)
-        return ReadResult(id_, outs)
-
-    def delete(self, _id: str, props: dict) -> None:
-        p = self._props(props)
-        apply_live(self.plan_delete(p), self.connect(p))
-
-
-class HostProvider(HastackProvider):
-    """The Pulumi methods over a host resource's core module, `kind` (see hastack/resources/base.py).
-
-    Outputs are the inputs, plus `live` after a refresh: the typed live state, apart from the
-    inputs.  `diff` is an update when a compared input changed or when `live` contradicts what
-    the config wants (a replace only for a changed input in REPLACED); `update` hands `live` to
-    the plan.  Create and update record no `live`: what they applied is what the config says."""
-
-    kind: ClassVar[types.ModuleType]
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "kind" in cls.__dict__:
-            cls.props_model, cls.compare_fields, cls.replace_fields = cls.kind.PROPS, cls.kind.COMPARED, cls.kind.REPLACED
-
-    def resource_id(self, props):
-        return self.kind.resource_id(props)
-
-    def plan_create(self, props, found=None):
-        return self.kind.plan_create(props, found)
-
-    def plan_delete(self, props):
-        return self.kind.plan_delete(props)
-
-    def _props(self, raw: dict) -> Props:
         dropped = ("live", *getattr(self.kind, "OUTPUTS", ()), *getattr(self.kind, "RETIRED", ()))
-        return super()._props({k: v for k, v in raw.items() if k not in dropped})
+        return self.kind.PROPS.model_validate({k: v for k, v in raw.items() if not k.startswith("__") and k not in dropped})
 
-    def _live(self, outs: dict):
+    def _live(self, outs: dict) -> Live | None:
         """The live state recorded in OUTS (by the last refresh); None when there is none."""
         if outs.get("live") is not None:
             try:
@@ -203,13 +88,14 @@ class HostProvider(HastackProvider):
         """OLDS with each field that holds a description of drift instead of a value taken as
         configured, and whether there was one.  hastack before `live` wrote them into the state
         on refresh: a string in parentheses, or the value followed by one ("fence-agent (missing
-        on a node)"), or a value that does not validate ("{'node2': 25165824}" as a size).  They
-        are drift (an update), never a replace."""
+        on a node)"), or a value that does not validate ("{'node2': 25165824}" as a size, None
+        for a deleted alert, "NODE (SCORE)" as a node name).  They are drift (an update), never
+        a replace."""
         try:
             wanted = self._props(news).model_dump(mode="json")
         except ValidationError:
             return olds, False
-        fixed = {f for f in self.compare_fields if isinstance(olds.get(f), str) and isinstance(wanted.get(f), str)
+        fixed = {f for f in self.kind.COMPARED if isinstance(olds.get(f), str) and isinstance(wanted.get(f), str)
                  and olds[f] != wanted[f] and olds[f].endswith(")")
                  and (olds[f].startswith("(") or olds[f].startswith(wanted[f] + " ("))}
         try:
@@ -219,18 +105,67 @@ class HostProvider(HastackProvider):
         clean = {k: v for k, v in olds.items() if k not in fixed} | {f: news[f] for f in fixed if f in news}
         return clean, bool(fixed)
 
-    def diff(self, id_: str, olds: dict, news: dict) -> DiffResult:
+    def check(self, _olds: dict, news: dict) -> CheckResult:
+        try:
+            self._props(news)
+        except ValidationError as error:
+            return CheckResult(news, [
+                CheckFailure(".".join(str(p) for p in e["loc"]) or "props", e["msg"]) for e in error.errors()
+            ])
+        return CheckResult(news, [])
+
+    def diff(self, _id: str, olds: dict, news: dict) -> DiffResult:
         olds, legacy_drift = self._as_configured(olds, news)
-        result = super().diff(id_, olds, news)
-        result.changes = result.changes or legacy_drift
+        changed = [f for f in self.kind.COMPARED if normalized(olds.get(f)) != normalized(news.get(f))]
         live = self._live(olds)
-        if live is not None and not result.changes:
+        drift = ()
+        if live is not None and not changed:
             try:
-                wanted = self._props(news)
+                drift = self.kind.drifted(self._props(news), live)
             except ValidationError:
-                return result  # check reports it
-            result.changes = bool(self.kind.drifted(wanted, live))
-        return result
+                pass  # check reports it
+        replaces = []
+        if changed or drift:
+            replaces = [f for f in changed if f in self.kind.REPLACED]
+            replaces += [f for f in getattr(self.kind, "replaces", lambda *a: ())(olds, news, live) if f not in replaces]
+        return DiffResult(changes=bool(changed or drift or legacy_drift), replaces=replaces, stables=[],
+                          delete_before_replace=True)
+
+    def update(self, _id: str, olds: dict, news: dict) -> UpdateResult:
+        clean, legacy_drift = self._as_configured(olds, news)
+        old, new = self._props(clean), self._props(news)
+        live = self._live(olds)
+        if live is None and legacy_drift:
+            live = self.unrecorded_live(old)
+        plan = self.plan_update(old, new, live)
+        if plan:  # an empty plan only records the new inputs: no host is touched
+            apply_live(plan, self.connect(new))
+        return UpdateResult(outs=dict(news))
+
+    def read(self, id_: str, props: dict) -> ReadResult:
+        try:
+            p = self._props(props)
+        except ValidationError:
+            # State of hastack before `live`, whose refresh wrote a description of drift into a
+            # field: kept as it is until the next `up` puts that field back (_as_configured).
+            return ReadResult(id_, dict(props))
+        live = self.observe(p, self.connect(p))
+        if live is None:
+            return ReadResult(None, {})  # gone: refresh drops it, the next up recreates it
+        kept = {k: v for k, v in props.items() if k not in ("live", *getattr(self.kind, "RETIRED", ()))}
+        return ReadResult(id_, {**kept, "live": live.model_dump(mode="json")})
+
+    def delete(self, _id: str, props: dict) -> None:
+        p = self._props(props)
+        apply_live(self.plan_delete(p), self.connect(p))
+
+
+class HostProvider(KindProvider):
+    """A host resource's provider: create looks first where the kind has `find`, and records the
+    kind's OUTPUTS (`created`)."""
+
+    def plan_create(self, props, found=None):
+        return self.kind.plan_create(props, found)
 
     def create(self, props: dict) -> CreateResult:
         p = self._props(props)
@@ -243,26 +178,6 @@ class HostProvider(HastackProvider):
         """Outputs besides the inputs that a create records (the kind's OUTPUTS)."""
         return {}
 
-    def update(self, _id: str, olds: dict, news: dict) -> UpdateResult:
-        old, new = self._props(self._as_configured(olds, news)[0]), self._props(news)
-        plan = self.kind.plan_update(old, new, self._live(olds))
-        if plan:  # an empty plan only records the new inputs: no host is touched
-            apply_live(plan, self.connect(new))
-        return UpdateResult(outs=dict(news))
-
-    def read(self, id_: str, props: dict) -> ReadResult:
-        try:
-            p = self._props(props)
-        except ValidationError:
-            # State of hastack before `live`, whose refresh wrote a description of drift into a
-            # field: kept as it is until the next `up` puts that field back (_as_configured).
-            return ReadResult(id_, dict(props))
-        live = self.kind.observe(p, self.connect(p))
-        if live is None:
-            return ReadResult(None, {})  # gone: refresh drops it, the next up recreates it
-        kept = {k: v for k, v in props.items() if k not in ("live", *getattr(self.kind, "RETIRED", ()))}
-        return ReadResult(id_, {**kept, "live": live.model_dump(mode="json")})
-
 
 def dynamic_resource(type_name: str, provider_class: type[ResourceProvider]) -> type[pulumi.dynamic.Resource]:
     """The resource class of `pulumi-python:dynamic/hastack:TYPE_NAME`, over PROVIDER_CLASS."""
@@ -273,17 +188,22 @@ def dynamic_resource(type_name: str, provider_class: type[ResourceProvider]) -> 
                            lambda ns: ns.update(__init__=__init__, __module__=provider_class.__module__))
 
 
-def host_resource(type_name: str, kind: types.ModuleType, module: str):
-    """(provider class, resource class) of a host resource's core module KIND, defined as if
-    written in MODULE: the state pickles the provider by that name."""
-    provider = type(f"{type_name}Provider", (HostProvider,), {"kind": kind, "__module__": module})
+def kind_resource(type_name: str, base: type[KindProvider], kind: types.ModuleType, module: str):
+    """(provider class, resource class) over the core module KIND, the provider a BASE defined
+    as if written in MODULE: the state pickles the provider by that name."""
+    provider = type(f"{type_name}Provider", (base,), {"kind": kind, "__module__": module})
     return provider, dynamic_resource(type_name, provider)
 
 
-def _norm(value: Any) -> Any:
+def host_resource(type_name: str, kind: types.ModuleType, module: str):
+    """(provider class, resource class) of a host resource's core module KIND."""
+    return kind_resource(type_name, HostProvider, kind, module)
+
+
+def normalized(value: Any) -> Any:
     """Lists and tuples compare alike; dict key order never matters."""
     if isinstance(value, (list, tuple)):
-        return [_norm(v) for v in value]
+        return [normalized(v) for v in value]
     if isinstance(value, dict):
-        return {k: _norm(v) for k, v in sorted(value.items())}
+        return {k: normalized(v) for k, v in sorted(value.items())}
     return value

@@ -1,12 +1,14 @@
 """Cluster properties, resource defaults and alerts, managed as one object (PcsClusterConfig;
 pcs/lib/cib/nvpair_multi.py and alert.py): the pcs argv, their reading from a CIB, what is
-compared, and the intent a stack declares for the policy pack."""
+compared, the intent a stack declares for the policy pack, and the resource PcsClusterConfig
+manages (the shape of hastack/resources/base.py, read from a CIB)."""
 from __future__ import annotations
 
 from hastack.pacemaker import alert
 from hastack.pacemaker.alert import AlertSpec
 from hastack.pacemaker.common import Argv, Spec, cib_plan, cib_root, nvpairs, pairs
 from hastack.plan import Plan
+from hastack.resources.base import Live, Props
 
 
 class ClusterConfig(Spec):
@@ -19,7 +21,25 @@ class ClusterConfig(Spec):
     chain: tuple[str, ...] = ()  # the guest chain's primitive ids, in start order after the DRBD promotion
 
 
-COMPARED = ("properties", "resource_defaults", "alerts")
+class PcsClusterConfigProps(Props, ClusterConfig):
+    pass
+
+
+class PcsClusterConfigLive(Live):
+    """Of what the config set when it was read: the properties and defaults the CIB holds (a key
+    it does not hold is absent), and the alerts it holds."""
+
+    properties: dict[str, str]
+    resource_defaults: dict[str, str]
+    alerts: tuple[AlertSpec, ...]
+
+
+PROPS, LIVE = PcsClusterConfigProps, PcsClusterConfigLive
+COMPARED, REPLACED = ("properties", "resource_defaults", "alerts"), ()
+
+
+def resource_id(props: PcsClusterConfigProps) -> str:
+    return f"{props.layer}-cluster-config"
 
 
 def properties_argv(properties: dict[str, str]) -> Argv:
@@ -67,12 +87,13 @@ def plan_delete(config: ClusterConfig) -> Plan:
     return cib_plan(*commands)
 
 
-def plan_update(old: ClusterConfig, new: ClusterConfig) -> Plan:
-    commands = [alert.delete_argv(a) for a in old.alerts]
-    dropped = [k for k in old.properties if k not in new.properties]
+def plan_update(old: ClusterConfig, new: ClusterConfig, live: PcsClusterConfigLive | None) -> Plan:
+    held = old if live is None else live  # what the CIB holds of what the old config set
+    commands = [alert.delete_argv(a) for a in held.alerts]
+    dropped = [k for k in held.properties if k not in new.properties]
     if dropped:
         commands.append(properties_unset_argv(dropped))
-    defaults = {**{k: "" for k in old.resource_defaults if k not in new.resource_defaults}, **new.resource_defaults}
+    defaults = {**{k: "" for k in held.resource_defaults if k not in new.resource_defaults}, **new.resource_defaults}
     if new.properties:
         commands.append(properties_argv(new.properties))
     if defaults:
@@ -82,18 +103,14 @@ def plan_update(old: ClusterConfig, new: ClusterConfig) -> Plan:
     return cib_plan(*commands)
 
 
-def observe(config: ClusterConfig, cib_xml: str) -> dict:
-    """The live value of each compared field that differs (properties and defaults: only the
-    keys the config sets; an alert that is gone reads as None)."""
+def observe(config: ClusterConfig, cib_xml: str) -> PcsClusterConfigLive:
+    """Never None: a cluster always has its configuration."""
     live_props, live_defaults = read_properties(cib_xml), read_resource_defaults(cib_xml)
-    properties = {k: live_props.get(k) for k in config.properties}
-    defaults = {k: live_defaults.get(k) for k in config.resource_defaults}
-    alerts = [alert.read(cib_xml, a.id) for a in config.alerts]
-    drift = {}
-    if properties != config.properties:
-        drift["properties"] = properties
-    if defaults != config.resource_defaults:
-        drift["resource_defaults"] = defaults
-    if alerts != list(config.alerts):
-        drift["alerts"] = [a and a.model_dump() for a in alerts]
-    return drift
+    return PcsClusterConfigLive(
+        properties={k: live_props[k] for k in config.properties if k in live_props},
+        resource_defaults={k: live_defaults[k] for k in config.resource_defaults if k in live_defaults},
+        alerts=tuple(a for a in (alert.read(cib_xml, spec.id) for spec in config.alerts) if a is not None))
+
+
+def drifted(config: ClusterConfig, live: PcsClusterConfigLive) -> tuple[str, ...]:
+    return tuple(field for field in COMPARED if getattr(live, field) != getattr(config, field))

@@ -3,8 +3,9 @@ nvpairs, Pacemaker's scores and booleans, and the one plan shape of a CIB object
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hastack.plan import CLUSTER, CibEdit, Plan, on
 
@@ -14,6 +15,11 @@ INFINITY = 1_000_000  # Pacemaker's score of INFINITY
 
 class Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# An id or a node name as Pacemaker holds it: never blank space or parentheses.  (So what older
+# hastack wrote into such a field after a refresh, "NODE (SCORE)", is not a value of it.)
+Name = Annotated[str, Field(pattern=r"^[^\s()]*$")]
 
 
 def from_props(model: type[Spec], props: dict) -> Spec:

@@ -1,6 +1,7 @@
 """Location, colocation and order constraints (pcs/lib/cib/constraint/*): their specs and id
 rules, the pcs argv that create and delete them, their reading from a CIB in the spec's own
-shape, what is compared, and the CIB-wide check that nothing startable lacks them."""
+shape, what is compared, the resource PcsConstraint manages (props, live state, plans), and the
+CIB-wide check that nothing startable lacks them."""
 from __future__ import annotations
 
 from typing import Annotated, Literal, Union
@@ -9,6 +10,7 @@ from pydantic import Field
 
 from hastack.pacemaker.common import Argv, Spec, cib_plan, cib_root, nvpairs
 from hastack.plan import Plan
+from hastack.resources.base import Live, Props
 
 Action = Literal["start", "promote", "demote", "stop"]
 ROLES = {"Master": "Promoted", "Slave": "Unpromoted", "Started": None}  # Started: any role
@@ -41,12 +43,6 @@ class OrderSpec(Spec):
 
 
 ConstraintSpec = Annotated[Union[LocationSpec, ColocationSpec, OrderSpec], Field(discriminator="kind")]
-
-
-class Constraint(Spec):
-    """The object PcsConstraint manages: one constraint of any kind."""
-
-    spec: ConstraintSpec
 
 
 # ---- id rules -----------------------------------------------------------------------------------
@@ -110,25 +106,51 @@ def _compared(spec) -> dict:
     return data
 
 
-def observe(spec, cib_xml: str) -> dict | None:
-    """{} when the live constraint is as configured, {"spec": <it>} when it differs, None when gone."""
-    live = read(cib_xml, spec.id)
-    if live is None:
-        return None
-    return {} if _compared(live) == _compared(spec) else {"spec": live.model_dump()}
+# ---- the resource PcsConstraint (the shape of hastack/resources/base.py, read from a CIB) -------
+class Constraint(Spec):
+    """The object PcsConstraint manages: one constraint of any kind."""
+
+    spec: ConstraintSpec
 
 
-def plan_create(spec) -> Plan:
-    return cib_plan(create_argv(spec))
+class PcsConstraintProps(Props, Constraint):
+    pass
 
 
-def plan_update(old, new) -> Plan:
-    # Delete and add in one patch: the cluster never sees the constraint missing.
-    return cib_plan(delete_argv(old), create_argv(new))
+class PcsConstraintLive(Live):
+    spec: ConstraintSpec  # the constraint of that id, as the CIB holds it
 
 
-def plan_delete(spec) -> Plan:
-    return cib_plan(delete_argv(spec))
+PROPS, LIVE = PcsConstraintProps, PcsConstraintLive
+COMPARED, REPLACED = ("spec",), ()
+ADOPTS_EXISTING = True  # a constraint that exists as configured is taken over by create
+
+
+def resource_id(obj: Constraint) -> str:
+    return obj.spec.id
+
+
+def observe(obj: Constraint, cib_xml: str) -> PcsConstraintLive | None:
+    live = read(cib_xml, obj.spec.id)
+    return None if live is None else PcsConstraintLive(spec=live)
+
+
+def drifted(obj: Constraint, live: PcsConstraintLive) -> tuple[str, ...]:
+    return ("spec",) if _compared(live.spec) != _compared(obj.spec) else ()
+
+
+def plan_create(obj: Constraint) -> Plan:
+    return cib_plan(create_argv(obj.spec))
+
+
+def plan_update(old: Constraint, new: Constraint, live: PcsConstraintLive | None) -> Plan:
+    # Delete and add in one patch: the cluster never sees the constraint missing.  The live one,
+    # if read, has the old one's id: nothing more to know.
+    return cib_plan(delete_argv(old.spec), create_argv(new.spec))
+
+
+def plan_delete(obj: Constraint) -> Plan:
+    return cib_plan(delete_argv(obj.spec))
 
 
 # ---- a CIB-wide check ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """A Pacemaker primitive and its clone, plain or promotable (pcs/lib/cib/resource/primitive.py
 and clone.py): the spec, the pcs argv that create, update, enable, disable and delete it, its
-reading from a CIB in the spec's own shape, and what of it hastack compares.
+reading from a CIB in the spec's own shape, what of it hastack compares, and the resource
+PcsResource manages (props, live state, plans).
 
 Secret parameter values never go on a command line: the argv carries `secret_placeholder(...)`
 and the CIB session fills the real value into the edited XML (hastack/cib.py).
@@ -13,6 +14,7 @@ from pydantic import Field, model_serializer, model_validator
 
 from hastack.pacemaker.common import Argv, Spec, cib_plan, cib_root, is_true, nvpairs, pairs
 from hastack.plan import CLUSTER, Plan, Run, on
+from hastack.resources.base import Live, Props
 
 # Agents hastack ships itself are not installed where pcs -f runs, so pcs cannot read their
 # metadata; the seed used --force for the same reason.  Everything else is validated by pcs.
@@ -147,13 +149,16 @@ def create_argvs(spec: PrimitiveSpec) -> list[Argv]:
 
 
 def update_argvs(old: PrimitiveSpec, new: PrimitiveSpec) -> list[Argv]:
-    """In place: `pcs resource|stonith update` for params, meta and ops (`key=` drops one), the
-    clone's meta apart.  The agent, the id and the kind of clone are replaced instead (`replaced`)."""
+    """In place, from OLD (what the CIB holds: `held`): `pcs resource|stonith update` for params,
+    meta and ops (`key=` drops one), the clone's meta apart.  The agent, the id and the kind of
+    clone are replaced instead (`replaced`)."""
     params = {**_params(new), **{k: "" for k in old.params if k not in new.params}}
     argv = ["stonith" if new.is_stonith else "resource", "update", new.id, *pairs(params)]
     for op in new.ops:
         argv += _op(op)
     argv += _meta({**new.meta, **{k: "" for k in old.meta if k not in new.meta}})
+    if new.agent in CUSTOM_AGENTS:
+        argv.append("--force")  # pcs checks the agent's metadata on update too
     argvs = [argv]
     if old.cloned and new.cloned and old.cloned != new.cloned:
         argvs.append(["resource", "meta", new.top_id, *pairs(new.cloned.meta)])
@@ -206,7 +211,7 @@ def _op_key(op: Op) -> tuple:
 
 def managed(wanted: PrimitiveSpec, live: PrimitiveSpec) -> PrimitiveSpec:
     """The live primitive as far as hastack manages it: the ops it configures (pcs adds default
-    ones), no target-role (PcsResourceEnable's), no secret params (they cannot be read back)."""
+    ones), no target-role (PcsResourceEnable's), no secret params (they are not read back)."""
     keys = {_op_key(op) for op in wanted.ops}
     return wanted.model_copy(update={
         "agent": wanted.agent if live.qualified_agent == wanted.qualified_agent else live.agent,
@@ -223,24 +228,13 @@ def _compared(spec: PrimitiveSpec) -> tuple:
             spec.promotable, spec.clone)
 
 
-def drifted(wanted: PrimitiveSpec, live: PrimitiveSpec) -> PrimitiveSpec | None:
-    """The wanted spec with the live values of what differs (secret params kept as configured);
-    None when the live primitive is as configured."""
-    seen = managed(wanted, live)
-    if _compared(seen) == _compared(wanted):
-        return None
-    secrets = {k: v for k, v in wanted.params.items() if k in wanted.secret_params}
-    ops = wanted.ops if tuple(sorted(wanted.ops, key=_op_key)) == seen.ops else seen.ops
-    return seen.model_copy(update={"params": {**seen.params, **secrets}, "ops": ops})
-
-
 def replaced(old: PrimitiveSpec, new: PrimitiveSpec) -> bool:
     """Another id, agent or kind of clone is another object; everything else updates in place."""
     return (old.id, old.qualified_agent, bool(old.promotable), bool(old.clone)) != \
         (new.id, new.qualified_agent, bool(new.promotable), bool(new.clone))
 
 
-# ---- the object PcsResource manages, and its plans ----------------------------------------------
+# ---- the resource PcsResource (the shape of hastack/resources/base.py, read from a CIB) ---------
 class Primitive(Spec):
     """A primitive with the values of its secret params (fence passwords): never on a command
     line, never in clear in state."""
@@ -250,6 +244,49 @@ class Primitive(Spec):
 
     def secrets(self) -> dict[str, str]:
         return {secret_placeholder(self.spec.id, k): v for k, v in self.secret_values.items()}
+
+
+class PcsResourceProps(Props, Primitive):
+    pass
+
+
+class PcsResourceLive(Live):
+    spec: PrimitiveSpec  # as the CIB holds it, as far as hastack manages it (`managed`)
+
+
+PROPS, LIVE = PcsResourceProps, PcsResourceLive
+COMPARED, REPLACED = ("spec", "secret_values"), ()
+ADOPTS_EXISTING = True  # a primitive that exists as configured is taken over by create
+
+
+def resource_id(obj: Primitive) -> str:
+    return obj.spec.id
+
+
+def observe(obj: Primitive, cib_xml: str) -> PcsResourceLive | None:
+    live = read(cib_xml, obj.spec.id)
+    return None if live is None else PcsResourceLive(spec=managed(obj.spec, live))
+
+
+def drifted(obj: Primitive, live: PcsResourceLive) -> tuple[str, ...]:
+    return ("spec",) if _compared(live.spec) != _compared(obj.spec) else ()
+
+
+def replaces(olds: dict, news: dict, live: PcsResourceLive | None) -> tuple[str, ...]:
+    """("spec",) when the wanted primitive is another object (`replaced`) than the state's or
+    the live one.  Over the engine's dicts: only `spec` need be there."""
+    new = PrimitiveSpec.model_validate(news["spec"])
+    held = [PrimitiveSpec.model_validate(olds["spec"]), *([live.spec] if live else [])]
+    return ("spec",) if any(replaced(spec, new) for spec in held) else ()
+
+
+def held(old: PrimitiveSpec, live: PcsResourceLive | None) -> PrimitiveSpec:
+    """What the CIB holds as far as an update must know it: the last refresh's reading (with the
+    old secret params, which are not read back), or else the old spec."""
+    if live is None:
+        return old
+    return live.spec.model_copy(update={"params": {
+        **live.spec.params, **{k: v for k, v in old.params.items() if k in old.secret_params}}})
 
 
 def settle(timeout_s: int = 300) -> Plan:
@@ -266,37 +303,20 @@ def plan_create(obj: Primitive) -> Plan:
     return cib_plan(*create_argvs(obj.spec), secrets=obj.secrets())
 
 
-def plan_update(old: Primitive, new: Primitive) -> Plan:
-    return cib_plan(*update_argvs(old.spec, new.spec), secrets=new.secrets()) + cleanup(new.spec)
+def plan_update(old: Primitive, new: Primitive, live: PcsResourceLive | None) -> Plan:
+    return cib_plan(*update_argvs(held(old.spec, live), new.spec), secrets=new.secrets()) + cleanup(new.spec)
 
 
-def plan_delete(spec: PrimitiveSpec) -> Plan:
+def plan_delete(obj: Primitive) -> Plan:
     # Stopped while still defined: a running resource removed is an orphan, stopped without its meta.
+    spec = obj.spec
     return plan_disable(spec.top_id) + settle() + cib_plan(*delete_argvs(spec)) + settle()
 
 
-def observe(obj: Primitive, cib_xml: str) -> dict | None:
-    """{} when the live primitive is as configured, {"spec": <it, in the spec's shape>} when it
-    differs, None when it is gone."""
-    live = read(cib_xml, obj.spec.id)
-    if live is None:
-        return None
-    drift = drifted(obj.spec, live)
-    return {} if drift is None else {"spec": drift.model_dump()}
-
-
-# ---- enabling (PcsResourceEnable) ---------------------------------------------------------------
+# ---- enabling and disabling (PcsResourceEnable: enable.py) --------------------------------------
 def plan_enable(resource_id: str) -> Plan:
     return cib_plan(enable_argv(resource_id))
 
 
 def plan_disable(resource_id: str) -> Plan:
     return cib_plan(disable_argv(resource_id))
-
-
-def observe_enabled(resource_id: str, cib_xml: str) -> dict | None:
-    live = read(cib_xml, resource_id)
-    if live is None:
-        return None
-    role = live.meta.get("target-role")
-    return {} if role in (None, "Started", "started") else {"resource_id": f"{resource_id} (target-role={role})"}

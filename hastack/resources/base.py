@@ -15,7 +15,8 @@ A resource module (`hastack/resources/<name>.py`, no pulumi) holds:
 and optionally `find(props, transport_for)` (a look before the create; without it `found` is
 None), `OUTPUTS` (outputs besides `live`) and `RETIRED` (props fields of older state, ignored).
 Each probe is a command beside the function that reads its output.  providers/<name>.py adapts
-the module to Pulumi.
+the module to Pulumi.  A Pacemaker object's resource has the same shape, in hastack/pacemaker/
+(see its __init__.py): its observe reads a CIB.
 """
 from __future__ import annotations
 

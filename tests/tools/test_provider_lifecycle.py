@@ -1,8 +1,13 @@
 """Each CIB provider's whole lifecycle through its Pulumi methods (create, read, no-op diff,
 update, drift found by read, adoption, delete) against a CIB file with the real tools: pcs -f,
-crm_verify and cibadmin honour CIB_file, exactly as on a cluster node."""
+crm_verify and cibadmin honour CIB_file, exactly as on a cluster node.
+
+Every CIB object kind: created, read back without drift, edited by hand with pcs or cibadmin
+(seen in `live`, repaired by update), deleted.  And states written by hastack before `live`,
+recorded in data/cib_states_before_live.json, refresh and update as they should."""
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -94,9 +99,10 @@ def test_pcs_resource_lifecycle(cluster, local, connect, pg1):
     live = primitive.read(cluster.read_text(), "pg1-vm")
     assert live.agent == "ocf:heartbeat:VirtualDomain" and live.meta["target-role"] == "Stopped"
 
-    # read: no drift; diff: no change
-    assert provider.read("pg1-vm", domain).outs["spec"] == domain["spec"]
-    assert not provider.diff("pg1-vm", domain, domain).changes
+    # read: the inputs as they were, and no drift; diff: no change
+    read = provider.read("pg1-vm", domain).outs
+    assert {k: v for k, v in read.items() if k != "live"} == domain and read["live"]["spec"]["id"] == "pg1-vm"
+    assert not provider.diff("pg1-vm", read, domain).changes
 
     # update in place: a longer start timeout
     longer = props(pg1.domain.model_copy(update={"ops": tuple(
@@ -106,13 +112,14 @@ def test_pcs_resource_lifecycle(cluster, local, connect, pg1):
     assert local.cleanups == ["pg1-vm"]  # failures under the old definition no longer count
     start = [op for op in primitive.read(cluster.read_text(), "pg1-vm").ops if op.name == "start"]
     assert start[0].timeout == "300s"
-    assert provider.read("pg1-vm", longer).outs["spec"] == longer["spec"]
+    assert not provider.diff("pg1-vm", provider.read("pg1-vm", longer).outs, longer).changes
 
-    # drift: a hand edit of the timeout shows in read, and diff wants it back
+    # drift: a hand edit of the timeout shows in read's `live`, and diff wants it back
     subprocess.run(["cibadmin", "--modify", "--xml-text", f'<op id="{start_op_id(cluster)}" timeout="45s"/>'],
                    check=True, env={"CIB_file": str(cluster), "PATH": "/usr/sbin:/usr/bin"})
     drifted = provider.read("pg1-vm", longer).outs
-    assert drifted["spec"] != longer["spec"]
+    assert drifted["spec"] == longer["spec"]
+    assert {op["name"]: op["timeout"] for op in drifted["live"]["spec"]["ops"]}["start"] == "45s"
     assert provider.diff("pg1-vm", drifted, longer).changes
 
     # delete: gone, and the clone it depended on stays
@@ -133,8 +140,9 @@ def test_a_plain_clone_reads_back_as_itself_and_updates_in_place(cluster, local,
     provider.create(wanted)
     live = primitive.read(cluster.read_text(), "pinger")
     assert live.clone == Clone(meta={"interleave": "true"}) and live.promotable is None
-    assert provider.read("pinger", wanted).outs["spec"] == wanted["spec"]
-    assert not provider.diff("pinger", wanted, wanted).changes
+    read = provider.read("pinger", wanted).outs
+    assert read["live"]["spec"]["clone"] == {"meta": {"interleave": "true"}}
+    assert not provider.diff("pinger", read, wanted).changes
 
     more = props(spec.model_copy(update={"clone": Clone(meta={"interleave": "true", "clone-max": "2"})}))
     assert provider.diff("pinger", wanted, more).changes and not provider.diff("pinger", wanted, more).replaces
@@ -149,7 +157,7 @@ def test_a_plain_clone_reads_back_as_itself_and_updates_in_place(cluster, local,
                     "promotable"], check=True, env=env, capture_output=True)
     as_plain = props(PrimitiveSpec(id="stateful", agent="ocf:pacemaker:Stateful", clone=Clone()))
     drifted = provider.read("stateful", as_plain).outs
-    assert drifted["spec"]["promotable"] is not None and "clone" not in drifted["spec"]
+    assert drifted["live"]["spec"]["promotable"] is not None and "clone" not in drifted["live"]["spec"]
     assert provider.diff("stateful", drifted, as_plain).replaces == ["spec"]
 
 
@@ -194,8 +202,8 @@ def fence_props():
 
 
 def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(cluster, connect, fence_props):
-    """After refresh, fences_node holds the drift (None: deleted; "NODE (SCORE)": edited); the
-    update that `up --refresh` makes from those olds puts the -INFINITY location back."""
+    """After refresh, `live` holds the avoid location as the CIB does (None: deleted); the update
+    that `up --refresh` makes from those olds puts the -INFINITY location back."""
     from hastack.pacemaker.stonith import avoid_spec
     from providers.stonith_device import StonithDeviceProvider
 
@@ -212,14 +220,198 @@ def test_a_fence_devices_avoid_constraint_deleted_or_edited_by_hand_is_repaired(
     assert avoid().node == fenced and avoid().score == "-INFINITY"
     for hand_edit, seen in (
         (["cibadmin", "--delete", "--xml-text", f'<rsc_location id="{avoid_id}"/>'], None),
-        (["cibadmin", "--modify", "--xml-text", f'<rsc_location id="{avoid_id}" score="-100"/>'], f"{fenced} (-100)"),
+        (["cibadmin", "--modify", "--xml-text", f'<rsc_location id="{avoid_id}" score="-100"/>'], (fenced, "-100")),
+        (["cibadmin", "--modify", "--xml-text", f'<rsc_location id="{avoid_id}" node="{N2}"/>'], (N2, "-INFINITY")),
     ):
         subprocess.run(hand_edit, check=True, env=cib_env)
         drifted = provider.read(spec.id, props).outs
-        assert drifted["fences_node"] == seen and provider.diff(spec.id, drifted, props).changes
+        held = drifted["live"]["avoid"]
+        assert drifted["fences_node"] == fenced and (held and (held["node"], held["score"])) == seen
+        assert provider.diff(spec.id, drifted, props).changes
         provider.update(spec.id, drifted, props)
         assert avoid().node == fenced and avoid().score == "-INFINITY"
-        assert provider.read(spec.id, props).outs["fences_node"] == fenced
+        assert not provider.diff(spec.id, provider.read(spec.id, props).outs, props).changes
+
+
+# ---- every CIB object kind: create, read, a hand edit seen and repaired, delete -------------------
+GUEST_NODES = [{"name": "pg1", "ssh": {"host": "127.0.0.1", "port": 22211, "known_hosts_file": "x"}},
+               {"name": "pg2", "ssh": {"host": "127.0.0.1", "port": 22212, "known_hosts_file": "x"}}]
+G1, G2 = "pg1.lab5.decoursey.com", "pg2.lab5.decoursey.com"  # the guests, by their Pacemaker names
+
+
+@pytest.fixture(scope="module")
+def lab5_inputs():
+    """name -> (type, inputs as the provider gets them) of every CIB resource of lab5, on test
+    nodes, fence passwords replaced and no start wait (nothing here runs a resource)."""
+    from commands.render import plain, record_stack
+    from hastack.resources.registry import HOST_TYPES, hastack_type
+
+    out = {}
+    for resource in record_stack(load_stack("lab5"), "lab5"):
+        type_name, inputs = hastack_type(resource.typ), plain(resource.inputs)
+        if type_name is None or type_name in HOST_TYPES:
+            continue
+        inputs["nodes"] = NODES if inputs["layer"] == "hypervisor" else GUEST_NODES
+        if inputs.get("secret_values"):
+            inputs["secret_values"] = {k: "not-the-real-one" for k in inputs["secret_values"]}
+        out[resource.name] = (type_name, {**inputs, **({"start_wait_s": 0} if "start_wait_s" in inputs else {})})
+    return out
+
+
+def provider_of(type_name, connect):
+    from commands.render import provider_class
+
+    return provider_class(type_name)(connect=connect)
+
+
+@pytest.fixture(scope="module")
+def made_first(tmp_path_factory):
+    """made_first(cluster, [(type, inputs)]): the CIB file as those resources' creates leave it,
+    built once per module for each list (pcs is the slow part of these tests)."""
+    built = {}
+
+    def make(cluster: Path, resources) -> None:
+        key = json.dumps(resources, sort_keys=True)
+        if key not in built:
+            path = tmp_path_factory.mktemp("first") / "cib.xml"
+            path.write_text(cib.empty_cib())
+            local = FileCluster(path)
+            for type_name, inputs in resources:
+                provider_of(type_name, lambda props: lambda target: local).create(inputs)
+            built[key] = path.read_text()
+        cluster.write_text(built[key])
+
+    return make
+
+
+PLAIN_CLONE = {"layer": "hypervisor", "nodes": NODES, "spec": {
+    "id": "pinger", "agent": "ocf:pacemaker:Dummy", "ops": [{"name": "monitor", "interval": "10s"}],
+    "clone": {"meta": {"interleave": "true"}}}}
+
+# kind -> (resources made first, the resource, hand edits (argv; {cib} is the file), what `live` shows then)
+KINDS = {
+    "primitive": (["pg1-drbd-clone"], "pg1-vm", [
+        ["cibadmin", "--modify", "--xml-text", '<op id="pg1-vm-start-interval-0s" timeout="45s"/>'],
+        ["pcs", "-f", "{cib}", "resource", "update", "pg1-vm", "config=/tmp/pg1.xml", "meta", "priority=5"]],
+        lambda live: (live["spec"]["params"]["config"], live["spec"]["meta"], next(
+            op["timeout"] for op in live["spec"]["ops"] if op["name"] == "start")) == (
+            "/tmp/pg1.xml", {"priority": "5"}, "45s")),
+    "promotable clone": ([], "pg1-drbd-clone", [["pcs", "-f", "{cib}", "resource", "meta", "drbd-pg1-clone", "clone-max=3"]],
+                         lambda live: live["spec"]["promotable"]["meta"]["clone-max"] == "3"),
+    "plain clone": ([], PLAIN_CLONE, [["pcs", "-f", "{cib}", "resource", "meta", "pinger-clone", "interleave=false"]],
+                    lambda live: live["spec"]["clone"] == {"meta": {"interleave": "false"}}),
+    "location": (["pg1-drbd-clone", "pg1-vm"], "pg1-location", [
+        ["cibadmin", "--modify", "--xml-text", '<rsc_location id="loc-pg1-vm-prefers-node1" score="50"/>']],
+        lambda live: live["spec"]["score"] == "50"),
+    "colocation": (["pg1-drbd-clone", "pg1-vm"], "pg1-colocation", [
+        ["cibadmin", "--modify", "--xml-text", '<rsc_colocation id="col-pg1-vm-with-drbd-pg1-clone" with-rsc-role="Unpromoted"/>']],
+        lambda live: live["spec"]["with_role"] == "Unpromoted"),
+    "order": (["pg1-drbd-clone", "pg1-vm"], "pg1-order", [
+        ["cibadmin", "--modify", "--xml-text", '<rsc_order id="ord-drbd-pg1-clone-then-pg1-vm" first-action="start"/>']],
+        lambda live: live["spec"]["first_action"] == "start"),
+    "cluster config": ([], "lab5-cluster-config", [
+        ["pcs", "-f", "{cib}", "property", "set", "stonith-enabled=false"],
+        ["pcs", "-f", "{cib}", "resource", "defaults", "update", "resource-stickiness="],
+        ["pcs", "-f", "{cib}", "alert", "delete", "nsca-alert"]],
+        lambda live: live == {"properties": {"stonith-enabled": "false"}, "resource_defaults": {}, "alerts": []}),
+    "fence device": ([], "lab5-fence-node1", [
+        ["cibadmin", "--delete", "--xml-text", '<rsc_location id="loc-fence-node1-avoids-node1"/>'],
+        ["pcs", "-f", "{cib}", "stonith", "update", "fence-node1", "ipport=625"]],
+        lambda live: live["avoid"] is None and live["spec"]["params"]["ipport"] == "625"
+        and "password" not in live["spec"]["params"]),
+    "guest fence device": ([], "pgcluster-fence-pg1", [
+        ["cibadmin", "--modify", "--xml-text", f'<rsc_location id="loc-fence-pg1-avoids-pg1" node="{G2}"/>'],
+        ["pcs", "-f", "{cib}", "stonith", "update", "fence-pg1", "pcmk_delay_base=5s", "--force"]],
+        lambda live: live["avoid"]["node"] == G2 and live["spec"]["params"]["pcmk_delay_base"] == "5s"),
+    "enable": (["pg1-drbd-clone", "pg1-vm"], "pg1-enable", [["pcs", "-f", "{cib}", "resource", "disable", "pg1-vm"]],
+               lambda live: live == {"target_role": "Stopped"}),
+}
+
+
+def hand_edit(cluster: Path, edits) -> None:
+    env = {"CIB_file": str(cluster), "PATH": "/usr/sbin:/usr/bin"}
+    for argv in edits:
+        subprocess.run([a.replace("{cib}", str(cluster)) for a in argv], check=True, env=env, capture_output=True)
+
+
+def gone_after_delete(type_name, read) -> bool:
+    """Deleted: a primitive, constraint or device is gone; a cluster config leaves none of its
+    settings; an enable leaves its resource disabled."""
+    if type_name == "PcsClusterConfig":
+        return read.outs["live"] == {"properties": {}, "resource_defaults": {}, "alerts": []}
+    if type_name == "PcsResourceEnable":
+        return read.outs["live"] == {"target_role": "Stopped"}
+    return read.id is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_cib_object_kind_is_created_read_repaired_after_a_hand_edit_and_deleted(kind, cluster, connect, lab5_inputs,
+                                                                                     made_first):
+    first, made, edits, seen = KINDS[kind]
+    made_first(cluster, [lab5_inputs[name] for name in first])
+    type_name, props = lab5_inputs[made] if isinstance(made, str) else ("PcsResource", made)
+    provider = provider_of(type_name, connect)
+    id_ = provider.create(props).id
+
+    # read back: the inputs untouched, what the CIB holds in `live`, no drift
+    read = provider.read(id_, props)
+    clean = read.outs["live"]
+    assert read.id == id_ and {k: v for k, v in read.outs.items() if k != "live"} == props
+    assert not provider.diff(id_, read.outs, props).changes
+
+    # a hand edit: seen in `live` (never in an input), an update (never a replace) that repairs it
+    hand_edit(cluster, edits)
+    drifted = provider.read(id_, props).outs
+    assert seen(drifted["live"]), drifted["live"]
+    assert {k: v for k, v in drifted.items() if k != "live"} == props
+    diff = provider.diff(id_, drifted, props)
+    assert diff.changes and diff.replaces == []
+    assert provider.update(id_, drifted, props).outs == props  # applied: no `live` recorded
+    repaired = provider.read(id_, props).outs
+    assert repaired["live"] == clean and not provider.diff(id_, repaired, props).changes
+
+    provider.delete(id_, props)
+    assert gone_after_delete(type_name, provider.read(id_, props))
+
+
+# ---- states written by hastack before `live` ------------------------------------------------------
+BEFORE_LIVE = json.loads((Path(__file__).parent / "data" / "cib_states_before_live.json").read_text())["records"]
+
+
+@pytest.mark.parametrize("record", BEFORE_LIVE, ids=[r["name"] for r in BEFORE_LIVE])
+def test_a_state_written_before_live_refreshes_and_updates_correctly(record, cluster, connect, made_first):
+    """An old refresh wrote what it read into the input fields (a drifted spec, "NODE (SCORE)",
+    None for a deleted alert, "ID (target-role=Stopped)").  With the same hand edits in the CIB,
+    both `up` (an update straight from that state) and `up --refresh` (this code's read first)
+    repair the object, never by a replace, and the refresh keeps the resource in the state.  The
+    provider is the one that state pickled (the engine runs refresh and delete with it)."""
+    import base64
+
+    import dill
+
+    made_first(cluster, [(made["type"], made["inputs"]) for made in record["first"]])
+    provider, inputs = dill.loads(base64.b64decode(record["refreshed"]["__provider"])), record["inputs"]
+    assert type(provider) is type(provider_of(record["type"], connect))
+    provider.connect = connect
+    provider.create(inputs)
+    wanted = provider._props(inputs)
+
+    def as_configured() -> bool:
+        live = provider.observe(wanted, connect(wanted))
+        return live is not None and provider.kind.drifted(wanted, live) == ()
+
+    for refresh_first in (False, True):
+        hand_edit(cluster, record["edits"])
+        assert not as_configured()
+        olds = record["refreshed"]
+        if refresh_first:
+            read = provider.read(record["id"], olds)
+            assert read.id == record["id"]  # kept: refreshing an old state never drops the resource
+            olds = read.outs
+        diff = provider.diff(record["id"], olds, inputs)
+        assert diff.changes and diff.replaces == []
+        assert provider.update(record["id"], olds, inputs).outs == inputs
+        assert as_configured(), refresh_first
 
 
 class ActingCluster(FileCluster):

@@ -189,6 +189,30 @@ def test_state_written_before_live_diffs_without_a_spurious_change_or_replace(ho
     assert seen == set(registry.HOST_TYPES)
 
 
+def test_a_cib_state_written_before_live_diffs_without_a_change(lab5_config):
+    """A CIB resource as hastack before `live` recorded it after create or update (its outputs
+    its inputs): no change, no replace, and read keeps the inputs as they are."""
+    from commands.render import plain, provider_class, record_stack
+
+    answers = {"cibadmin --query": Result(0, "<cib><configuration/></cib>", "")}
+    connect = lambda props: lambda target: ScriptedTransport("node1", answers=answers)  # noqa: E731
+    seen = set()
+    for resource in record_stack(lab5_config, "lab5"):
+        type_name = registry.hastack_type(resource.typ)
+        if type_name is None or type_name in registry.HOST_TYPES:
+            continue
+        news = plain(resource.inputs)
+        olds = {**news, "__provider": "P"}
+        diff = provider_class(type_name)().diff(resource.name, olds, news)
+        assert not diff.changes and diff.replaces == [], resource.name
+        if type_name == "PcsClusterConfig":  # never gone: its live state is what the CIB holds of it
+            outs = provider_class(type_name)(connect=connect).read(resource.name, olds).outs
+            assert {k: v for k, v in outs.items() if k != "live"} == olds and provider_class(type_name)().diff(
+                resource.name, outs, news).changes  # an empty CIB holds none of it
+        seen.add(type_name)
+    assert seen == set(registry.TYPES) - set(registry.HOST_TYPES)
+
+
 def test_an_lv_update_after_an_old_refresh_grows_to_the_configured_size():
     """A refreshed LV's size held the drift ("{'node2': 25165824}"): never parsed as a size."""
     nodes, connect = scripted()
@@ -240,7 +264,7 @@ def test_cluster_wide_commands_run_on_the_cluster_not_as_cib_edits(lab5_render):
     cluster = ScriptedTransport("node1/node2", answers={
         "cibadmin --query": Result(0, (lab5_render / "hypervisor/cib.xml").read_text(), "")})
     changed = props.model_copy(update={"spec": spec.model_copy(update={"meta": {"allow-migrate": "false"}})})
-    apply_live(provider.plan_update(props, changed), lambda target: cluster)
+    apply_live(provider.plan_update(props, changed, None), lambda target: cluster)
     assert cluster.calls[-1] == "crm_resource --cleanup --resource pg1-vm"
     assert any(c.startswith("sh -c") for c in cluster.calls)  # the guarded patch
     apply_live(provider.plan_delete(props), lambda target: cluster)
@@ -252,27 +276,40 @@ def _pcs_props(spec):
 
 
 def test_cib_objects_read_back_without_drift_and_with_it(lab5_render, lab5_config):
+    """read records what the CIB holds in `live`, the inputs untouched; diff compares with it."""
     from hastack.layout import vm_objects
 
     cib = (lab5_render / "hypervisor/cib.xml").read_text()
     objects = vm_objects(lab5_config.vm("pg1"), lab5_config.hypervisor)
-    resource, constraint = PcsResourceProvider(), PcsConstraintProvider()
-    for spec in (objects.drbd_clone, objects.domain):
-        assert resource.observe_cib(resource._props(_pcs_props(spec)), cib) == {}
-    location = constraint._props(_pcs_props(objects.location))
-    assert constraint.observe_cib(location, cib) == {}
+    answers = {"cibadmin --query": Result(0, cib, "")}
+    connect = lambda props: lambda target: ScriptedTransport("node1", answers=answers)  # noqa: E731
+    resource, constraint = PcsResourceProvider(connect=connect), PcsConstraintProvider(connect=connect)
+
+    def refreshed(provider, spec):
+        props = _pcs_props(spec)
+        read = provider.read(spec.id, props)
+        if read.id is not None:
+            assert {k: v for k, v in read.outs.items() if k != "live"} == props
+        return read.id and (read.outs["live"], provider.diff(spec.id, read.outs, props).changes)
+
+    for spec in (objects.drbd_clone, objects.domain, objects.location):
+        live, changes = refreshed(resource if spec is not objects.location else constraint, spec)
+        assert not changes and live["spec"]["id"] == spec.id
     # A hand edit (score 100 -> 50) is drift, shown in the spec's own shape.
     edited = cib.replace('id="loc-pg1-vm-prefers-node1" rsc="pg1-vm" node="node1.lab5.decoursey.com" score="100"',
                          'id="loc-pg1-vm-prefers-node1" rsc="pg1-vm" node="node1.lab5.decoursey.com" score="50"')
     assert edited != cib
-    assert constraint.observe_cib(location, edited)["spec"]["score"] == "50"
+    answers["cibadmin --query"] = Result(0, edited, "")
+    live, changes = refreshed(constraint, objects.location)
+    assert changes and live["spec"] == {**objects.location.model_dump(), "score": "50"}
     # A deleted constraint is gone: refresh drops it and the next up recreates it.
-    deleted = re.sub(r'<rsc_location id="loc-pg1-vm-prefers-node1"[^>]*/>', "", cib)
-    assert constraint.observe_cib(location, deleted) is None
+    answers["cibadmin --query"] = Result(0, re.sub(r'<rsc_location id="loc-pg1-vm-prefers-node1"[^>]*/>', "", cib), "")
+    assert refreshed(constraint, objects.location) is None
     # A changed primitive parameter is drift too.
-    changed = cib.replace('name="config" value="/etc/libvirt/qemu/pg1.xml"', 'name="config" value="/tmp/pg1.xml"')
-    drift = resource.observe_cib(resource._props(_pcs_props(objects.domain)), changed)
-    assert drift["spec"]["params"]["config"] == "/tmp/pg1.xml"
+    answers["cibadmin --query"] = Result(0, cib.replace('name="config" value="/etc/libvirt/qemu/pg1.xml"',
+                                                        'name="config" value="/tmp/pg1.xml"'), "")
+    live, changes = refreshed(resource, objects.domain)
+    assert changes and live["spec"]["params"]["config"] == "/tmp/pg1.xml"
 
 
 def test_diff_replaces_only_what_cannot_change_in_place():
@@ -288,9 +325,10 @@ def test_diff_replaces_only_what_cannot_change_in_place():
 
 def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
     """Pulumi keeps no state of a failed create: the VM must not stay enabled behind its back."""
-    import providers.pcs_resource_enable as enable
     import providers.start_wait as start_wait
+    from hastack.pacemaker.enable import PcsResourceEnableProps
     from hastack.plan import CibEdit
+    from providers.pcs_resource_enable import PcsResourceEnableProvider
 
     applied = []
 
@@ -300,9 +338,9 @@ def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
     monkeypatch.setattr(start_wait, "transports", lambda props: lambda target: target)
     monkeypatch.setattr(start_wait, "wait_until_running", not_running)
     monkeypatch.setattr(start_wait, "apply_live", lambda plan, transport_for: applied.append(plan))
-    props = enable.PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm", start_wait_s=900)
+    props = PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm", start_wait_s=900)
     with pytest.raises(HastackError) as caught:
-        enable.PcsResourceEnableProvider()._wait(props)
+        PcsResourceEnableProvider()._wait(props)
     assert "start on node1" in str(caught.value) and "disabled again" in str(caught.value)
     [(target, step)] = applied[0]
     assert target == CLUSTER and isinstance(step, CibEdit)
@@ -310,12 +348,12 @@ def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
 
 
 def test_enable_without_a_start_wait_does_not_poll(monkeypatch):
-    import providers.pcs_resource_enable as enable
     import providers.start_wait as start_wait
+    from hastack.pacemaker.enable import PcsResourceEnableProps
+    from providers.pcs_resource_enable import PcsResourceEnableProvider
 
     monkeypatch.setattr(start_wait, "wait_until_running", lambda *a: pytest.fail("polled"))
-    props = enable.PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm")
-    enable.PcsResourceEnableProvider()._wait(props)
+    PcsResourceEnableProvider()._wait(PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm"))
 
 
 def test_a_pacemaker_resource_is_stopped_while_still_defined_then_removed():
