@@ -20,6 +20,9 @@ LAB_MODULE_ORDER = ("test_lab_offline", "test_labhelpers", "test_providers_live"
                     "test_stack_live", "test_drills_live", "test_stack_changes_live")
 # The bare-host modules, in order, on one lab: each provider test removes what it made.
 BARE_LAB_MODULES = ("test_providers_live", "test_lab")
+# A developer's loop: the stack modules on the lab that is up and the state a previous run left
+# there (with HASTACK_KEEP_LAB=1), instead of a fresh lab and a first `up`.
+REUSE_LAB = os.environ.get("HASTACK_REUSE_LAB") == "1"
 
 
 def pytest_configure(config):
@@ -107,18 +110,22 @@ def live_lab(request, times: Times):
 
 
 @pytest.fixture(scope="session")
-def stack_lab():
-    if _lab_running():  # a bare-host module that stopped before its `lab down`: the stack starts fresh
+def stack_lab() -> bool:
+    """The stack modules' lab; True when it is one that was already up and its state is kept."""
+    reused = REUSE_LAB and _lab_running()
+    if reused:
+        print("HASTACK_REUSE_LAB=1: the stack modules run on the lab that is up, and on its stack's state")
+    elif _lab_running():  # a bare-host module that stopped before its `lab down`: the stack starts fresh
         print("a lab is still up from the bare-host tests: taking it down for a fresh one")
         lab_cli("down")
     _lab_up(Times())
-    yield lab_dir()
+    yield reused
     _lab_down("stack")
 
 
 @pytest.fixture(scope="session")
-def stack_env(stack_lab) -> dict:
-    return stack_environment()
+def stack_env(stack_lab: bool) -> dict:
+    return stack_environment(keep_state=stack_lab)
 
 
 @pytest.fixture(scope="session")

@@ -23,10 +23,13 @@ LOGS = ROOT / "out" / "live-stack"  # each pulumi command's whole output, number
 _commands = itertools.count(1)
 
 
-def stack_environment() -> dict:
-    """A fresh file backend with the lab stack initialised in it, and the toolchain on PATH."""
-    shutil.rmtree(STATE, ignore_errors=True)
-    (STATE / "backend").mkdir(parents=True)
+def stack_environment(keep_state: bool = False) -> dict:
+    """A fresh file backend with the lab stack initialised in it (or, with keep_state, the one a
+    previous run left, if any), and the toolchain on PATH."""
+    kept = keep_state and (STATE / "backend").is_dir()
+    if not kept:
+        shutil.rmtree(STATE, ignore_errors=True)
+        (STATE / "backend").mkdir(parents=True)
     env = dict(os.environ)
     env.update(
         PATH=f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}",
@@ -36,7 +39,8 @@ def stack_environment() -> dict:
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
         PULUMI_CONFIG_PASSPHRASE="hastack-lab",
     )
-    run(["pulumi", "stack", "init", "lab"], env=env)
+    if not kept:
+        run(["pulumi", "stack", "init", "lab"], env=env)
     shutil.rmtree(LOGS, ignore_errors=True)
     return env
 
