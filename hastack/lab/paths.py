@@ -10,8 +10,10 @@ RECIPE_DIR = REPO_ROOT / "lab" / "image"
 
 
 def lab_dir() -> Path:
-    """State of the running lab; HASTACK_LAB_DIR overrides (tests use the default)."""
-    return Path(os.environ.get("HASTACK_LAB_DIR", REPO_ROOT / ".lab"))
+    """State of the running lab; HASTACK_LAB_DIR overrides (tests use the default).  Resolved: the
+    lab's processes are known by this path in their command lines, and a symlink to it must not
+    make a running lab look partial (and be taken down)."""
+    return Path(os.environ.get("HASTACK_LAB_DIR", REPO_ROOT / ".lab")).resolve()
 
 
 def cache_dir() -> Path:

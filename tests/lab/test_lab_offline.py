@@ -228,3 +228,15 @@ def test_the_lab_hosts_boot_with_a_default_deny_input_rendered_from_one_function
     assert [line.strip() for line in input_chain.splitlines()[1:]] == [
         "ct state established,related accept", "ct state invalid drop", 'iif "lo" accept',
         "meta l4proto { icmp, ipv6-icmp } accept", 'tcp dport 22 accept comment "ssh"']
+
+
+def test_a_symlink_to_a_labs_directory_names_the_lab_itself(tmp_path: Path, monkeypatch):
+    """The lab's processes carry its directory in their command lines (lab.owned): reached through
+    a symlink, a running lab must still be known, never taken for a partial one and taken down."""
+    from hastack.lab.paths import lab_dir
+
+    real = tmp_path / "wt-a" / ".lab"
+    real.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.setenv("HASTACK_LAB_DIR", str(tmp_path / "link"))
+    assert lab_dir() == real.resolve()
