@@ -34,6 +34,7 @@ def test_preview_shows_both_layers_nested_under_components(lab5_preview, lab5_co
     assert by_type["PcsConstraint"] == 3 * vms + 6
     assert by_type["StonithDevice"] == 4 and by_type["CorosyncCluster"] == 2 and by_type["PcsResourceEnable"] == vms + 3
     assert by_type["Firewall"] == 4  # one per node of each layer
+    assert by_type["HostsEntries"] == 2  # one block per layer
     components = {s["urn"]: s["newState"]["type"] for s in steps if s["newState"]["type"].startswith("hastack:index:")}
     for step in steps:
         state = step["newState"]
