@@ -10,7 +10,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from hastack.lab.topology import HOSTS, NETWORKS, NIC_SLOTS, PREFIX_LEN, Host
+from hastack.lab.topology import NETWORKS, NIC_SLOTS, PREFIX_LEN, Host
 
 
 def keygen_argv(path: Path, comment: str) -> list[str]:
