@@ -118,6 +118,11 @@ def stack_dot(steps: list[dict], layer: str | None = None, title: str = "") -> s
     return "\n".join(lines) + "\n"
 
 
+def layer_dot(stack: str, layer: str, steps: list[dict]) -> str:
+    """The DOT text of one layer's picture, as `write_graphs` writes it."""
+    return stack_dot(steps, layer, f"{stack}: the {layer} layer, from `pulumi preview` (arrows: what waits for what)")
+
+
 def write_graphs(stack: str, out: Path, steps: list[dict]) -> list[Path]:
     """<out>/<stack>-<layer>.dot and .svg per layer; refused without Graphviz's `dot`."""
     dot = shutil.which("dot")
@@ -126,7 +131,7 @@ def write_graphs(stack: str, out: Path, steps: list[dict]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for layer in LAYERS:
-        text = stack_dot(steps, layer, f"{stack}: the {layer} layer, from `pulumi preview` (arrows: what waits for what)")
+        text = layer_dot(stack, layer, steps)
         dot_path, svg_path = out / f"{stack}-{layer}.dot", out / f"{stack}-{layer}.svg"
         dot_path.write_text(text)
         subprocess.run([dot, "-Tsvg", "-o", str(svg_path), str(dot_path)], check=True, timeout=120)

@@ -45,9 +45,11 @@ from hastack.render.guest_fence import (
 )
 from hastack.reports import HastackError
 from hastack.resources.firewall import layer_openings
+from hastack.resources.hosts_entries import layer_entries
 from providers.corosync_cluster import CorosyncCluster
 from providers.drbd_agent_patch import DrbdAgentPatch
 from providers.drbd_resource import DrbdResource
+from providers.hosts_entries import HostsEntries
 from providers.pcs_cluster_config import PcsClusterConfig
 from providers.pcs_constraint import PcsConstraint
 from providers.pcs_resource import PcsResource
@@ -126,6 +128,9 @@ class GuestPgCluster(pulumi.ComponentResource):
         # the cluster starts (disabling a SysV-wrapped unit reloads systemd, which stalls other stops).
         units_off = [SystemdUnit(f"{name}-{unit}-off", {**base, "unit": unit, "enabled": False}, child(self, guests_up))
                      for unit in ("postgresql.service", "drbd.service")]
+        if guest.hosts_file.enabled:  # the guests, their rings by name; nothing waits for it
+            HostsEntries(f"{name}-hosts", {**base, "entries": [e.model_dump() for e in layer_entries(guest, LAYER)]},
+                         child(self, guests_up))
         # Knet links, pgdata and PostgreSQL's clients opened before the cluster or DRBD needs them.
         firewalls = node_firewalls(self, name, LAYER, guest.nodes, guest.firewall, layer_openings(stack, LAYER),
                                    guests_up)

@@ -13,8 +13,10 @@ from hastack.config.load import PROJECT_ROOT
 from hastack.config.models import HypervisorCluster as HypervisorConfig, duration_ms
 from hastack.layout import alert_specs, hypervisor_fence_specs
 from hastack.render.drbd import render_global_common
+from hastack.resources.hosts_entries import layer_entries
 from providers.corosync_cluster import CorosyncCluster
 from providers.drbd_agent_patch import DrbdAgentPatch
+from providers.hosts_entries import HostsEntries
 from providers.pcs_cluster_config import PcsClusterConfig
 from providers.remote_file import RemoteFile
 from providers.selinux_module import SelinuxModule
@@ -76,6 +78,10 @@ class HypervisorCluster(pulumi.ComponentResource):
         self.drbd_modules = RemoteFile(f"{name}-drbd-modules-load", {
             **base, "path": "/etc/modules-load.d/drbd.conf", "content": modules, "mode": 0o644,
         }, child(self))
+        # The nodes, their rings and BMCs by name, as the seed's operator adds them; nothing waits for it.
+        self.hosts = HostsEntries(f"{name}-hosts", {
+            **base, "entries": [e.model_dump() for e in layer_entries(hv, LAYER)],
+        }, child(self)) if hv.hosts_file.enabled else None
         # What a VM needs in place before its DRBD clone may exist.
         self.vm_prerequisites = [self.cluster, self.config, *self.fence_devices, self.drbd_global, self.drbd_modules,
                                  *([self.agent_patch] if self.agent_patch else []), *self.selinux_modules]

@@ -406,6 +406,51 @@ class FirewallOptions(Model):
         return value
 
 
+_NAME_TEMPLATE_FIELDS = re.compile(r"\{([^{}]*)\}")
+
+
+def _name_template(value: str, fields: tuple[str, ...]) -> str:
+    used = _NAME_TEMPLATE_FIELDS.findall(value)
+    if set(used) != set(fields) or len(used) != len(fields):
+        raise ValueError(f"{value!r} is not a name template: it needs {' and '.join('{' + f + '}' for f in fields)}, "
+                         "each once, and nothing else in braces (e.g. '{node}s{ring}' gives node1s1)")
+    sample = value.format(**{f: "node1" if f == "node" else "1" for f in fields})
+    if not _HOST_NAME.match(sample) or "." in sample:
+        raise ValueError(f"{value!r} gives {sample!r}, which is not a host name label (lower-case letters, digits, "
+                         "'-'): write e.g. '{node}s{ring}'")
+    return value
+
+
+class HostsFileOptions(Model):
+    """hastack's block in each node's /etc/hosts (hastack/resources/hosts_entries.py): every node of the layer at its
+    mgmt_address (fqdn, then name), at each ring address, and (hypervisors) its BMC, on every node of the layer, as
+    the seed adds them by hand. The rest of the file stays the host's; a line of the host's that names one of these
+    at another address is refused before anything is written."""
+
+    enabled: bool = Field(default=True, description="write the block (false: hastack leaves /etc/hosts alone)")
+    ring_names: str = Field(default="{node}s{ring}", description="each ring address's name: {node} the node's name, "
+                            "{ring} the ring's number from 1 (the seed's node1s1, node1s2)")
+
+    @field_validator("ring_names")
+    @classmethod
+    def _ring_names(cls, value: str) -> str:
+        """ring_names is a template of {node} and {ring} giving a host name label."""
+        return _name_template(value, ("node", "ring"))
+
+
+class HypervisorHostsFileOptions(HostsFileOptions):
+    """The hypervisors' /etc/hosts block, their BMCs' names included."""
+
+    bmc_names: str = Field(default="{node}-bmc", description="each BMC's name: {node} the node's name (the seed's "
+                           "node1-idrac)")
+
+    @field_validator("bmc_names")
+    @classmethod
+    def _bmc_names(cls, value: str) -> str:
+        """bmc_names is a template of {node} giving a host name label."""
+        return _name_template(value, ("node",))
+
+
 def _networks(value):
     if not isinstance(value, (list, tuple)):
         return value
@@ -521,6 +566,8 @@ class HypervisorCluster(Model):
     drbd: DrbdOptions = Field(description="DRBD of the VM disks")
     firewall: FirewallOptions = Field(default_factory=FirewallOptions, description="what `up` opens in the "
                                       "hypervisors' firewall: knet links and every VM's DRBD ports, each to the peer")
+    hosts_file: HypervisorHostsFileOptions = Field(default_factory=HypervisorHostsFileOptions, description="the "
+                                                   "hypervisors' names in their /etc/hosts")
     volume_group: str = Field(default="vg-data", description="the LVM volume group on both hypervisors holding each "
                               "VM's LV (/dev/<volume_group>/lv-<vm>)")
     drbd_agent_patch: bool = Field(default=True, description="patch ocf:linbit:drbd on both hypervisors (crm_master -> "
@@ -678,6 +725,8 @@ class GuestPgCluster(Model):
     firewall: GuestFirewallOptions = Field(default_factory=GuestFirewallOptions, description="what `up` opens in "
                                            "the guests' firewall: knet links and pgdata to the peer, PostgreSQL to "
                                            "its clients")
+    hosts_file: HostsFileOptions = Field(default_factory=HostsFileOptions, description="the guests' names in their "
+                                         "/etc/hosts")
     fs_id: Identifier = Field(default="pgdata-fs", description="id of the Filesystem resource mounting the DRBD "
                               "device, the chain's first link")
     mountpoint: str = Field(default="/mnt/pgdata", description="where it mounts (Filesystem directory=)")

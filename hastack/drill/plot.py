@@ -284,9 +284,12 @@ def render_timeline_svg(result: dict) -> str:
                     f'{"T0" if t == 0 else f"{t:+.0f} s"}</text></g>')
     x0 = axis.x(0)
     inject = f" ({scenario.inject})" if scenario else ""
+    t0_text = f"T0: failure injected{inject}"
+    # Left of the line, unless it would run off the picture's left edge (T0 sits near it).
+    t0_label = (f'x="{_f(x0 - 3)}" text-anchor="end"' if x0 - 3 - len(t0_text) * CHAR_W >= 0
+                else f'x="{_f(x0 + 3)}" text-anchor="start"')
     over.append(f'<g class="t0"><line x1="{_f(x0)}" y1="{lanes_top - 10}" x2="{_f(x0)}" y2="{axis_y}"/>'
-                f'<text x="{_f(x0 - 3)}" y="{lanes_top - 13}" text-anchor="end">T0: failure injected{inject}</text>'
-                "</g>")
+                f'<text {t0_label} y="{lanes_top - 13}">{escape(t0_text)}</text></g>')
     if seed_s is not None:  # where the seed's client wrote again; T0 and the label sit on opposite sides
         xs = axis.x(seed_s)
         over.append(f'<g class="seed-marker" data-at-s="{_s(seed_s)}"><line x1="{_f(xs)}" y1="{lanes_top - 10}" '

@@ -10,7 +10,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from hastack.lab.topology import HOSTS, NETWORKS, NIC_SLOTS, PREFIX_LEN, Host
+from hastack.lab.topology import NETWORKS, NIC_SLOTS, PREFIX_LEN, Host
 
 
 def keygen_argv(path: Path, comment: str) -> list[str]:
@@ -56,9 +56,10 @@ def network_files(h: Host) -> dict[str, str]:
     return files
 
 
-def hosts_file() -> str:
-    lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
-    lines += [f"{h.address('mgmt')} {h.fqdn} {h.name}" for h in HOSTS]
+def hosts_file(h: Host) -> str:
+    """As an installer with a static address leaves it: localhost and the host's own name only.
+    The peers' names are the stack's to add (hastack/resources/hosts_entries.py)."""
+    lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback", f"{h.address('mgmt')} {h.fqdn} {h.name}"]
     return "\n".join(lines) + "\n"
 
 
@@ -73,7 +74,7 @@ def write_seed(h: Host, seed_dir: Path, host_key: Path, operator_pub: str) -> No
     (seed_dir / "network").mkdir(exist_ok=True)
     (seed_dir / "role").write_text(h.role + "\n")
     (seed_dir / "hostname").write_text(h.fqdn + "\n")
-    (seed_dir / "hosts").write_text(hosts_file())
+    (seed_dir / "hosts").write_text(hosts_file(h))
     (seed_dir / "authorized_keys").write_text(operator_pub + "\n")
     for suffix in ("", ".pub"):
         dst = seed_dir / "ssh" / f"ssh_host_ed25519_key{suffix}"

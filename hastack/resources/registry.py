@@ -19,7 +19,7 @@ APPLY_ORDER: tuple[tuple[str, ...], ...] = (
     ("Firewall",),  # before corosync and DRBD: on a default-deny host neither reaches its peer without it
     ("CorosyncCluster",),
     ("PcsClusterConfig", "SystemAccount", "SystemdUnit"),
-    ("RemoteFile", "SelinuxModule", "DrbdAgentPatch"),
+    ("RemoteFile", "HostsEntries", "SelinuxModule", "DrbdAgentPatch"),
     ("StonithDevice",),
     ("LogicalVolume",),
     ("DrbdResource",),
@@ -32,7 +32,7 @@ RANK = {name: rank for rank, names in enumerate(APPLY_ORDER) for name in names}
 TYPES = tuple(RANK)
 
 # Types whose core is a module of hastack/resources (the others are Pacemaker objects).
-HOST_TYPES = ("Firewall", "CorosyncCluster", "SystemAccount", "SystemdUnit", "RemoteFile", "SelinuxModule",
+HOST_TYPES = ("Firewall", "CorosyncCluster", "SystemAccount", "SystemdUnit", "RemoteFile", "HostsEntries", "SelinuxModule",
               "DrbdAgentPatch", "LogicalVolume", "DrbdResource", "LibvirtDomain")
 
 

@@ -240,3 +240,10 @@ def test_a_symlink_to_a_labs_directory_names_the_lab_itself(tmp_path: Path, monk
     (tmp_path / "link").symlink_to(real)
     monkeypatch.setenv("HASTACK_LAB_DIR", str(tmp_path / "link"))
     assert lab_dir() == real.resolve()
+
+
+def test_a_lab_hosts_etc_hosts_names_only_itself_so_the_stack_adds_its_peers():
+    node1 = host("node1")
+    lines = seed.hosts_file(node1).splitlines()
+    assert lines[-1] == f"{node1.address('mgmt')} {node1.fqdn} {node1.name}"
+    assert not any(other.name in " ".join(lines) for other in HOSTS if other.name != "node1")

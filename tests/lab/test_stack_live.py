@@ -84,6 +84,24 @@ def test_up_opened_exactly_what_each_layer_needs_and_a_port_it_did_not_open_stay
     assert connects("node1", config()["config"]["hastack:guest"]["vip"], 5432)
 
 
+def test_up_wrote_each_layers_names_into_etc_hosts_beside_the_hosts_own_lines(applied):
+    """Each node's /etc/hosts holds its layer's block (nodes, rings, BMCs, as the config makes
+    them) once, and the lines the host had before it still stand; each name resolves through it."""
+    from hastack.config.load import load_stack
+    from hastack.resources.hosts_entries import layer_entries, parse_hosts
+
+    stack = load_stack("lab")
+    for layer, cluster in (("hypervisor", stack.hypervisor), ("guest", stack.guest)):
+        wanted = layer_entries(cluster, layer)
+        for node in cluster.nodes:
+            text = ssh(node.name, "cat /etc/hosts").stdout
+            block, outside = parse_hosts(text, layer)
+            assert block == wanted, node.name
+            assert "127.0.0.1 localhost" in outside, node.name
+            ring_name = wanted[0].names[0]
+            assert ssh(node.name, f"getent hosts {ring_name}").stdout.split()[0] == wanted[0].address, node.name
+
+
 def test_a_second_up_changes_nothing(applied, stack_env, times):
     start = time.monotonic()
     pulumi(stack_env, "preview", "--expect-no-changes")
@@ -100,6 +118,7 @@ def _steps(preview_json: str) -> dict[str, str]:
 def test_refresh_finds_hand_edits_and_up_repairs_them(applied, stack_env):
     ssh("node1", "cibadmin --modify --xml-text '<rsc_location id=\"loc-gw1-vm-prefers-node1\" score=\"50\"/>'")
     ssh("node2", "echo '# hand edit' >> /etc/drbd.d/mgmt.res")
+    ssh("node1", "sed -i 's/^10.77.1.22 node2s1$/10.77.1.99 node2s1/' /etc/hosts")  # inside hastack's block
     # One of hastack's firewall rules deleted by hand (mgmt's DRBD port on node2; its connection
     # stands, being established): drift of lab-firewall-node2, and of nothing else's firewall.
     ssh("node2", "nft -a list chain inet filter hastack_input | sed -n 's/.* dport 7791 .* # handle \\([0-9]*\\)$/\\1/p' "
@@ -109,11 +128,13 @@ def test_refresh_finds_hand_edits_and_up_repairs_them(applied, stack_env):
     assert steps.get("gw1-location") == "update"
     assert steps.get("mgmt-drbd") == "update"
     assert steps.get("lab-firewall-node2") == "update" and steps.get("lab-firewall-node1") != "update"
+    assert steps.get("lab-hosts") == "update" and steps.get("pgcluster-hosts") != "update"
     pulumi(stack_env, "up", "--refresh", "--yes", "--skip-preview")
     assert firewall_rules("node2") == wanted_firewall_rules("node2")
     cib = ssh("node1", "cibadmin --query --scope constraints").stdout
     assert 'id="loc-gw1-vm-prefers-node1"' in cib and 'score="100"' in cib.split('id="loc-gw1-vm-prefers-node1"')[1][:80]
     assert "# hand edit" not in ssh("node2", "cat /etc/drbd.d/mgmt.res").stdout
+    assert "10.77.1.22 node2s1" in ssh("node1", "cat /etc/hosts").stdout.splitlines()
 
 
 @full_only("two VM moves and a refresh, 8-12 min")

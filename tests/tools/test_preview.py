@@ -34,6 +34,7 @@ def test_preview_shows_both_layers_nested_under_components(lab5_preview, lab5_co
     assert by_type["PcsConstraint"] == 3 * vms + 6
     assert by_type["StonithDevice"] == 4 and by_type["CorosyncCluster"] == 2 and by_type["PcsResourceEnable"] == vms + 3
     assert by_type["Firewall"] == 4  # one per node of each layer
+    assert by_type["HostsEntries"] == 2  # one block per layer
     components = {s["urn"]: s["newState"]["type"] for s in steps if s["newState"]["type"].startswith("hastack:index:")}
     for step in steps:
         state = step["newState"]
@@ -62,3 +63,22 @@ def test_a_bad_config_fails_before_any_resource(pulumi_env):
     assert result.returncode != 0
     assert "vms[].drbd_minor: 4 is used twice" in result.stdout + result.stderr
     assert "hastack:" not in result.stdout.split("Diagnostics")[0]  # no resource was even planned
+
+
+@pytest.mark.parametrize("layer", ["hypervisor", "guest"])
+def test_the_checked_in_graph_is_the_current_programs(lab5_preview, layer, tmp_path):
+    """docs/graph is drawn by `python -m hastack graph --stack lab5`, never by hand: a change to
+    what the program builds must redraw it (the README shows the hypervisor layer)."""
+    import shutil
+
+    from commands.graph import layer_dot
+
+    preview, _ = lab5_preview
+    checked_in = ROOT / "docs" / "graph" / f"lab5-{layer}"
+    redraw = "redraw with: PULUMI_CONFIG_PASSPHRASE=hastack-lab5-example python -m hastack graph --stack lab5"
+    assert layer_dot("lab5", layer, preview["steps"]) == checked_in.with_suffix(".dot").read_text(), redraw
+    if shutil.which("dot") is None:
+        pytest.skip("no Graphviz `dot` on PATH (setup/apt-packages.txt installs it): the SVG is not compared")
+    svg = tmp_path / "graph.svg"
+    run(["dot", "-Tsvg", "-o", str(svg), str(checked_in.with_suffix(".dot"))])
+    assert svg.read_text() == checked_in.with_suffix(".svg").read_text(), redraw

@@ -216,3 +216,22 @@ def test_the_band_is_painted_over_the_lanes_grounds_and_under_their_marks():
     band = [i for i, e in enumerate(order) if "failed-writes" in classes(e) and e.get("data-from-s")]
     marks = [i for i, e in enumerate(order) if "event" in classes(e)]
     assert max(grounds) < min(band) and max(band) < min(marks)
+
+
+def _from_t0(result: dict) -> dict:
+    """The result with nothing recorded before T0: T0 then sits on the axis's left end."""
+    result = copy.deepcopy(result)
+    result["events"] = [e for e in result["events"] if e["ts"] >= result["t0"]]
+    result["samples"] = [s for s in result["samples"] if s["ts"] >= result["t0"]]
+    return result
+
+
+@pytest.mark.parametrize("scenario,shift", [("H3", None), ("A2a", None), ("H3", _from_t0), ("A2a", _from_t0)])
+def test_the_t0_label_stays_inside_the_picture(scenario, shift):
+    root = draw((shift or (lambda r: r))(recorded(scenario)))
+    (label,) = [t for g in find(root, "g", "t0") for t in g.iter(SVG + "text")]
+    text, x = "".join(label.itertext()), float(label.get("x"))
+    assert text.startswith("T0: failure injected")
+    left = x - len(text) * CHAR_W if label.get("text-anchor") == "end" else x
+    right = x if label.get("text-anchor") == "end" else x + len(text) * CHAR_W
+    assert left >= 0 and right <= float(root.get("width")), (left, right, text)
