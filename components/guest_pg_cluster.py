@@ -45,10 +45,12 @@ from hastack.render.guest_fence import (
 )
 from hastack.reports import HastackError
 from hastack.resources.firewall import layer_openings
+from hastack.resources.host_preflight import CLUSTER_COMMANDS, agent_command, layer_needs
 from hastack.resources.hosts_entries import layer_entries
 from providers.corosync_cluster import CorosyncCluster
 from providers.drbd_agent_patch import DrbdAgentPatch
 from providers.drbd_resource import DrbdResource
+from providers.host_preflight import HostPreflight
 from providers.hosts_entries import HostsEntries
 from providers.pcs_cluster_config import PcsClusterConfig
 from providers.pcs_constraint import PcsConstraint
@@ -122,8 +124,14 @@ class GuestPgCluster(pulumi.ComponentResource):
                                                          "mode": 0o644}, child(self, [account])),
         ]
 
-        # -- the guests
-        guests_up = list(args.guest_vms_ready)
+        # -- the guests: their VMs run, and they have what hastack needs, before any change
+        objects = guest_objects(guest)
+        chain_agents = (objects.drbd_clone.agent, *(spec.agent for spec in objects.chain))
+        preflight = HostPreflight(f"{name}-preflight", {
+            **base, "commands": [*CLUSTER_COMMANDS, guest.pgctl, f"mkfs.{guest.fstype}", *map(agent_command, chain_agents)],
+            "needs": {n: v.model_dump() for n, v in layer_needs(guest).items()},
+        }, child(self, list(args.guest_vms_ready)))
+        guests_up = [preflight]
         # Pacemaker owns PostgreSQL and DRBD here: their units are off at boot, and turned off before
         # the cluster starts (disabling a SysV-wrapped unit reloads systemd, which stalls other stops).
         units_off = [SystemdUnit(f"{name}-{unit}-off", {**base, "unit": unit, "enabled": False}, child(self, guests_up))
@@ -140,7 +148,6 @@ class GuestPgCluster(pulumi.ComponentResource):
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in guest.nodes},
             "node_addresses": {n.name: [str(n.mgmt_address)] for n in guest.nodes},
         }, child(self, [*guests_up, *units_off, *firewalls]))
-        objects = guest_objects(guest)
         config = PcsClusterConfig(f"{name}-cluster-config", {
             **base, "properties": guest.properties, "resource_defaults": guest.resource_defaults,
             "alerts": [a.model_dump() for a in alert_specs(guest.alerts)], "failback": guest.failback.value,

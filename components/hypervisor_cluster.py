@@ -13,9 +13,11 @@ from hastack.config.load import PROJECT_ROOT
 from hastack.config.models import HypervisorCluster as HypervisorConfig, duration_ms
 from hastack.layout import alert_specs, hypervisor_fence_specs
 from hastack.render.drbd import render_global_common
+from hastack.resources.host_preflight import CLUSTER_COMMANDS, agent_command, layer_needs
 from hastack.resources.hosts_entries import layer_entries
 from providers.corosync_cluster import CorosyncCluster
 from providers.drbd_agent_patch import DrbdAgentPatch
+from providers.host_preflight import HostPreflight
 from providers.hosts_entries import HostsEntries
 from providers.pcs_cluster_config import PcsClusterConfig
 from providers.remote_file import RemoteFile
@@ -31,6 +33,7 @@ class HypervisorClusterArgs:
     # node -> what its firewall opens: knet links and every VM's DRBD ports (firewall.layer_openings)
     openings: dict
     location_scores: tuple[tuple[str, int], ...] = ()  # (resource id, score) of every VM preference
+    vm_bridges: tuple[str, ...] = ()  # the host bridges the VMs attach to
 
 
 class HypervisorCluster(pulumi.ComponentResource):
@@ -40,8 +43,16 @@ class HypervisorCluster(pulumi.ComponentResource):
         nodes = node_refs(hv.nodes)
         base = {"layer": LAYER, "nodes": nodes}
 
+        # Before any change: the hosts have the software, addresses and bridges hastack needs.
+        agents = ("ocf:linbit:drbd", "VirtualDomain", *sorted({spec.agent for spec, _, _ in hypervisor_fence_specs(hv)}))
+        self.preflight = HostPreflight(f"{name}-preflight", {
+            **base, "commands": [*CLUSTER_COMMANDS, "virsh", "lvcreate", *map(agent_command, agents)],
+            "drbd_dialect": hv.drbd.dialect.value,
+            "needs": {n: v.model_dump() for n, v in layer_needs(hv, args.vm_bridges).items()},
+        }, child(self))
+        first = [self.preflight]
         # Open before anything talks across the rings; each VM's DRBD resource waits for them too.
-        self.firewalls = node_firewalls(self, name, LAYER, hv.nodes, hv.firewall, args.openings)
+        self.firewalls = node_firewalls(self, name, LAYER, hv.nodes, hv.firewall, args.openings, first)
         self.cluster = CorosyncCluster(f"{name}-corosync", {
             **base, "cluster_name": hv.name, "token_ms": hv.token_ms,
             "pacemaker_names": {n.name: n.pacemaker_name for n in hv.nodes},
@@ -65,23 +76,23 @@ class HypervisorCluster(pulumi.ComponentResource):
         self.selinux_modules = [
             SelinuxModule(f"{name}-selinux-{m.name}", {
                 **base, "name": m.name, "te": (PROJECT_ROOT / m.source).read_text(), "priority": m.priority,
-            }, child(self))
+            }, child(self, first))
             for m in hv.selinux_modules
         ]
-        self.agent_patch = DrbdAgentPatch(f"{name}-drbd-agent-patch", dict(base), child(self)) if hv.drbd_agent_patch else None
+        self.agent_patch = DrbdAgentPatch(f"{name}-drbd-agent-patch", dict(base), child(self, first)) if hv.drbd_agent_patch else None
         self.drbd_global = RemoteFile(f"{name}-drbd-global-common", {
             **base, "path": "/etc/drbd.d/global_common.conf", "content": render_global_common(hv.drbd), "mode": 0o644,
-        }, child(self))
+        }, child(self, first))
         # The drbd module must load at boot, before Pacemaker's agent needs it (a fenced node
         # comes back through a cold boot).  DRBD 9 splits out the TCP transport.
         modules = "drbd\ndrbd_transport_tcp\n" if hv.drbd.dialect.value == "9" else "drbd\n"
         self.drbd_modules = RemoteFile(f"{name}-drbd-modules-load", {
             **base, "path": "/etc/modules-load.d/drbd.conf", "content": modules, "mode": 0o644,
-        }, child(self))
+        }, child(self, first))
         # The nodes, their rings and BMCs by name, as the seed's operator adds them; nothing waits for it.
         self.hosts = HostsEntries(f"{name}-hosts", {
             **base, "entries": [e.model_dump() for e in layer_entries(hv, LAYER)],
-        }, child(self)) if hv.hosts_file.enabled else None
+        }, child(self, first)) if hv.hosts_file.enabled else None
         # What a VM needs in place before its DRBD clone may exist.
         self.vm_prerequisites = [self.cluster, self.config, *self.fence_devices, self.drbd_global, self.drbd_modules,
                                  *([self.agent_patch] if self.agent_patch else []), *self.selinux_modules]

@@ -14,7 +14,8 @@ from hastack.resources.firewall import layer_openings
 def build_stack(config: StackConfig) -> dict:
     hv = config.hypervisor
     scores = tuple((vm_resource_id(vm.name), vm.location_score) for vm in config.vms)
-    cluster = HypervisorCluster(hv.name, HypervisorClusterArgs(hv, layer_openings(config, "hypervisor"), scores))
+    cluster = HypervisorCluster(hv.name, HypervisorClusterArgs(
+        hv, layer_openings(config, "hypervisor"), scores, tuple(b for vm in config.vms for b in vm.networks)))
     vms = {
         vm.name: ProtectedVM(vm.name, ProtectedVMArgs(vm, hv, hv.libvirt_domain_type, tuple(cluster.vm_prerequisites),
                                                       tuple(cluster.firewalls)))

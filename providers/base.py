@@ -174,6 +174,12 @@ class HostProvider(KindProvider):
         apply_live(self.kind.plan_create(p, find(p, transport_for) if find else None), transport_for)
         return CreateResult(self.kind.resource_id(p), outs={**props, **self.created(p, transport_for)})
 
+    def update(self, id_: str, olds: dict, news: dict) -> UpdateResult:
+        if getattr(self.kind, "FIND_BEFORE_UPDATE", False):  # a check that guards every change, not only the first
+            p = self._props(news)
+            self.kind.find(p, self.connect(p))
+        return super().update(id_, olds, news)
+
     def created(self, props: Props, transport_for) -> dict:
         """Outputs besides the inputs that a create records (the kind's OUTPUTS)."""
         return {}

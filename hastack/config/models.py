@@ -232,8 +232,10 @@ class Ring(Model):
     name: Identifier = Field(description="the ring's name in this config and in messages")
     subnet: Subnet = Field(description="the ring's network: each node's ring address lies in it; rings of one layer "
                            "never overlap")
-    bridge: str | None = Field(default=None, description="the hosts' bridge on this ring that guests attach to "
-                               "(informational: hastack does not create it)")
+    bridge: str | None = Field(default=None, description="the hosts' bridge on this ring that guests attach to, "
+                               "holding each node's ring address (checked before up; hastack does not create it)")
+    mtu: int | None = Field(default=None, ge=576, le=65535, description="the MTU of the interface holding each "
+                            "node's ring address (checked before up, never set: host networking stays the operator's)")
 
 
 class Alert(Model):

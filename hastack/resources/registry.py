@@ -16,6 +16,7 @@ from hastack.reports import HastackError
 TOKEN_PREFIX = "pulumi-python:dynamic/hastack:"
 
 APPLY_ORDER: tuple[tuple[str, ...], ...] = (
+    ("HostPreflight",),  # first: a host that lacks what hastack needs is refused before any change
     ("Firewall",),  # before corosync and DRBD: on a default-deny host neither reaches its peer without it
     ("CorosyncCluster",),
     ("PcsClusterConfig", "SystemAccount", "SystemdUnit"),
@@ -32,7 +33,7 @@ RANK = {name: rank for rank, names in enumerate(APPLY_ORDER) for name in names}
 TYPES = tuple(RANK)
 
 # Types whose core is a module of hastack/resources (the others are Pacemaker objects).
-HOST_TYPES = ("Firewall", "CorosyncCluster", "SystemAccount", "SystemdUnit", "RemoteFile", "HostsEntries", "SelinuxModule",
+HOST_TYPES = ("HostPreflight", "Firewall", "CorosyncCluster", "SystemAccount", "SystemdUnit", "RemoteFile", "HostsEntries", "SelinuxModule",
               "DrbdAgentPatch", "LogicalVolume", "DrbdResource", "LibvirtDomain")
 
 

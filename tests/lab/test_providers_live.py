@@ -406,3 +406,37 @@ def test_a_wrong_host_key_refuses_before_any_command(hv, base, tmp_path, live_la
         LogicalVolumeProvider().create(props)
     assert error.value.code == "SSH_HOST_KEY_MISMATCH" and "node1" in str(error.value)
     assert "lv-never" not in ssh("node1", f"lvs --noheadings -o lv_name {hv.volume_group}").stdout
+
+
+def test_preflight_passes_on_the_lab_and_refuses_what_a_host_lacks_before_any_change(hv, base):
+    """Issue 15's host pre-flight against the real hosts: the lab as it is passes (read finds
+    nothing lacking); a config that wants MTU 9000 on storage2, a bridge no host has and a tool no
+    host has is refused, each named per node, and nothing on the hosts changed."""
+    from hastack.resources.host_preflight import CLUSTER_COMMANDS, layer_needs
+    from providers.host_preflight import HostPreflightProvider
+
+    config = load_stack("lab")
+    provider = HostPreflightProvider()
+    props = {**base, "commands": [*CLUSTER_COMMANDS, "virsh"], "drbd_dialect": hv.drbd.dialect.value,
+             "needs": {n: v.model_dump() for n, v in layer_needs(hv, tuple(b for vm in config.vms for b in vm.networks)).items()}}
+    assert provider.create(props).id == "preflight-hypervisor"
+    outs = read_back(provider, "preflight-hypervisor", props)
+    assert outs["live"]["problems"] == {"node1": [], "node2": []} and outs["live"]["versions"]["node1"]["pacemaker"]
+    assert as_configured(provider, "preflight-hypervisor", props)
+
+    before = on_both("ip -o link show; ls /etc")
+    wanting = {**props, "commands": [*props["commands"], "hastack-no-such-tool"],
+               "needs": {n: {**v, "bridges": [*v["bridges"], "br-nowhere"],
+                             "addresses": [{**a, "mtu": 9000} if a["what"] == "ring storage2" else a
+                                           for a in v["addresses"]]} for n, v in props["needs"].items()}}
+    with pytest.raises(HastackError) as refused:
+        provider.create(wanting)
+    message = str(refused.value)
+    for node in HYPERVISORS:
+        assert f"{node}: `hastack-no-such-tool` is not installed" in message
+        assert f"{node}: br-stor2 (ring storage2) has MTU 1500, the config says 9000" in message
+        assert f"{node}: bridge br-nowhere (a VM's network) does not exist" in message
+    # An update to those needs is checked again before anything, and refused the same way.
+    with pytest.raises(HastackError):
+        provider.update("preflight-hypervisor", outs, wanting)
+    assert on_both("ip -o link show; ls /etc") == before

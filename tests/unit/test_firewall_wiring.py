@@ -72,8 +72,11 @@ def test_each_node_of_each_layer_has_its_firewall_and_its_corosync_and_drbd_wait
         assert len(waiting) == {"hypervisor": 1 + len(config.vms), "guest": 2}[layer]
         for name in waiting:
             assert set(mine) <= set(resources[name][2]), f"{name} does not wait for {mine}"
-    # The guests' firewalls wait for the guests to run (their VMs enabled), as every guest resource does.
-    assert all({"pg1-enable", "pg2-enable"} <= set(resources[f"pgcluster-firewall-{n}"][2]) for n in ("pg1", "pg2"))
+    # Each layer's firewalls wait for its preflight; the guests' preflight waits for the guests to
+    # run (their VMs enabled), as every guest resource does through it.
+    for cluster, (_layer, nodes) in layers.items():
+        assert all(resources[f"{cluster}-firewall-{n}"][2] == [f"{cluster}-preflight"] for n in nodes)
+    assert {"pg1-enable", "pg2-enable"} <= set(resources["pgcluster-preflight"][2])
     # In a fresh stack's apply order (render's, the engine's by these dependencies) they come first.
     done = (lab5_render / "resources.json").read_text()
     assert registry.RANK["Firewall"] < registry.RANK["CorosyncCluster"] < registry.RANK["DrbdResource"]
