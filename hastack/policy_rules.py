@@ -229,7 +229,7 @@ def check_props_valid(resources: list[Resource | Typed], options: dict | None = 
         except ValidationError as error:
             kind = registry.core(r.type)
             for e in error.errors():
-                loc = ".".join(str(p) for p in e["loc"]) or "props"
+                loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".") or "props"
                 out.append(_finding(rule, r, (
                     f"{r.name} ({r.type}): {loc}{_shown_value(e, r.name, secret_paths)}: {e['msg']}; its provider "
                     f"refuses these props before any host is touched: give {loc} a value {kind.PROPS.__name__} "
