@@ -5,9 +5,9 @@ rules directly with hand-made props.  A rule takes the stack's resources (type n
 props as the provider receives them) and returns findings that name the resource, the values and
 the fix.  No rule imports pulumi: secretness comes in as a set of paths (see `check_secrets`).
 
-Each resource's props are validated once per rule through its type's own props model (the core
-module hastack/resources/registry.py names: hastack/resources/<x>.py or hastack/pacemaker/<kind>.py,
-the model its provider validates with), and the rules read typed fields.  Props that do not
+Each resource's props are validated through its type's own props model (the core module
+hastack/resources/registry.py names: hastack/resources/<x>.py or hastack/pacemaker/<kind>.py, the
+model its provider validates with), and the rules read typed fields.  Props that do not
 validate are the `props-valid` rule's findings (resource and field named); the other rules do not
 see that resource.
 """
@@ -29,7 +29,7 @@ from hastack.pacemaker.primitive import PrimitiveSpec, agent_type
 from hastack.pacemaker.stonith import avoid_location_id
 from hastack.reports import HastackError, Report, Severity
 from hastack.resources import drbd_resource, registry
-from hastack.resources.base import Props, validate_props
+from hastack.resources.base import Props, digest, validate_props
 from hastack.resources.firewall import DATABASE
 
 GLOBAL_COMMON = "/etc/drbd.d/global_common.conf"
@@ -82,15 +82,15 @@ def short_type(token: str) -> str:
 
 
 # ---- props through their models -----------------------------------------------------------------
-# Validated props by type and content: every rule reads the whole stack, and the engine hands each
-# rule its own copy of it, so each resource is validated once per content, not once per rule.
+# Validated props by type and digest of their content: the engine hands each rule of the pack its
+# own copy of the stack, so without it every resource would be validated once per rule.
 _VALIDATED: dict[tuple[str, str], Props] = {}
 
 
 def validated(r: Resource) -> Typed:
     """R with its props as its type's props model.  ValidationError names the fields;
     UNKNOWN_RESOURCE_TYPE for a type hastack/resources/registry.py does not list."""
-    key = (r.type, json.dumps(r.props, sort_keys=True, default=repr))
+    key = (r.type, digest(json.dumps(r.props, sort_keys=True, default=repr)))
     props = _VALIDATED.get(key)
     if props is None:
         props = validate_props(registry.core(r.type), r.props)
