@@ -23,6 +23,7 @@ from providers.drbd_resource import DrbdResourceProvider
 from providers.logical_volume import LogicalVolumeProvider
 from providers.pcs_constraint import PcsConstraintProvider
 from providers.pcs_resource import PcsResourceProvider
+from tests.conftest import FakeClock
 
 NODES = [{"name": "node1", "ssh": {"host": "127.0.0.1", "port": 2201, "known_hosts_file": "x"}},
          {"name": "node2", "ssh": {"host": "127.0.0.1", "port": 2202, "known_hosts_file": "x"}}]
@@ -339,17 +340,6 @@ FAILED_START = ('<failure op_key="gw1-vm_start_0" node="node1" exitstatus="error
                 'status="complete" exitreason="disk missing"/>')
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 def test_start_wait_polls_and_undoes_through_the_transport_it_is_given():
     """Not running within wait_s: the undo runs on the cluster's transport, and the error carries
     Pacemaker's failed actions and what is left."""
@@ -357,7 +347,7 @@ def test_start_wait_polls_and_undoes_through_the_transport_it_is_given():
     from hastack.start_wait import wait_running_or_undo
 
     cluster = ScriptedTransport("node1", answers={"crm_mon": _crm_mon(STOPPED, FAILED_START)})
-    clock = Clock()
+    clock = FakeClock()
     undo = on(CLUSTER, Run(("crm_resource", "--cleanup", "--resource", "gw1-vm")))
     with pytest.raises(HastackError) as caught:
         wait_running_or_undo(lambda target: cluster, "gw1-vm", 30, undo, "gw1-vm was disabled again",
