@@ -54,6 +54,8 @@ def policy_resources(config: StackConfig, stack: str):
 
     resources, secret_paths = [], {}
     for r in record_stack(config, stack):
+        if not r.typ.startswith(registry.TOKEN_PREFIX):
+            continue  # components and other providers' resources: the pack's adapter passes none
         props, paths = policy_rules.split_secrets(
             r.inputs, is_secret=lambda v: isinstance(v, dict) and v.get(_SIG_KEY) == _SECRET_SIG,
             unwrap=lambda v: v["value"])

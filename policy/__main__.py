@@ -40,6 +40,7 @@ from pulumi_policy import (  # noqa: E402
 )
 
 from hastack import policy_rules  # noqa: E402
+from hastack.resources import registry  # noqa: E402
 
 SECRETS_VISIBLE = {"seen": False}
 _original_deserialize = _deserialize.deserialize_properties
@@ -71,7 +72,7 @@ if getattr(_policy, "deserialize_properties", None) is _original_deserialize:
 def _resources(args: StackValidationArgs):
     resources, secret_paths = [], {}
     for r in args.resources:
-        if not r.resource_type.startswith("pulumi-python:dynamic/hastack:"):
+        if not r.resource_type.startswith(registry.TOKEN_PREFIX):
             continue
         props, paths = policy_rules.split_secrets(r.props, is_secret=lambda v: isinstance(v, Secret),
                                                   unwrap=lambda v: v.value)
@@ -84,11 +85,7 @@ def _policy_for(rule: policy_rules.Rule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation):
         resources, secret_paths = _resources(args)
         options = dict(args.get_config() or {}) if hasattr(args, "get_config") else {}
-        if rule.check is policy_rules.check_secrets:
-            findings = policy_rules.check_secrets(resources, options,
-                                                  secret_paths if SECRETS_VISIBLE["seen"] else None)
-        else:
-            findings = rule.check(resources, options)
+        findings = policy_rules.run_rule(rule, resources, options, secret_paths if SECRETS_VISIBLE["seen"] else None)
         for finding in findings:
             where = f"[{finding.resource}] " if finding.resource else ""
             report_violation(f"{where}{finding.message}", finding.urn or None)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from hastack.apply import apply_live
-from hastack.resources.base import Live, Props
+from hastack.resources.base import Live, Props, validate_props
 from hastack.transport import node_transports
 
 
@@ -71,8 +71,7 @@ class KindProvider(ResourceProvider):
 
     # ---- the Pulumi methods -------------------------------------------------------------------
     def _props(self, raw: dict) -> Props:
-        dropped = ("live", *getattr(self.kind, "OUTPUTS", ()), *getattr(self.kind, "RETIRED", ()))
-        return self.kind.PROPS.model_validate({k: v for k, v in raw.items() if not k.startswith("__") and k not in dropped})
+        return validate_props(self.kind, raw)
 
     def _live(self, outs: dict) -> Live | None:
         """The live state recorded in OUTS (by the last refresh); None when there is none."""
