@@ -23,7 +23,9 @@ APPLY_ORDER: tuple[tuple[str, ...], ...] = (
     ("StonithDevice",),
     ("LogicalVolume",),
     ("DrbdResource",),
+    ("VmHostKey",),
     ("LibvirtDomain",),
+    ("VmFirstBoot",),  # after the domain's definition, before Pacemaker's clone takes the DRBD role over
     ("PcsResource",),
     ("PcsConstraint",),
     ("PcsResourceEnable",),
@@ -33,7 +35,9 @@ TYPES = tuple(RANK)
 
 # Types whose core is a module of hastack/resources (the others are Pacemaker objects).
 HOST_TYPES = ("Firewall", "CorosyncCluster", "SystemAccount", "SystemdUnit", "RemoteFile", "HostsEntries", "SelinuxModule",
-              "DrbdAgentPatch", "LogicalVolume", "DrbdResource", "LibvirtDomain")
+              "DrbdAgentPatch", "LogicalVolume", "DrbdResource", "LibvirtDomain", "VmFirstBoot")
+# Types that live in the state only (their core module's `made` is their create): no host, no plan.
+STATE_TYPES = ("VmHostKey",)
 
 
 def module_name(type_name: str) -> str:
