@@ -1083,7 +1083,6 @@ class StackConfig(Model):
                     )
         _check_addresses(self)
         _check_host_addresses(self)
-        _check_cloud_init(self)
         _check_layer_rings(self)
         _check_monitor_intervals(self)
         _check_monitoring(self)
@@ -1092,6 +1091,7 @@ class StackConfig(Model):
                 "guest.firewall.database_clients is not given, and the guests' management network cannot be derived "
                 f"(it is the network of each guest's VM address, and {_underived_guest(self)}): list the networks "
                 "PostgreSQL's clients connect from, e.g. database_clients: [10.0.5.0/24] ([] for none)")
+        _check_cloud_init(self)
         return self
 
     def vm(self, name: str) -> ProtectedVm:
