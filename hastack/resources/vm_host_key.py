@@ -51,8 +51,9 @@ def made(props: VmHostKeyProps, seed: bytes | None = None) -> dict[str, str]:
 
 def rendered(props: VmHostKeyProps, name: str) -> dict[str, str]:
     """What `render` (Pulumi's mocks, no state) records instead: a key derived from the resource's
-    name, so that render writes the same files each time.  It is no secret and is never applied:
-    render touches no host, and `up` makes a random key."""
+    name, so that render writes the same files each time (the private half only goes into secret
+    files, which render never writes).  It is no secret and is never applied: render touches no
+    host, and `up` makes a random key."""
     return made(props, hashlib.sha256(f"hastack render placeholder {name}".encode()).digest())
 
 
