@@ -32,7 +32,7 @@ sfdisk --quiet --relocate gpt-bak-std "$disk"
 printf 'size=%s, name="%s"\n' "$size" "$label" | sfdisk --quiet --append --no-reread --no-tell-kernel "$disk"
 part=$(sfdisk --dump "$disk" | grep "name=\"$label\"" | cut -d' ' -f1)
 nr=$(printf '%s' "$part" | sed 's/.*[^0-9]//')
-[ ! -b "$disk" ] || partx --add --nr "$nr" "$disk"
+[ ! -b "$disk" ] || partx --add --nr "$nr" "$disk" 2>/dev/null || partx --update --nr "$nr" "$disk"
 echo "made $part"
 '''
 
@@ -116,9 +116,9 @@ def render_user_data(ci: CloudInit, hostname: str, fqdn: str, host_key: tuple[st
         # The seed keeps the image's partitions as they are: the free space is the data partition's.
         "growpart": {"mode": "off"},
         "resize_rootfs": False,
-        # Only the stack's key: what the first connection checks (keys the image came with go).
+        # Only the stack's key: what the first connection checks (keys the image came with go;
+        # given ssh_keys, cloud-init generates none).
         "ssh_deletekeys": True,
-        "ssh_genkeytypes": [],
         "ssh_keys": {"ed25519_private": private, "ed25519_public": public},
     }
     if any(u.name == "root" and u.ssh_authorized_keys for u in ci.users):

@@ -59,7 +59,7 @@ def test_user_data_holds_the_seeds_users_the_stack_key_the_partition_and_disable
     assert users["root"]["lock_passwd"] is False and "hashed_passwd" in users["root"]
     assert "disable_root" not in doc  # root has no key in the seed
     assert doc["ssh_pwauth"] is False and doc["growpart"] == {"mode": "off"}
-    assert doc["ssh_keys"] == {"ed25519_private": private, "ed25519_public": public} and doc["ssh_genkeytypes"] == []
+    assert doc["ssh_keys"] == {"ed25519_private": private, "ed25519_public": public} and doc["ssh_deletekeys"]
     assert doc["runcmd"][0] == ["sh", "-c", DATA_PARTITION, "sh", "/dev/vda", "drbd-data", ""]
     assert doc["runcmd"][-2:] == [["touch", "/etc/cloud/cloud-init.disabled"],
                                   ["systemctl", "mask", "cloud-init-local.service", "cloud-init.service",
