@@ -262,3 +262,64 @@ def test_find_reads_the_stage_on_the_preferred_node(props):
     assert vm_first_boot.observe(props, hosts.get).stage == "booted" and not hosts["node2"].calls
     hosts["node1"].answers = {"sh -c": Result(0, "absent\n", "")}
     assert vm_first_boot.observe(props, hosts.get) is None
+
+
+# ---- the step scripts, run by sh against a fake virsh and ssh --------------------------------------
+@pytest.fixture()
+def fake_host(tmp_path):
+    """virsh and ssh on PATH: the domain's state in a file, every virsh call logged, ssh refusing
+    the login after the host key was verified (what a booted guest does)."""
+    import os
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "virsh").write_text('#!/bin/sh\necho "$*" >> "$LOG"\ncase $1 in\n  domstate) cat "$STATE";;\n'
+                                   '  create|start) echo running > "$STATE";;\n  shutdown) echo "shut off" > "$STATE";;\n'
+                                   'esac\n')
+    (bin_dir / "ssh").write_text('#!/bin/sh\necho "root@x: Permission denied (publickey)." >&2\nexit 255\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", LOG=str(tmp_path / "log"),
+               STATE=str(tmp_path / "state"))
+
+    def run(props, stage: str, domain: str):
+        import subprocess
+
+        (tmp_path / "state").write_text(domain + "\n")
+        (tmp_path / "log").write_text("")
+        step = next(s for s in vm_first_boot.steps(props) if s.stage == stage)
+        argv = list(vm_first_boot._step_run(props, step).argv)
+        argv[4] = str(tmp_path / "stage")  # the stage file, here
+        argv = [a.replace(vm_first_boot.seed_dir("pg1"), str(tmp_path)) for a in argv]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+        recorded = (tmp_path / "stage").read_text().strip() if (tmp_path / "stage").exists() else None
+        return done, (tmp_path / "log").read_text().splitlines(), (tmp_path / "state").read_text().strip(), recorded
+    return run, tmp_path
+
+
+def test_a_running_domain_is_not_booted_twice_and_a_stopped_one_is_booted_with_its_seed(props, fake_host):
+    run, tmp = fake_host
+    done, calls, _, recorded = run(props, "booted", "running")
+    assert done.returncode == 0 and calls == ["domstate pg1"] and recorded == "booted"
+    done, calls, state, _ = run(props, "booted", "shut off")
+    assert calls == ["domstate pg1", f"create {tmp}/boot.xml"] and state == "running"
+
+
+def test_a_vm_off_before_it_answered_is_started_without_seed_and_then_asked_to_shut_down(props, fake_host):
+    run, tmp = fake_host
+    done, calls, _, recorded = run(props, "answered", "shut off")
+    assert done.returncode == 0 and calls[:2] == ["domstate pg1", "start pg1"] and recorded == "answered"
+    assert (tmp / "restarted").exists()
+    done, calls, state, recorded = run(props, "shut-off", "running")
+    assert done.returncode == 0 and "shutdown pg1" in calls and state == "shut off" and recorded == "shut-off"
+    assert not (tmp / "restarted").exists()
+
+
+def test_the_first_boot_is_never_cut_short_its_own_power_off_is_awaited(props, fake_host):
+    run, tmp = fake_host
+    (tmp / "stage").write_text("answered\n")
+    short = props.model_copy(update={"shutdown_wait_s": 1})
+    done, calls, state, recorded = run(short, "shut-off", "running")
+    assert done.returncode == 5 and "shutdown pg1" not in calls and state == "running"
+    assert "cloud_init.shutdown_wait" in done.stderr and "the next up waits again" in done.stderr
+    assert recorded == "answered"  # a failed step records nothing: the next up runs it again
