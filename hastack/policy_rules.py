@@ -742,6 +742,11 @@ def check_secrets(resources: list[Resource], options: dict | None = None,
             out.append(_finding(rule, r, (
                 f"{r.props.get('path')}: a key file (secret: {bool(r.props.get('secret'))}) whose content is plain "
                 "text in the inputs and state: wrap the content in pulumi.Output.secret(...)")))
+    for r in _of(resources, "VmFirstBoot"):
+        if r.props.get("user_data") and not secret(r, ("user_data",)):
+            out.append(_finding(rule, r, (
+                f"{r.name}: user_data (the VM's SSH host key and password hashes) is plain text in the inputs and "
+                "state: wrap it in pulumi.Output.secret(...)")))
     for r in resources:
         for i, node in enumerate(r.props.get("nodes") or []):
             ssh = (node or {}).get("ssh") or {} if isinstance(node, dict) else {}
