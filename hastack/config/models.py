@@ -511,6 +511,18 @@ _UNIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.@-]*$")
 _PARTLABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$")
 
 
+def _matching(pattern: re.Pattern, what: str, fix: str):
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}: {fix}")
+        return value
+    return check
+
+
+PackageName = Annotated[str, AfterValidator(_matching(_PACKAGE, "a package name", "give names only, e.g. pcs"))]
+UnitName = Annotated[str, AfterValidator(_matching(_UNIT, "a systemd unit name", "e.g. pcsd or pcsd.service"))]
+
+
 class CloudUser(Model):
     """A user cloud-init makes at the VM's first boot (user-data `users:`)."""
 
@@ -555,9 +567,9 @@ class CloudInit(Model):
     gateway: IPv4 | None = Field(default=None, description="the default route, on the first NIC (in `address`'s network)")
     nameservers: tuple[IPv4, ...] = Field(default=(), description="DNS servers, on the first NIC")
     users: tuple[CloudUser, ...] = Field(description="the users to make; at least one with ssh_authorized_keys")
-    packages: tuple[str, ...] = Field(default=(), description="packages installed at the first boot (the image's "
+    packages: tuple[PackageName, ...] = Field(default=(), description="packages installed at the first boot (the image's "
                                       "repositories must reach them; a RHEL image has none before registration)")
-    services: tuple[str, ...] = Field(default=(), description="systemd units enabled and started after the packages")
+    services: tuple[UnitName, ...] = Field(default=(), description="systemd units enabled and started after the packages")
     data_partition: DataPartition | None = Field(default=None, description="the guest's data partition; left out, "
                                                  "none is made")
     ssh_wait: Duration = Field(default="5min", description=(
@@ -565,24 +577,6 @@ class CloudInit(Model):
         "hypervisor; past it `up` fails and the VM is left running outside Pacemaker (the next `up` waits again)"))
     shutdown_wait: Duration = Field(default="2min", description=(
         "how long the clean shutdown after the first boot may take (ACPI, `virsh shutdown`); past it `up` fails"))
-
-    @field_validator("packages")
-    @classmethod
-    def _packages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        """Package names only (no options, no spaces)."""
-        for name in value:
-            if not _PACKAGE.match(name):
-                raise ValueError(f"package {name!r} is not a package name: give names only, e.g. pcs")
-        return value
-
-    @field_validator("services")
-    @classmethod
-    def _services(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        """Unit names only."""
-        for name in value:
-            if not _UNIT.match(name):
-                raise ValueError(f"service {name!r} is not a systemd unit name: e.g. pcsd or pcsd.service")
-        return value
 
     @model_validator(mode="after")
     def _someone_logs_in(self) -> "CloudInit":
