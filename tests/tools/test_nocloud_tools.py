@@ -201,3 +201,19 @@ def test_the_probe_passes_only_a_host_that_proves_the_pinned_key(sshd, tmp_path)
     pinned.write_text(f"[127.0.0.1]:{port} {other}\n")
     assert probe(port, pinned) == 2  # another key: refused before any login
     assert probe(free_port(), pinned) == 1  # nothing answers yet
+
+
+@pytest.mark.parametrize("vm", ["pg1", "pg2"])
+def test_the_first_boots_definition_is_the_vms_plus_its_seed_and_libvirt_accepts_it(lab5_render, vm):
+    """What `virsh create` boots once: the defined domain (render's libvirt/<vm>.xml) with the seed ISO as a
+    read-only cdrom, and nothing else different."""
+    import xml.etree.ElementTree as ET
+
+    need("virt-xml-validate")
+    boot = lab5_render / f"hypervisor/files{vm_first_boot.seed_dir(vm)}/boot.xml"
+    subprocess.run(["virt-xml-validate", str(boot), "domain"], check=True, capture_output=True)
+    first, defined = ET.parse(boot).getroot(), ET.parse(lab5_render / f"hypervisor/libvirt/{vm}.xml").getroot()
+    cdrom = first.find("devices/disk[@device='cdrom']")
+    assert cdrom.find("source").get("file") == vm_first_boot.seed_iso_path(vm) and cdrom.find("readonly") is not None
+    first.find("devices").remove(cdrom)
+    assert ET.tostring(first) == ET.tostring(defined)
