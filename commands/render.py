@@ -31,6 +31,12 @@ class RecordingMocks(Mocks):
 
     def new_resource(self, args: MockResourceArgs):
         self.resources.append(args)
+        type_name = registry.hastack_type(args.typ)
+        if type_name in registry.STATE_TYPES:  # made in the state, no host: render's stand-in outputs
+            kind = importlib.import_module(f"hastack.resources.{registry.module_name(type_name)}")
+            props = kind.PROPS.model_validate(
+                {k: v for k, v in args.inputs.items() if k not in kind.OUTPUTS and not k.startswith("__")})
+            return args.name + "-id", {**args.inputs, **kind.rendered(props, args.name)}
         return args.name + "-id", dict(args.inputs)
 
     def call(self, args):

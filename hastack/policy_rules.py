@@ -825,8 +825,13 @@ def check_secrets(resources: list[Typed], options: dict | None = None,
             out.append(_finding(rule, r, (
                 f"{r.props.path}: a key file (secret: {r.props.secret}) whose content is plain "
                 "text in the inputs and state: wrap the content in pulumi.Output.secret(...)")))
+    for r in _of(resources, "VmFirstBoot"):
+        if r.props.user_data and not secret(r, ("user_data",)):
+            out.append(_finding(rule, r, (
+                f"{r.name}: user_data (the VM's SSH host key and password hashes) is plain text in the inputs and "
+                "state: wrap it in pulumi.Output.secret(...)")))
     for r in sorted(resources, key=lambda r: r.name):
-        for i, node in enumerate(r.props.nodes):
+        for i, node in enumerate(getattr(r.props, "nodes", ())):  # state-only types have none
             if node.ssh.get("private_key") and not secret(r, ("nodes", i, "ssh", "private_key")):
                 out.append(_finding(rule, r, (
                     f"{r.name}: nodes[{i}].ssh.private_key is plain text: make the whole `nodes` input a secret "

@@ -39,6 +39,8 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
+from pulumi_policy.proxy import UnknownValueError  # noqa: E402
+
 from hastack import policy_rules  # noqa: E402
 from hastack.resources import registry  # noqa: E402
 
@@ -74,8 +76,16 @@ def _resources(args: StackValidationArgs):
     for r in args.resources:
         if not r.resource_type.startswith(registry.TOKEN_PREFIX):
             continue
-        props, paths = policy_rules.split_secrets(r.props, is_secret=lambda v: isinstance(v, Secret),
-                                                  unwrap=lambda v: v.value)
+        props, paths = {}, set()
+        for key in list(r.props.keys()):
+            try:
+                props[key], found = policy_rules.split_secrets(r.props[key], (key,), is_secret=lambda v: isinstance(v, Secret),
+                                                               unwrap=lambda v: v.value)
+            except UnknownValueError:
+                # Made by a resource a preview has not created (a VM's host key and the seed made
+                # from it): left out; no rule reads it, and the rules still run on the rest.
+                continue
+            paths |= found
         resources.append(policy_rules.Resource(policy_rules.short_type(r.resource_type), r.name, props, r.urn))
         secret_paths[r.name] = paths
     return resources, secret_paths

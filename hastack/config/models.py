@@ -507,6 +507,89 @@ class VmBoot(Model):
                          "only")
 
 
+_USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:~-]*$")
+_UNIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.@-]*$")
+_PARTLABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$")
+
+
+def _matching(pattern: re.Pattern, what: str, fix: str):
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}: {fix}")
+        return value
+    return check
+
+
+PackageName = Annotated[str, AfterValidator(_matching(_PACKAGE, "a package name", "give names only, e.g. pcs"))]
+UnitName = Annotated[str, AfterValidator(_matching(_UNIT, "a systemd unit name", "e.g. pcsd or pcsd.service"))]
+
+
+class CloudUser(Model):
+    """A user cloud-init makes at the VM's first boot (user-data `users:`)."""
+
+    name: str = Field(pattern=_USER_NAME.pattern, description="the login name")
+    groups: tuple[str, ...] = Field(default=(), description="supplementary groups, e.g. [wheel]")
+    sudo: str | None = Field(default=None, description="a sudoers rule, e.g. 'ALL=(ALL) NOPASSWD:ALL'")
+    shell: str | None = Field(default=None, description="login shell, e.g. /bin/bash")
+    ssh_authorized_keys: tuple[str, ...] = Field(default=(), description="public keys that may log in as this user")
+    lock_passwd: bool = Field(default=True, description="lock the password (key login only)")
+    hashed_passwd: Secret | None = Field(default=None, description="crypt(3) hash of the password, e.g. from "
+                                         "`openssl passwd -6` (secret; never the password itself)")
+
+    @field_validator("ssh_authorized_keys")
+    @classmethod
+    def _keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Each key is one line `<type> <base64> [comment]`."""
+        for key in value:
+            if len(key.split()) < 2 or "\n" in key:
+                raise ValueError(f"authorized key {key[:40]!r} is not one line '<type> <base64> [comment]'")
+        return value
+
+
+class DataPartition(Model):
+    """A partition appended at the first boot in the space the image leaves free on the VM's disk: the guest's
+    own DRBD backing device (the seed's vda5, made by hand with parted)."""
+
+    disk: str = Field(default="/dev/vda", description="the VM's disk, as the guest sees it")
+    label: str = Field(default="drbd-data", pattern=_PARTLABEL.pattern, description=(
+        "the GPT partition name: the partition is made once (a disk that has one of this name is left alone) and is "
+        "/dev/disk/by-partlabel/<label> in the guest"))
+    size: Size | None = Field(default=None, description="its size; left out, all the free space")
+
+
+class CloudInit(Model):
+    """The VM's OS from its cloud image: a NoCloud seed that names it, puts static addresses on every NIC (by the
+    MACs hastack gives them), makes its users, its data partition and its SSH host key (made by the stack, so the
+    first connection is verified), then disables cloud-init, as the seed's provision-vm.yml does.  Booted once
+    outside Pacemaker, then handed to it."""
+
+    hostname: HostName | None = Field(default=None, description="the guest's host name; default: the VM's name")
+    fqdn: HostName | None = Field(default=None, description="the guest's fqdn; default: <hostname>.<hypervisor.domain>")
+    gateway: IPv4 | None = Field(default=None, description="the default route, on the first NIC (in `address`'s network)")
+    nameservers: tuple[IPv4, ...] = Field(default=(), description="DNS servers, on the first NIC")
+    users: tuple[CloudUser, ...] = Field(description="the users to make; at least one with ssh_authorized_keys")
+    packages: tuple[PackageName, ...] = Field(default=(), description="packages installed at the first boot (the image's "
+                                      "repositories must reach them; a RHEL image has none before registration)")
+    services: tuple[UnitName, ...] = Field(default=(), description="systemd units enabled and started after the packages")
+    data_partition: DataPartition | None = Field(default=None, description="the guest's data partition; left out, "
+                                                 "none is made")
+    ssh_wait: Duration = Field(default="5min", description=(
+        "how long the first boot may take to answer SSH at the pinned host key, checked from the preferred "
+        "hypervisor; past it `up` fails and the VM is left running outside Pacemaker (the next `up` waits again)"))
+    shutdown_wait: Duration = Field(default="2min", description=(
+        "how long the clean shutdown after the first boot may take (ACPI, `virsh shutdown`); past it `up` fails"))
+
+    @model_validator(mode="after")
+    def _someone_logs_in(self) -> "CloudInit":
+        """Some user has an authorized key; user names are unique."""
+        _unique([u.name for u in self.users], "cloud_init.users[].name", "list each user once")
+        if not any(u.ssh_authorized_keys for u in self.users):
+            raise ValueError("cloud_init.users: no user has ssh_authorized_keys, so nobody could log in to the VM "
+                             "after its first boot; give one user (e.g. the seed's ansible) its public key")
+        return self
+
+
 class ProtectedVm(Model):
     """A VM on DRBD under Pacemaker: LV, DRBD resource and libvirt domain on both hypervisors, its promotable
     DRBD clone, its VirtualDomain (created disabled) and constraints, then enabled."""
@@ -531,6 +614,9 @@ class ProtectedVm(Model):
     networks: tuple[str, ...] = Field(default=("br-internal",), description="host bridges, in NIC order")
     boot: VmBoot = Field(default=VmBoot(), description="how the domain boots: from its disk unless a kernel is given")
     image: str | None = Field(default=None, description="qcow2 written once into a new DRBD disk")
+    cloud_init: CloudInit | None = Field(default=None, description=(
+        "the VM's OS from `image` by cloud-init (NoCloud seed, one boot outside Pacemaker); left out, the image is "
+        "written as it is and nothing else is done"))
     force_stop: bool = Field(default=False, description=(
         "stop by destroying the domain instead of an ACPI shutdown (VirtualDomain force_stop): only "
         "for a domain with no OS to shut down, such as a lab stand-in; a real guest loses unflushed writes"))
@@ -1001,6 +1087,7 @@ class StackConfig(Model):
                 "guest.firewall.database_clients is not given, and the guests' management network cannot be derived "
                 f"(it is the network of each guest's VM address, and {_underived_guest(self)}): list the networks "
                 "PostgreSQL's clients connect from, e.g. database_clients: [10.0.5.0/24] ([] for none)")
+        _check_cloud_init(self)
         return self
 
     def vm(self, name: str) -> ProtectedVm:
@@ -1165,6 +1252,52 @@ def _check_addresses(config: "StackConfig") -> None:
             "for one address (ARP flips between them; SSH, corosync and DRBD reach the wrong machine); give each "
             "its own address"
         )
+
+
+def ring_network(rings, address: ipaddress.IPv4Address) -> ipaddress.IPv4Network | None:
+    """The subnet of the ring that holds ADDRESS (a VM's storage address): its NIC's prefix."""
+    return next((r.subnet for r in rings if address in r.subnet), None)
+
+
+def _check_cloud_init(config: "StackConfig") -> None:
+    """A VM with cloud_init: an image, a disk boot, a static address on every NIC (its address, then one storage
+    address per further network, each in a hypervisor ring), its gateway in its network, and its preferred
+    hypervisor on that network (the first boot's SSH is awaited from there)."""
+    hv = config.hypervisor
+    for i, vm in enumerate(config.vms):
+        if vm.cloud_init is None:
+            continue
+        where = f"vms[{i}] ({vm.name})"
+        if not vm.image:
+            raise ValueError(f"{where}.cloud_init needs {where}.image: the cloud image (qcow2) its first boot starts "
+                             "from; give its path on the hypervisors")
+        if vm.boot.kernel:
+            raise ValueError(f"{where}.boot.kernel {vm.boot.kernel!r} with cloud_init: a cloud image boots from its "
+                             "own disk; drop boot.kernel or cloud_init")
+        if vm.address is None:
+            raise ValueError(f"{where}.cloud_init needs {where}.address: the static address of its first NIC, where "
+                             "its first boot's SSH is awaited")
+        if len(vm.networks) != 1 + len(vm.storage_addresses):
+            raise ValueError(
+                f"{where}.networks has {len(vm.networks)} NICs for 1 address + {len(vm.storage_addresses)} "
+                f"storage_addresses: cloud_init gives every NIC a static address (networks[0] gets address, each "
+                "further one the next storage address); give one address per NIC")
+        for j, address in enumerate(vm.storage_addresses):
+            if ring_network(hv.rings, address) is None:
+                raise ValueError(
+                    f"{where}.storage_addresses[{j}] {address} is in no hypervisor ring "
+                    f"({', '.join(str(r.subnet) for r in hv.rings)}): cloud_init takes each storage NIC's prefix from "
+                    "its ring; give an address in a ring's subnet")
+        gateway = vm.cloud_init.gateway
+        if gateway is not None and gateway not in vm.address.network:
+            raise ValueError(f"{where}.cloud_init.gateway {gateway} is outside {where}.address's network "
+                             f"{vm.address.network}: the first NIC could not reach it; give a router of that network")
+        node = hv.node(vm.preferred_node)
+        if node.vm_bridge_address is None or node.vm_bridge_address not in vm.address.network:
+            raise ValueError(
+                f"{where}.cloud_init: hypervisor {node.name}'s vm_bridge_address ({node.vm_bridge_address}) is not in "
+                f"{vm.address.network}, the VM's network: the first boot's SSH is awaited from {node.name} (the "
+                "preferred node); give it its address on the VMs' bridge")
 
 
 def _check_host_address(address: ipaddress.IPv4Address, network: ipaddress.IPv4Network, where: str, what: str) -> None:

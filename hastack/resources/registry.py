@@ -26,7 +26,9 @@ APPLY_ORDER: tuple[tuple[str, ...], ...] = (
     ("StonithDevice",),
     ("LogicalVolume",),
     ("DrbdResource",),
+    ("VmHostKey",),
     ("LibvirtDomain",),
+    ("VmFirstBoot",),  # after the domain's definition, before Pacemaker's clone takes the DRBD role over
     ("PcsResource",),
     ("PcsConstraint",),
     ("PcsResourceEnable",),
@@ -37,7 +39,10 @@ TYPES = tuple(RANK)
 # The Pacemaker object module (hastack/pacemaker/<module>.py) of each type that is not a host type.
 CIB_KINDS = {"PcsClusterConfig": "cluster_config", "StonithDevice": "stonith", "PcsResource": "primitive",
              "PcsConstraint": "constraint", "PcsResourceEnable": "enable"}
-HOST_TYPES = tuple(t for t in TYPES if t not in CIB_KINDS)  # their core is a module of hastack/resources
+# Types that live in the state only (their core module's `made` is their create): no host, no plan.
+STATE_TYPES = ("VmHostKey",)
+# Their core is a module of hastack/resources, acting on hosts.
+HOST_TYPES = tuple(t for t in TYPES if t not in CIB_KINDS and t not in STATE_TYPES)
 
 
 def module_name(type_name: str) -> str:
@@ -62,7 +67,7 @@ def core(type_name: str) -> types.ModuleType:
     """The core module of a registered type (no pulumi): hastack.resources.<x> or hastack.pacemaker.<kind>."""
     if type_name in CIB_KINDS:
         return importlib.import_module(f"hastack.pacemaker.{CIB_KINDS[type_name]}")
-    if type_name in HOST_TYPES:
+    if type_name in HOST_TYPES or type_name in STATE_TYPES:
         return importlib.import_module(f"hastack.resources.{module_name(type_name)}")
     raise HastackError("UNKNOWN_RESOURCE_TYPE", f"{type_name} is not a hastack resource type (known: "
                        f"{', '.join(TYPES)}); add it to hastack/resources/registry.py")

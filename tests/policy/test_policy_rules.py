@@ -464,6 +464,13 @@ def test_plain_fence_key_file_is_refused(stack):
     assert "/etc/fence-agent/id_ed25519: a key file" in messages(stack.findings("fence-secrets-are-secret"))
 
 
+def test_a_plain_first_boot_seed_is_refused(stack):
+    assert stack.findings("fence-secrets-are-secret") == []  # lab5 passes pg1's and pg2's user-data as secrets
+    stack.secrets["pg1-first-boot"] = set()
+    found = stack.findings("fence-secrets-are-secret")
+    assert [f.resource for f in found] == ["pg1-first-boot"] and "user_data (the VM's SSH host key" in found[0].message
+
+
 def test_private_key_content_is_recognised_without_the_flag(stack):
     stack.add("RemoteFile", "stray-key", {"layer": "guest", "nodes": [], "path": "/var/lib/ops/.ssh/id_rsa",
                                           "content": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n"})
