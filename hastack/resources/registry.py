@@ -27,13 +27,14 @@ APPLY_ORDER: tuple[tuple[str, ...], ...] = (
     ("PcsResource",),
     ("PcsConstraint",),
     ("PcsResourceEnable",),
+    ("NagiosObjects",),  # last: a guest's Nagios host is checked once the guest runs
 )
 RANK = {name: rank for rank, names in enumerate(APPLY_ORDER) for name in names}
 TYPES = tuple(RANK)
 
 # Types whose core is a module of hastack/resources (the others are Pacemaker objects).
 HOST_TYPES = ("Firewall", "CorosyncCluster", "SystemAccount", "SystemdUnit", "RemoteFile", "HostsEntries", "SelinuxModule",
-              "DrbdAgentPatch", "LogicalVolume", "DrbdResource", "LibvirtDomain")
+              "DrbdAgentPatch", "LogicalVolume", "DrbdResource", "LibvirtDomain", "NagiosObjects")
 
 
 def module_name(type_name: str) -> str:
