@@ -40,10 +40,11 @@ PR_SET_PDEATHSIG = 1
 # What the daemons need from the unpacked packages; without them the lab has no Nagios.
 NEEDED = ("usr/sbin/nagios4", "usr/sbin/nsca-ng", "usr/lib/nagios/plugins/check_nrpe", "etc/nagios4/nagios.cfg")
 OVERLAID = ("etc", "var", "run")  # writable overlays (upper dirs in the lab); /usr is read-only
-SERVICE_SHIM = """#!/bin/sh
+PID_FILES = {"nagios4": "/run/nagios4/nagios4.pid", "nsca-ng": "/run/nsca-ng/nsca-ng.pid"}
+SERVICE_SHIM = f"""#!/bin/sh
 # hastack lab: `hastack-lab-service reload|restart nagios4|nsca-ng`; no systemd in the lab's Nagios.
 case "$2" in
-nagios4) pid=/run/nagios4/nagios4.pid;; nsca-ng) pid=/run/nsca-ng/nsca-ng.pid;;
+nagios4) pid={PID_FILES["nagios4"]};; nsca-ng) pid={PID_FILES["nsca-ng"]};;
 *) echo "hastack-lab-service: unknown service $2" >&2; exit 2;;
 esac
 case "$1" in reload|restart|try-restart) ;; *) echo "hastack-lab-service: unknown verb $1" >&2; exit 2;; esac
@@ -63,9 +64,9 @@ def missing_packages(root: Path | None = None) -> list[str]:
 # ---- the server's files (pure) -----------------------------------------------------------------
 def render_nagios_cfg(debian: str) -> str:
     """Debian's nagios.cfg with the lab's changes: no syslog (this machine's), no update check (no
-    network), passive results logged (the event feed), the server itself (LAB_OBJECTS) instead of
+    network), no notifications (no mail here), passive results logged (the event feed), the server itself (LAB_OBJECTS) instead of
     Debian's sample localhost, whose checks come from plugins not unpacked."""
-    changed = {"use_syslog": "0", "check_for_updates": "0", "log_passive_checks": "1",
+    changed = {"use_syslog": "0", "check_for_updates": "0", "log_passive_checks": "1", "enable_notifications": "0",
                "accept_passive_service_checks": "1", "check_external_commands": "1"}
     out = []
     for line in debian.splitlines():
@@ -104,8 +105,8 @@ def render_nsca_cfg() -> str:
         "# hastack lab: Debian's nsca-ng.cfg, listening on the lab's Nagios address.\n"
         'command_file = "/var/lib/nagios4/rw/nagios.cmd"\n'
         f'listen = "{NAGIOS_ADDRESS}:{NSCA_PORT}"\n'
-        'user = "nagios"\n'
-        'pid_file = "/run/nsca-ng/nsca-ng.pid"\n'
+        # No `user`: nsca-ng re-executes itself on SIGHUP (the lab's reload), which it cannot do
+        # once it has dropped root (setgroups fails); root writes Nagios's pipe as well.
         "include(/etc/nsca-ng/nsca-ng.local.cfg)\n"
         f'authorize "hastack-lab-placeholder" {{\n    password = "{secrets.token_hex(16)}"\n}}\n'
     )
@@ -182,7 +183,8 @@ grep -q '^nagios:' /etc/passwd || echo 'nagios:x:{NAGIOS_UID}:{NAGIOS_UID}:Nagio
 mkdir -p /var/lib/nagios4/rw /var/lib/nagios4/spool/checkresults /var/log/nagios4/archives /var/cache/nagios4 \\
   /run/nagios4 /run/nsca-ng /run/sshd
 chown -R nagios:nagios /var/lib/nagios4 /var/log/nagios4 /var/cache/nagios4 /run/nagios4 /run/nsca-ng
-chgrp nagios /etc/nsca-ng/nsca-ng.cfg /etc/nsca-ng/nsca-ng.local.cfg; chmod 0640 /etc/nsca-ng/nsca-ng.cfg
+chgrp nagios /etc/nsca-ng/nsca-ng.cfg /etc/nsca-ng/nsca-ng.local.cfg /etc/nagios4/resource.cfg  # as the postinsts do
+chmod 0640 /etc/nsca-ng/nsca-ng.cfg /etc/nagios4/resource.cfg
 """
 
 
@@ -257,6 +259,8 @@ def serve(lab: Path, anchor_pid: int, ssh_port: int = NAGIOS_SSH_PORT) -> int:
         log = open(nagios_dir(lab) / f"{name}.log", "ab")
         children[name] = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                           preexec_fn=_die_with_parent)
+        if name in PID_FILES:  # in the foreground neither writes one: hastack-lab-service reads it
+            Path(PID_FILES[name]).write_text(f"{children[name].pid}\n")
 
     def stop(*_):
         for child in children.values():
