@@ -937,8 +937,9 @@ class StackConfig(Model):
         """Across both layers: names, minors and ports used once; ports inside port_range; preferred nodes and
         guest VMs that exist; failback prevented only with stickiness above every location score; the guests'
         fence path names every hypervisor; the guests' database clients given or derivable (their VMs' addresses hold
-        their mgmt_address); no address held by two machines; monitoring alerts only from layers that exist, to a
-        Nagios server that is no node of either layer and not the VIP; Nagios host names (guests, clusters) unique."""
+        their mgmt_address); no address held by two machines; monitoring alerts only from layers that exist (no alert
+        of theirs taking hastack's nsca-alert id for another agent), to a Nagios server that is no node of either layer
+        and not the VIP; Nagios host names (guests, clusters) unique."""
         hv = self.hypervisor
         node_names = [n.name for n in hv.nodes]
         stack_nodes = node_names + [n.name for n in self.guest.nodes] if self.guest else node_names
@@ -1248,8 +1249,8 @@ def _check_monitor_intervals(config: "StackConfig") -> None:
 
 
 def _check_monitoring(config: "StackConfig") -> None:
-    """The alert layers exist, the Nagios host names are unique, and the Nagios server is no node of either
-    layer and not the VIP."""
+    """The alert layers exist and hold no other alert of hastack's alert id, the Nagios host names are unique,
+    and the Nagios server is no node of either layer and not the VIP."""
     monitoring = config.monitoring
     if monitoring is None:
         return
