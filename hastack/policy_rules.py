@@ -704,7 +704,7 @@ def check_guest_database_clients(resources: list[Resource], options: dict | None
 def _installed_agents(resources: list[Resource], layer: str) -> set[str]:
     """Paths of the executable files the stack writes on the layer's nodes."""
     return {str(r.props.get("path")) for r in _of(resources, "RemoteFile")
-            if _layer(r) == layer and isinstance(r.props.get("mode"), int) and r.props["mode"] & 0o111}
+            if _layer(r) == layer and isinstance(_int(r.props.get("mode")), int) and _int(r.props["mode"]) & 0o111}
 
 
 def check_alert_path_per_layer(resources: list[Resource], options: dict | None = None) -> list[Finding]:
