@@ -783,6 +783,34 @@ def check_guest_database_clients(resources: list[Typed], options: dict | None = 
     return out
 
 
+# ---- the alert feed -----------------------------------------------------------------------------
+def _installed_agents(resources: list[Typed], layer: str) -> set[str]:
+    """Paths of the executable files the stack writes on the layer's nodes."""
+    return {r.props.path for r in _of(resources, "RemoteFile", layer=layer) if r.props.mode & 0o111}
+
+
+@_over_valid
+def check_alert_path_per_layer(resources: list[Typed], options: dict | None = None) -> list[Finding]:
+    rule, out = "alert-path-per-layer", []
+    fix = "add the layer to hastack:monitoring.alert_layers, which installs hastack's agent and registers its alert"
+    for r in _of(resources, "PcsClusterConfig"):
+        layer = r.props.layer
+        if not r.props.alerts:
+            out.append(_finding(rule, r, (
+                f"the {layer} cluster has no Pacemaker alert: its membership changes, resource operations and "
+                "fencing reach no one as they happen (it heals faster than polling sees; the seed feeds Nagios "
+                f"from both layers); {fix}")))
+            continue
+        installed = _installed_agents(resources, layer)
+        for alert in r.props.alerts:
+            if alert.path not in installed:
+                out.append(_finding(rule, r, (
+                    f"alert {alert.id} runs {alert.path}, which no resource of the stack installs on the {layer} "
+                    f"nodes: unless it is there by other means, Pacemaker logs a failure for every event and "
+                    f"nothing is sent; {fix}")))
+    return out
+
+
 # ---- secrets ------------------------------------------------------------------------------------
 SECRET_PARAM = re.compile(r"^(password|passwd|auth_password|priv_password|secret|private_key|community)$")
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
@@ -896,6 +924,8 @@ RULES: tuple[Rule, ...] = (
          check_guest_chain),
     Rule("guest-database-clients", "Some client may reach PostgreSQL on the guests through their firewall.",
          check_guest_database_clients, advisory=True),
+    Rule("alert-path-per-layer", "Every layer's events have a path out: an alert whose agent the stack installs.",
+         check_alert_path_per_layer, advisory=True),
     Rule("fence-secrets-are-secret", "Fence passwords and keys are Pulumi secrets.", check_secrets, secrets=True),
 )
 

@@ -3,8 +3,8 @@
     pulumi preview --policy-pack policy [--policy-pack-config policy/<stack>.json]
 
 Every rule is mandatory unless it only informs (failback allowed, DRBD 8.4 redundancy, a forced VM
-stop, no database clients); a stack may lower or raise any rule's level, or set its options, in a
-pulumi-policy config file, e.g.
+stop, no database clients, a layer without an alert path); a stack may lower or raise any rule's
+level, or set its options, in a pulumi-policy config file, e.g.
 `{"drbd-two-paths": {"enforcementLevel": "advisory", "network_prefix": 16}}`.
 
 The rules themselves are pure functions in `hastack.policy_rules`; this file only adapts the

@@ -242,7 +242,9 @@ class Alert(Model):
     """A Pacemaker alert (`pcs alert create`) and its recipients, in the layer's CIB."""
 
     id: Identifier = Field(description="the alert's id in the CIB")
-    path: str = Field(description="the alert agent's path on the nodes (hastack does not install it)")
+    path: str = Field(description="the alert agent's path on the nodes (an agent of the operator's: on the layers of "
+                      "monitoring.alert_layers hastack installs /usr/local/bin/alert_nsca.sh and registers nsca-alert "
+                      "itself)")
     recipients: tuple[tuple[Identifier, str], ...] = Field(
         description="(recipient id, value) pairs, e.g. [[nsca-recipient, nagios]]"
     )
@@ -869,19 +871,39 @@ def _one_line(value: SecretStr) -> SecretStr:
 OneLineSecret = Annotated[SecretStr, AfterValidator(_secret_given), AfterValidator(_one_line)]
 
 
+AbsolutePath = Annotated[str, Field(pattern=r"^/[^\s]*[^/\s]$")]
+Command = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
+
+
 class NagiosServer(Model):
-    """The Nagios server both layers report to (not yet used: see Monitoring)."""
+    """The Nagios server both layers report to (the seed's nagios VM): the guests' NRPE answers it
+    alone, the alert agents send to its nsca-ng, and hastack writes its object files over SSH.
+    The commands default to Debian's nagios4 and nsca-ng-server packages."""
 
     address: IPv4 = Field(description="where the guests' NRPE accepts checks from (its only allowed_hosts entry) and "
                           "where send_nsca delivers alerts (the nsca-ng server)")
     nsca_port: Port = Field(default=5668, description="the nsca-ng server's port (send_nsca.cfg port)")
-    ssh: Ssh | None = Field(default=None, description="how hastack will reach the server to write its Nagios objects "
-                            "(none: hastack writes no objects)")
-    objects_dir: str = Field(default="/etc/nagios4/conf.d/hastack", description="the directory the server's nagios.cfg "
-                             "reads (cfg_dir) that will hold one file per guest and per cluster")
+    ssh: Ssh | None = Field(default=None, description="how hastack reaches the server to write its Nagios objects "
+                            "and the nsca-ng authorization (none: hastack writes nothing there; the operator does)")
+    objects_dir: AbsolutePath = Field(default="/etc/nagios4/conf.d/hastack", description="a directory the server's "
+                                      "nagios.cfg reads (cfg_dir) that holds one file per guest and per cluster")
     host_template: str = Field(default="linux-server", description="the Nagios host template each guest's host uses "
                                "(the seed's; Debian's nagios4 ships it)")
     service_template: str = Field(default="generic-service", description="the Nagios service template of every service")
+    verify_command: Command = Field(default=("nagios4", "-v", "/etc/nagios4/nagios.cfg"), description="checks the "
+                                    "server's whole configuration with hastack's files in it, before any reload "
+                                    "(RHEL: [nagios, -v, /etc/nagios/nagios.cfg])")
+    reload_command: Command = Field(default=("systemctl", "reload", "nagios4.service"), description="makes Nagios "
+                                    "read its objects again (RHEL: [systemctl, reload, nagios.service])")
+    nsca_authorize_file: AbsolutePath = Field(
+        default="/etc/nsca-ng/nsca-ng.local.cfg", description="a file the server's nsca-ng.cfg includes (Debian's "
+        "includes this one), written whole by hastack (mode 0640, group nagios): the `authorize` block of the "
+        "agents' identity, with its password")
+    nsca_authorize_owner: str = Field(default="root:nagios", pattern=r"^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$",
+                                      description="owner of nsca_authorize_file: nsca-ng reads it again as its "
+                                      "`user` (Debian: nagios) when it re-executes itself")
+    nsca_reload_command: Command = Field(default=("systemctl", "try-restart", "nsca-ng-server.service"),
+                                         description="makes nsca-ng read the authorization again")
 
 
 class NscaClient(Model):
@@ -942,13 +964,16 @@ class CheckThresholds(Model):
 
 class Monitoring(Model):
     """Monitoring at both layers, as the seed runs it: Pacemaker alerts into Nagios through NSCA-ng, NRPE with
-    check_pacemaker on the guests, the guests registered with Nagios.  NOT YET WIRED: validated only; no
-    component reads it yet (issue 16), so setting it installs nothing."""
+    check_pacemaker on the guests, the guests registered with Nagios (components/monitoring.py)."""
 
+    enabled: bool = Field(default=True, description="false: the stack builds nothing of this block, exactly as "
+                          "without it (the block stays validated)")
     nagios: NagiosServer = Field(description="the Nagios server")
     nsca: NscaClient = Field(description="the alert agents' NSCA-ng identity and password")
     alert_layers: tuple[Literal["hypervisor", "guest"], ...] = Field(
-        default=("hypervisor", "guest"), description="the layers whose Pacemaker alerts will feed Nagios")
+        default=("hypervisor", "guest"), description="the layers whose Pacemaker alerts feed Nagios: each gets the "
+        "agent and the seed's alert nsca-alert (recipient nsca-recipient, value nagios) unless its alerts already "
+        "run the agent")
     feed_service: str = Field(default="Pacemaker events", min_length=1, max_length=64,
                               pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
                               description="the passive Nagios service of each cluster's host that every alert "
@@ -957,6 +982,10 @@ class Monitoring(Model):
                                   "nagios, RHEL: nrpe): its sudo rule allows exactly one crm_mon command line")
     plugin_dir: str = Field(default="/usr/lib/nagios/plugins", description="the guests' monitoring plugins (Debian; "
                             "RHEL: /usr/lib64/nagios/plugins)")
+    nrpe_unit: str = Field(default="nagios-nrpe-server.service", pattern=r"^[A-Za-z0-9@._-]+\.service$",
+                           description="the guests' NRPE unit, started on hastack's NRPE config by a drop-in "
+                           "(RHEL: nrpe.service)")
+    nrpe_binary: AbsolutePath = Field(default="/usr/sbin/nrpe", description="the guests' NRPE daemon")
     thresholds: CheckThresholds = Field(default_factory=CheckThresholds, description="the NRPE checks' thresholds")
 
     @model_validator(mode="after")
@@ -988,16 +1017,17 @@ class StackConfig(Model):
     vms: tuple[ProtectedVm, ...] = Field(description="the protected VMs")
     guest: GuestPgCluster | None = Field(default=None, description="the guest layer; left out, none is built")
     drills: Drills = Field(default=Drills(), description="whether and how `python -m hastack drill` may run")
-    monitoring: Monitoring | None = Field(default=None, description="Nagios, NRPE and the alert feed (not yet "
-                                          "wired: validated, installs nothing); left out, none is planned")
+    monitoring: Monitoring | None = Field(default=None, description="Nagios, NRPE and the alert feed; left out "
+                                          "(or enabled: false), none is built")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "StackConfig":
         """Across both layers: names, minors and ports used once; ports inside port_range; preferred nodes and
         guest VMs that exist; failback prevented only with stickiness above every location score; the guests'
         fence path names every hypervisor; the guests' database clients given or derivable (their VMs' addresses hold
-        their mgmt_address); no address held by two machines; monitoring alerts only from layers that exist, to a
-        Nagios server that is no node of either layer and not the VIP; Nagios host names (guests, clusters) unique."""
+        their mgmt_address); no address held by two machines; monitoring alerts only from layers that exist (no alert
+        of theirs taking hastack's nsca-alert id for another agent), to a Nagios server that is no node of either layer
+        and not the VIP; Nagios host names (guests, clusters) unique."""
         hv = self.hypervisor
         node_names = [n.name for n in hv.nodes]
         stack_nodes = node_names + [n.name for n in self.guest.nodes] if self.guest else node_names
@@ -1092,6 +1122,10 @@ class StackConfig(Model):
 
     def vm(self, name: str) -> ProtectedVm:
         return next(v for v in self.vms if v.name == name)
+
+    def monitoring_on(self) -> Monitoring | None:
+        """hastack:monitoring when it is there and enabled: what the components build from."""
+        return self.monitoring if self.monitoring is not None and self.monitoring.enabled else None
 
     def database_clients(self) -> tuple[ipaddress.IPv4Network, ...] | None:
         """The sources the guests open PostgreSQL's port to: guest.firewall.database_clients, or else the guests'
@@ -1350,8 +1384,8 @@ def _check_monitor_intervals(config: "StackConfig") -> None:
 
 
 def _check_monitoring(config: "StackConfig") -> None:
-    """The alert layers exist, the Nagios host names are unique, and the Nagios server is no node of either
-    layer and not the VIP."""
+    """The alert layers exist and hold no other alert of hastack's alert id, the Nagios host names are unique,
+    and the Nagios server is no node of either layer and not the VIP."""
     monitoring = config.monitoring
     if monitoring is None:
         return
@@ -1360,6 +1394,15 @@ def _check_monitoring(config: "StackConfig") -> None:
                          "hastack:guest")
     # One Nagios host per guest node and per alerting cluster: Nagios refuses a name defined twice.
     layers = {"hypervisor": config.hypervisor, "guest": config.guest}
+    from hastack.render.alert_agent import AGENT_PATH, ALERT_ID  # the alert hastack registers (a renderer's)
+
+    for layer in monitoring.alert_layers:
+        for alert in layers[layer].alerts:
+            if alert.id == ALERT_ID and alert.path != AGENT_PATH:
+                raise ValueError(
+                    f"{layer}.alerts has {ALERT_ID} with path {alert.path}, but monitoring.alert_layers names {layer}, "
+                    f"so hastack registers {ALERT_ID} running its agent {AGENT_PATH}: give your alert another id, or "
+                    f"its path {AGENT_PATH} (or leave it out: hastack adds it)")
     _unique(([n.name for n in config.guest.nodes] if config.guest else [])
             + [layers[layer].name for layer in monitoring.alert_layers],
             "Nagios host names (guest node names and alerting cluster names)",

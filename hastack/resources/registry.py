@@ -32,6 +32,7 @@ APPLY_ORDER: tuple[tuple[str, ...], ...] = (
     ("PcsResource",),
     ("PcsConstraint",),
     ("PcsResourceEnable",),
+    ("NagiosObjects",),  # last: a guest's Nagios host is checked once the guest runs
 )
 RANK = {name: rank for rank, names in enumerate(APPLY_ORDER) for name in names}
 TYPES = tuple(RANK)

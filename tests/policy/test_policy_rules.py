@@ -68,7 +68,7 @@ def test_lab5_breaks_no_mandatory_rule(stack):
 
 def test_every_rule_is_registered_once():
     names = [r.name for r in pr.RULES]
-    assert len(names) == len(set(names)) == 21
+    assert len(names) == len(set(names)) == 22
 
 
 # ---- props through their models -----------------------------------------------------------------
@@ -491,3 +491,25 @@ def test_split_secrets_records_paths():
                                     unwrap=lambda v: v.value)
     assert plain == {"a": "x", "b": [1, {"c": 2}]}
     assert paths == {("a",), ("b", 1)}
+
+
+# ---- the alert feed -----------------------------------------------------------------------------
+def test_lab5_alerts_from_both_layers_through_the_agent_it_installs(stack):
+    assert stack.findings("alert-path-per-layer") == []
+    assert "alert-path-per-layer" in {r.name for r in pr.RULES if r.advisory}
+
+
+def test_a_layer_without_alerts_is_warned_about(stack):
+    stack.get("pgcluster-cluster-config")["alerts"] = []
+    [found] = stack.findings("alert-path-per-layer")
+    assert found.resource == "pgcluster-cluster-config"
+    assert "the guest cluster has no Pacemaker alert" in found.message and "alert_layers" in found.message
+
+
+def test_an_alert_whose_agent_nothing_installs_is_warned_about(stack):
+    """lab5 without hastack:monitoring: its alerts run /usr/local/bin/alert_nsca.sh, which no one writes."""
+    stack.drop("lab5-alert-agent")
+    [found] = stack.findings("alert-path-per-layer")
+    assert found.resource == "lab5-cluster-config"
+    assert "alert nsca-alert runs /usr/local/bin/alert_nsca.sh, which no resource of the stack installs on the " \
+           "hypervisor nodes" in found.message
