@@ -46,6 +46,7 @@ class Resource:
     name: str
     props: dict
     urn: str = ""
+    unknown: tuple[str, ...] = ()  # props a preview cannot know yet (made by a resource not yet created): left out
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,8 @@ def check_props_valid(resources: list[Resource | Typed], options: dict | None = 
         except ValidationError as error:
             kind = registry.core(r.type)
             for e in error.errors():
+                if e["type"] == "missing" and e["loc"] and e["loc"][0] in r.unknown:
+                    continue  # known once the resource that makes it exists; its provider checks it then
                 loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".") or "props"
                 out.append(_finding(rule, r, (
                     f"{r.name} ({r.type}): {loc}{_shown_value(e, r.name, secret_paths)}: {e['msg']}; its provider "

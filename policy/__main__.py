@@ -76,7 +76,7 @@ def _resources(args: StackValidationArgs):
     for r in args.resources:
         if not r.resource_type.startswith(registry.TOKEN_PREFIX):
             continue
-        props, paths = {}, set()
+        props, paths, unknown = {}, set(), []
         for key in list(r.props.keys()):
             try:
                 props[key], found = policy_rules.split_secrets(r.props[key], (key,), is_secret=lambda v: isinstance(v, Secret),
@@ -84,9 +84,11 @@ def _resources(args: StackValidationArgs):
             except UnknownValueError:
                 # Made by a resource a preview has not created (a VM's host key and the seed made
                 # from it): left out; no rule reads it, and the rules still run on the rest.
+                unknown.append(key)
                 continue
             paths |= found
-        resources.append(policy_rules.Resource(policy_rules.short_type(r.resource_type), r.name, props, r.urn))
+        resources.append(policy_rules.Resource(policy_rules.short_type(r.resource_type), r.name, props, r.urn,
+                                               tuple(unknown)))
         secret_paths[r.name] = paths
     return resources, secret_paths
 
