@@ -31,6 +31,12 @@ class RecordingMocks(Mocks):
 
     def new_resource(self, args: MockResourceArgs):
         self.resources.append(args)
+        type_name = registry.hastack_type(args.typ)
+        if type_name in registry.STATE_TYPES:  # made in the state, no host: render's stand-in outputs
+            kind = importlib.import_module(f"hastack.resources.{registry.module_name(type_name)}")
+            props = kind.PROPS.model_validate(
+                {k: v for k, v in args.inputs.items() if k not in kind.OUTPUTS and not k.startswith("__")})
+            return args.name + "-id", {**args.inputs, **kind.rendered(props, args.name)}
         return args.name + "-id", dict(args.inputs)
 
     def call(self, args):
@@ -54,6 +60,8 @@ def policy_resources(config: StackConfig, stack: str):
 
     resources, secret_paths = [], {}
     for r in record_stack(config, stack):
+        if not r.typ.startswith(registry.TOKEN_PREFIX):
+            continue  # components and other providers' resources: the pack's adapter passes none
         props, paths = policy_rules.split_secrets(
             r.inputs, is_secret=lambda v: isinstance(v, dict) and v.get(_SIG_KEY) == _SECRET_SIG,
             unwrap=lambda v: v["value"])

@@ -3,18 +3,21 @@ from __future__ import annotations
 
 import pulumi
 
-from hastack.config.models import ClusterNode
+from hastack.config.models import ClusterNode, Ssh
+
+
+def ssh_ref(name: str, ssh: Ssh) -> tuple[dict, bool]:
+    """A node ref ({name, ssh}) and whether it holds a secret (an inline private key)."""
+    plain = ssh.model_dump(mode="json", exclude_none=True, exclude={"private_key"})
+    if ssh.private_key is not None:
+        plain["private_key"] = ssh.private_key.get_secret_value()
+    return {"name": name, "ssh": plain}, ssh.private_key is not None
 
 
 def node_refs(nodes: tuple[ClusterNode, ...] | list[ClusterNode]):
-    refs, secret = [], False
-    for node in nodes:
-        ssh = node.ssh.model_dump(mode="json", exclude_none=True, exclude={"private_key"})
-        if node.ssh.private_key is not None:
-            ssh["private_key"] = node.ssh.private_key.get_secret_value()
-            secret = True
-        refs.append({"name": node.name, "ssh": ssh})
-    return pulumi.Output.secret(refs) if secret else refs
+    refs = [ssh_ref(node.name, node.ssh) for node in nodes]
+    listed = [ref for ref, _secret in refs]
+    return pulumi.Output.secret(listed) if any(secret for _ref, secret in refs) else listed
 
 
 def child(parent: pulumi.Resource, depends_on=None) -> pulumi.ResourceOptions:

@@ -1,7 +1,8 @@
 """GuestPgCluster: PostgreSQL on DRBD inside two protected VMs, fenced through the hypervisors.
 
 Hypervisor side: the locked-down fence account (forced command, exact sudoers, root-owned keys).
-Guest side: each guest's firewall (before corosync and DRBD), corosync/Pacemaker, the fence agent
+Guest side: each guest's firewall (before corosync and DRBD), corosync/Pacemaker, with
+hastack:monitoring the alert agent and NRPE (components/monitoring.py), the fence agent
 with its key and the hypervisors' host keys, DRBD pgdata (filesystem and initdb on its first
 primary only), and the chain promote -> fs -> pgsql -> VIP (and the config's chain_extras) with
 its orders and colocations (hastack.layout.guest_chain).
@@ -15,6 +16,7 @@ import pulumi
 
 from components.connection import child, node_refs
 from components.firewalls import node_firewalls
+from components.monitoring import alert_files, nrpe_files
 from hastack.config.load import PROJECT_ROOT
 from hastack.config.models import StackConfig, duration_ms
 from hastack.layout import (
@@ -148,11 +150,15 @@ class GuestPgCluster(pulumi.ComponentResource):
             "ring_addresses": {n.name: [str(a) for a in n.ring_addresses] for n in guest.nodes},
             "node_addresses": {n.name: [str(n.mgmt_address)] for n in guest.nodes},
         }, child(self, [*guests_up, *units_off, *firewalls]))
+        monitoring = stack.monitoring_on()
+        agent = alert_files(self, name, base, guest.name, monitoring, LAYER, guests_up)
         config = PcsClusterConfig(f"{name}-cluster-config", {
             **base, "properties": guest.properties, "resource_defaults": guest.resource_defaults,
-            "alerts": [a.model_dump() for a in alert_specs(guest.alerts)], "failback": guest.failback.value,
+            "alerts": [a.model_dump() for a in alert_specs(guest.alerts, monitoring, LAYER)], "failback": guest.failback.value,
             "chain": [spec.id for spec in objects.chain],
-        }, child(self, [cluster]))
+        }, child(self, [cluster, *agent]))
+        # NRPE answers the Nagios server through the guests' firewall (its opening is data there).
+        self.nrpe = nrpe_files(self, name, base, monitoring, [*guests_up, *firewalls])
         hv_addresses = [str(a) for a in fencing.hypervisor_addresses]
         guest_files = [
             RemoteFile(f"{name}-fence-key", {**base, "path": KEY_PATH, "mode": 0o600, "secret": True,

@@ -1,6 +1,6 @@
 """HypervisorCluster: each hypervisor's firewall, corosync/Pacemaker on the hypervisors, properties
-and defaults, IPMI fencing with the tiebreaker delay, alerts, SELinux modules, the drbd agent patch
-and DRBD's global config."""
+and defaults, IPMI fencing with the tiebreaker delay, alerts (and the alert agent, with
+hastack:monitoring), SELinux modules, the drbd agent patch and DRBD's global config."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +10,8 @@ import pulumi
 from components.connection import child, node_refs
 from components.firewalls import node_firewalls
 from hastack.config.load import PROJECT_ROOT
-from hastack.config.models import HypervisorCluster as HypervisorConfig, duration_ms
+from components.monitoring import alert_files
+from hastack.config.models import HypervisorCluster as HypervisorConfig, Monitoring, duration_ms
 from hastack.layout import alert_specs, hypervisor_fence_specs
 from hastack.render.drbd import render_global_common
 from hastack.resources.host_preflight import CLUSTER_COMMANDS, agent_command, layer_needs
@@ -34,6 +35,7 @@ class HypervisorClusterArgs:
     openings: dict
     location_scores: tuple[tuple[str, int], ...] = ()  # (resource id, score) of every VM preference
     vm_bridges: tuple[str, ...] = ()  # the host bridges the VMs attach to
+    monitoring: Monitoring | None = None  # StackConfig.monitoring_on(): the alert agent, if this layer alerts
 
 
 class HypervisorCluster(pulumi.ComponentResource):
@@ -60,11 +62,13 @@ class HypervisorCluster(pulumi.ComponentResource):
             "node_addresses": {n.name: [str(a) for a in (n.mgmt_address, n.vm_bridge_address) if a] for n in hv.nodes},
         }, child(self, self.firewalls))
         ready = [self.cluster]
+        # The agent is on every node before the alert that runs it is registered.
+        self.alert_files = alert_files(self, name, base, hv.name, args.monitoring, LAYER)
         self.config = PcsClusterConfig(f"{name}-cluster-config", {
             **base, "properties": hv.properties, "resource_defaults": hv.resource_defaults,
-            "alerts": [a.model_dump() for a in alert_specs(hv.alerts)], "failback": hv.failback.value,
+            "alerts": [a.model_dump() for a in alert_specs(hv.alerts, args.monitoring, LAYER)], "failback": hv.failback.value,
             "location_scores": dict(location_scores),
-        }, child(self, ready))
+        }, child(self, [*ready, *self.alert_files]))
         self.fence_devices = [
             StonithDevice(f"{name}-{spec.id}", {
                 **base, "spec": spec.model_dump(), "fences_node": fenced,

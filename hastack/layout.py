@@ -16,6 +16,7 @@ from hastack.config.models import (
     DrbdOptions,
     GuestPgCluster,
     HypervisorCluster,
+    Monitoring,
     ProtectedVm,
     StackConfig,
     Tiebreaker,
@@ -23,6 +24,7 @@ from hastack.config.models import (
 from hastack.pacemaker.alert import AlertSpec
 from hastack.pacemaker.constraint import ColocationSpec, LocationSpec, OrderSpec, colocation, location_id, order
 from hastack.pacemaker.primitive import Op, PrimitiveSpec, Promotable, clone_id
+from hastack.render.alert_agent import AGENT_PATH, ALERT_ID, RECIPIENT
 from hastack.render.libvirt import domain_xml_path
 
 
@@ -52,8 +54,13 @@ def drbd_device(minor: int) -> str:
 
 
 # ---- hypervisor layer -------------------------------------------------------------------------
-def alert_specs(alerts: tuple[Alert, ...]) -> tuple[AlertSpec, ...]:
-    return tuple(AlertSpec(id=a.id, path=a.path, recipients=a.recipients) for a in alerts)
+def alert_specs(alerts: tuple[Alert, ...], monitoring: Monitoring | None = None, layer: str = "") -> tuple[AlertSpec, ...]:
+    """The layer's alerts: those it declares, and the seed's nsca-alert running hastack's agent when
+    the layer alerts (monitoring.alert_layers) and declares no alert running it."""
+    specs = [AlertSpec(id=a.id, path=a.path, recipients=a.recipients) for a in alerts]
+    if monitoring and layer in monitoring.alert_layers and not any(s.path == AGENT_PATH for s in specs):
+        specs.append(AlertSpec(id=ALERT_ID, path=AGENT_PATH, recipients=(RECIPIENT,)))
+    return tuple(specs)
 
 
 def drbd_clone_spec(resource: str, ignore_missing_notifications: bool, monitor_timeout: str | None = None,

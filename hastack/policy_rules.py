@@ -1,30 +1,35 @@
-"""The policy pack's rules as pure functions over resource props (plain dicts).
+"""The policy pack's rules as pure functions over the stack's resources.
 
 `policy/__main__.py` wraps each rule in a pulumi-policy StackValidationPolicy; the tests call the
 rules directly with hand-made props.  A rule takes the stack's resources (type name, resource name,
 props as the provider receives them) and returns findings that name the resource, the values and
 the fix.  No rule imports pulumi: secretness comes in as a set of paths (see `check_secrets`).
-Pacemaker objects are read through their own models (hastack/pacemaker/); props that do not
-validate are skipped here, as the provider's check refuses them with the field.
+
+Each resource's props are validated through its type's own props model (the core module
+hastack/resources/registry.py names: hastack/resources/<x>.py or hastack/pacemaker/<kind>.py, the
+model its provider validates with), and the rules read typed fields.  Props that do not
+validate are the `props-valid` rule's findings (resource and field named); the other rules do not
+see that resource.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from pydantic import ValidationError
 
-from hastack.config.models import PG_PORT, DrbdOptions, duration_ms
+from hastack.config.models import PG_PORT, DrbdDialect, duration_ms
 from hastack.layout import GUEST_CHAIN
-from hastack.pacemaker.cluster_config import ClusterConfig
-from hastack.pacemaker.common import INFINITY, Spec, from_props, is_true, score_value
-from hastack.pacemaker.constraint import Constraint
-from hastack.pacemaker.primitive import Primitive, PrimitiveSpec, agent_type
-from hastack.pacemaker.stonith import FenceDevice, avoid_location_id
-from hastack.render.drbd import DrbdHost, render_resource
-from hastack.reports import Report, Severity
+from hastack.pacemaker.common import INFINITY, is_true, score_value
+from hastack.pacemaker.primitive import PrimitiveSpec, agent_type
+from hastack.pacemaker.stonith import avoid_location_id
+from hastack.reports import HastackError, Report, Severity
+from hastack.resources import drbd_resource, registry
+from hastack.resources.base import Props, digest, validate_props
 from hastack.resources.firewall import DATABASE
 
 GLOBAL_COMMON = "/etc/drbd.d/global_common.conf"
@@ -40,6 +45,18 @@ class Resource:
     type: str
     name: str
     props: dict
+    urn: str = ""
+    unknown: tuple[str, ...] = ()  # props a preview cannot know yet (made by a resource not yet created): left out
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A resource whose props validated: `props` is its type's props model (DrbdResourceProps,
+    PcsResourceProps, ...)."""
+
+    type: str
+    name: str
+    props: Props
     urn: str = ""
 
 
@@ -58,44 +75,73 @@ class Rule:
     check: Callable[..., list[Finding]]
     advisory: bool = False  # default enforcement: advisory instead of mandatory
     config: dict = field(default_factory=dict)  # JSON schema properties of its per-stack config
+    secrets: bool = False  # check takes a third argument: the secret paths (see check_secrets)
 
 
 def short_type(token: str) -> str:
     return token.rsplit(":", 1)[-1]
 
 
+# ---- props through their models -----------------------------------------------------------------
+# Validated props by type and digest of their content: the engine hands each rule of the pack its
+# own copy of the stack, so without it every resource would be validated once per rule.
+_VALIDATED: dict[tuple[str, str], Props] = {}
+
+
+def validated(r: Resource) -> Typed:
+    """R with its props as its type's props model.  ValidationError names the fields;
+    UNKNOWN_RESOURCE_TYPE for a type hastack/resources/registry.py does not list."""
+    key = (r.type, digest(json.dumps(r.props, sort_keys=True, default=repr)))
+    props = _VALIDATED.get(key)
+    if props is None:
+        props = validate_props(registry.core(r.type), r.props)
+        if len(_VALIDATED) > 4096:
+            _VALIDATED.clear()
+        _VALIDATED[key] = props
+    return Typed(r.type, r.name, props, r.urn)
+
+
+def prevalidated(resources: Iterable[Resource | Typed]) -> list[Resource | Typed]:
+    """Each resource as Typed where its props validate, else as it is: what run_all hands every
+    rule, so that no rule validates again."""
+    out = []
+    for r in resources:
+        try:
+            out.append(r if isinstance(r, Typed) else validated(r))
+        except (ValidationError, HastackError):
+            out.append(r)
+    return out
+
+
+def _valid(resources: Iterable[Resource | Typed]) -> list[Typed]:
+    """The resources whose props validate, typed; the others are props-valid's findings."""
+    return [r for r in prevalidated(resources) if isinstance(r, Typed)]
+
+
+def _over_valid(check: Callable[..., list[Finding]]) -> Callable[..., list[Finding]]:
+    """A rule over the stack's resources (Resource, plain props) that reads only those whose props
+    validate, as Typed."""
+    @functools.wraps(check)
+    def rule(resources: list[Resource | Typed], options: dict | None = None, *rest) -> list[Finding]:
+        return check(_valid(resources), options, *rest)
+    return rule
+
+
 # ---- small helpers ------------------------------------------------------------------------------
-def _of(resources: Iterable[Resource], *types: str) -> list[Resource]:
-    """Resources of these types in name order (the engine registers them in no fixed order)."""
-    return sorted((r for r in resources if r.type in types), key=lambda r: r.name)
+def _of(resources: Iterable[Typed], *types: str, layer: str | None = None) -> list[Typed]:
+    """Resources of these types (of that layer) in name order (the engine registers them in no fixed order)."""
+    return sorted((r for r in resources if r.type in types and layer in (None, r.props.layer)), key=lambda r: r.name)
 
 
-def _layer(r: Resource) -> str:
-    return str(r.props.get("layer", "?"))
+def _layers(resources: Iterable[Typed]) -> list[str]:
+    return sorted({r.props.layer for r in resources})
 
 
-def _layers(resources: Iterable[Resource]) -> list[str]:
-    return sorted({_layer(r) for r in resources})
+def _node_names(r: Typed) -> list[str]:
+    return [n.name for n in r.props.nodes]
 
 
-def _node_names(r: Resource) -> list[str]:
-    return [n.get("name") for n in (r.props.get("nodes") or []) if isinstance(n, dict)]
-
-
-def _model(model: type[Spec], r: Resource):
-    try:
-        return from_props(model, r.props)
-    except ValidationError:
-        return None
-
-
-def _typed(resources: Iterable[Resource], model: type[Spec], type_: str, layer: str | None = None) -> list:
-    """(resource, its props as the model) for each valid resource of the type (and layer)."""
-    found = [(r, _model(model, r)) for r in _of(resources, type_) if layer is None or _layer(r) == layer]
-    return [(r, m) for r, m in found if m is not None]
-
-
-def _finding(rule: str, r: Resource | None, message: str) -> Finding:
+def _finding(rule: str, r: Typed | Resource | None, message: str) -> Finding:
     return Finding(rule, r.name if r else "", message, r.urn if r else "")
 
 
@@ -111,11 +157,6 @@ def _ms(value: str | None, default: int) -> int:
         return default
 
 
-def _int(value):
-    """Numbers arrive as floats (protobuf Struct); show and compare them as the integers they are."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 def _seconds(ms: int) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
@@ -124,68 +165,111 @@ def _is_drbd(spec: PrimitiveSpec) -> bool:
     return spec.agent_type == "drbd"
 
 
-def _pacemaker_names(cluster: Resource) -> dict[str, str]:
+def _pacemaker_names(cluster: Typed) -> dict[str, str]:
     """A CorosyncCluster's node name -> Pacemaker node name (the node name itself if unset)."""
-    given = cluster.props.get("pacemaker_names") or {}
-    return {n: str(given.get(n) or n) for n in _node_names(cluster)}
+    return {n: cluster.props.pacemaker_names.get(n) or n for n in _node_names(cluster)}
 
 
-def _cluster_nodes(resources: list[Resource], layer: str) -> list[str]:
+def _cluster_nodes(resources: list[Typed], layer: str) -> list[str]:
     """The layer's nodes by their Pacemaker names."""
-    for r in _of(resources, "CorosyncCluster"):
-        if _layer(r) == layer and _node_names(r):
+    for r in _of(resources, "CorosyncCluster", layer=layer):
+        if _node_names(r):
             return list(_pacemaker_names(r).values())
-    for r in _of(resources, "PcsClusterConfig") + list(resources):
-        if _layer(r) == layer and _node_names(r):
+    for r in _of(resources, "PcsClusterConfig", layer=layer) + [r for r in resources if r.props.layer == layer]:
+        if _node_names(r):
             return _node_names(r)
     return []
 
 
-def _constraints(resources: list[Resource], layer: str, kind: str) -> list:
-    return [c.spec for _r, c in _typed(resources, Constraint, "PcsConstraint", layer) if c.spec.kind == kind]
+def _constraints(resources: list[Typed], layer: str, kind: str) -> list:
+    return [r.props.spec for r in _of(resources, "PcsConstraint", layer=layer) if r.props.spec.kind == kind]
 
 
-def _primitives(resources: list[Resource], layer: str) -> list[tuple[Resource, PrimitiveSpec]]:
-    return [(r, p.spec) for r, p in _typed(resources, Primitive, "PcsResource", layer)]
+def _primitives(resources: list[Typed], layer: str | None = None) -> list[tuple[Typed, PrimitiveSpec]]:
+    return [(r, r.props.spec) for r in _of(resources, "PcsResource", layer=layer)]
 
 
-def _configs(resources: list[Resource]) -> list[tuple[Resource, ClusterConfig]]:
-    return _typed(resources, ClusterConfig, "PcsClusterConfig")
+def _config(resources: list[Typed], layer: str) -> Typed | None:
+    """The layer's PcsClusterConfig."""
+    return next(iter(_of(resources, "PcsClusterConfig", layer=layer)), None)
 
 
-def _config(resources: list[Resource], layer: str) -> ClusterConfig | None:
-    return next((c for r, c in _configs(resources) if _layer(r) == layer), None)
+def _is_secret(secret_paths: dict[str, set[tuple]], name: str, path: tuple) -> bool:
+    """Whether the engine marked PATH of resource NAME's props secret (or a part holding it)."""
+    return any(path[:len(p)] == p for p in secret_paths.get(name, set()))
+
+
+# ---- props --------------------------------------------------------------------------------------
+# Fields that may hold keys and passwords even where nothing marked them secret: never shown.
+NEVER_SHOWN = ("nodes", "secret_values", "content")
+
+
+def _shown_value(e: dict, name: str, secret_paths: dict[str, set[tuple]] | None) -> str:
+    """` = VALUE` for a short plain value the error is about; "" where it might be a secret."""
+    value, loc = e.get("input"), tuple(e["loc"])
+    if (secret_paths is None or not loc or loc[0] in NEVER_SHOWN or _is_secret(secret_paths, name, loc)
+            or not isinstance(value, (str, int, float, bool)) or len(str(value)) > 80):
+        return ""
+    return f" = {value!r}"
+
+
+def check_props_valid(resources: list[Resource | Typed], options: dict | None = None,
+                      secret_paths: dict[str, set[tuple]] | None = None) -> list[Finding]:
+    """Each resource's props validate through its type's props model, as its provider's check
+    validates them: what that check would refuse is named here, field by field (the other rules do
+    not see the resource).  (A value unknown during preview never gets here: reading it raises
+    pulumi-policy's UnknownValueError, which the library reports as the rule not run.)"""
+    rule, out = "props-valid", []
+    for r in sorted(resources, key=lambda r: r.name):
+        if isinstance(r, Typed):
+            continue
+        try:
+            validated(r)
+        except HastackError as error:
+            out.append(_finding(rule, r, f"{r.name}: {error.message}"))
+        except ValidationError as error:
+            kind = registry.core(r.type)
+            for e in error.errors():
+                if e["type"] == "missing" and e["loc"] and e["loc"][0] in r.unknown:
+                    continue  # known once the resource that makes it exists; its provider checks it then
+                loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".") or "props"
+                out.append(_finding(rule, r, (
+                    f"{r.name} ({r.type}): {loc}{_shown_value(e, r.name, secret_paths)}: {e['msg']}; its provider "
+                    f"refuses these props before any host is touched: give {loc} a value {kind.PROPS.__name__} "
+                    f"({kind.__name__}) accepts, where the stack's program or config builds it")))
+    return out
 
 
 # ---- stickiness against location ----------------------------------------------------------------
-def _location_preferences(resources: list[Resource], r: Resource, config: ClusterConfig) -> list[tuple[str, str, int]]:
+def _location_preferences(resources: list[Typed], config: Typed) -> list[tuple[str, str, int]]:
     """(resource, node, score) of every positive location preference of the config's layer."""
-    prefs = [(c.resource, c.node, score_value(c.score)) for c in _constraints(resources, _layer(r), "location")]
+    prefs = [(c.resource, c.node, score_value(c.score)) for c in _constraints(resources, config.props.layer, "location")]
     known = {p[0] for p in prefs}
-    for resource, score in config.location_scores.items():
+    for resource, score in config.props.location_scores.items():
         if resource not in known:
             prefs.append((resource, "its preferred node", score))
     return [p for p in prefs if p[2] > 0]
 
 
-def _stickiness(resources: list[Resource], r: Resource, config: ClusterConfig, resource_id: str) -> tuple[int, str]:
-    for _r, spec in _primitives(resources, _layer(r)):
+def _stickiness(resources: list[Typed], config: Typed, resource_id: str) -> tuple[int, str]:
+    for _r, spec in _primitives(resources, config.props.layer):
         if resource_id in (spec.id, spec.top_id) and "resource-stickiness" in spec.meta:
             return score_value(spec.meta["resource-stickiness"]), f"{resource_id}'s own meta"
-    if "resource-stickiness" in config.resource_defaults:
-        return score_value(config.resource_defaults["resource-stickiness"]), "resource_defaults"
+    if "resource-stickiness" in config.props.resource_defaults:
+        return score_value(config.props.resource_defaults["resource-stickiness"]), "resource_defaults"
     return 0, "Pacemaker's default"
 
 
-def check_stickiness_vs_location(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_stickiness_vs_location(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "stickiness-exceeds-location", []
-    for r, config in _configs(resources):
-        failback = config.failback
+    for r in _of(resources, "PcsClusterConfig"):
+        failback = r.props.failback
         if failback == "allowed":
             continue
-        layer = _layer(r)
-        for resource, node, score in _location_preferences(resources, r, config):
-            stickiness, where = _stickiness(resources, r, config, resource)
+        layer = r.props.layer
+        for resource, node, score in _location_preferences(resources, r):
+            stickiness, where = _stickiness(resources, r, resource)
             if stickiness > score:
                 continue
             intent = ("failback is declared 'prevented'" if failback == "prevented"
@@ -203,16 +287,16 @@ def check_stickiness_vs_location(resources: list[Resource], options: dict | None
     return out
 
 
-def check_failback_allowed(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_failback_allowed(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "failback-declared-allowed", []
-    for r, config in _configs(resources):
-        if config.failback != "allowed":
+    for r in _of(resources, "PcsClusterConfig"):
+        if r.props.failback != "allowed":
             continue
-        layer = _layer(r)
-        prefs = _location_preferences(resources, r, config)
-        moving = [(res, node, score) for res, node, score in prefs
-                  if _stickiness(resources, r, config, res)[0] <= score]
-        stickiness = _stickiness(resources, r, config, "")[0]
+        layer = r.props.layer
+        prefs = _location_preferences(resources, r)
+        moving = [(res, node, score) for res, node, score in prefs if _stickiness(resources, r, res)[0] <= score]
+        stickiness = _stickiness(resources, r, "")[0]
         if moving:
             names = ", ".join(sorted({m[0] for m in moving}))
             worst = max(m[2] for m in moving)
@@ -230,31 +314,34 @@ def check_failback_allowed(resources: list[Resource], options: dict | None = Non
 
 
 # ---- fencing ------------------------------------------------------------------------------------
-def check_stonith_enabled(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_stonith_enabled(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     out = []
-    for r, config in _configs(resources):
-        value = config.properties.get("stonith-enabled")
+    for r in _of(resources, "PcsClusterConfig"):
+        value, layer = r.props.properties.get("stonith-enabled"), r.props.layer
         if value is not None and not is_true(value):
             out.append(_finding("stonith-enabled", r, (
-                f"{_layer(r)} cluster: stonith-enabled={value!r}: without fencing Pacemaker promotes DRBD "
+                f"{layer} cluster: stonith-enabled={value!r}: without fencing Pacemaker promotes DRBD "
                 "and starts VMs beside a node it merely lost sight of (split brain); set "
-                f"{_layer(r)}.properties.stonith-enabled: \"true\"")))
+                f"{layer}.properties.stonith-enabled: \"true\"")))
     return out
 
 
-def _devices(resources: list[Resource], layer: str | None = None) -> list[tuple[Resource, FenceDevice]]:
-    return _typed(resources, FenceDevice, "StonithDevice", layer)
+def _devices(resources: list[Typed], layer: str | None = None) -> list[Typed]:
+    """The StonithDevices (props: StonithDeviceProps, a FenceDevice)."""
+    return _of(resources, "StonithDevice", layer=layer)
 
 
-def check_fence_device_per_node(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_fence_device_per_node(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     out = []
     for cluster in _of(resources, "CorosyncCluster"):
-        layer = _layer(cluster)
-        fenced = {d.fences_node for _r, d in _devices(resources, layer)}
+        layer = cluster.props.layer
+        fenced = {d.props.fences_node for d in _devices(resources, layer)}
         for node in _pacemaker_names(cluster).values():
             if node not in fenced:
                 out.append(_finding("fence-device-per-node", cluster, (
-                    f"{layer} cluster {cluster.props.get('cluster_name', cluster.name)}: node {node} has no fence "
+                    f"{layer} cluster {cluster.props.cluster_name}: node {node} has no fence "
                     f"device (devices fence {sorted(x for x in fenced if x) or 'nothing'}); a lost {node} could "
                     f"never be confirmed dead: add a StonithDevice with fences_node: {node}")))
     return out
@@ -268,10 +355,11 @@ def _host_targets(params: dict) -> list[str]:
     return []
 
 
-def check_fence_device_avoids_target(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_fence_device_avoids_target(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "fence-device-avoids-target", []
-    for device, fence in _devices(resources):
-        layer, spec, target = _layer(device), fence.spec, fence.fences_node
+    for device in _devices(resources):
+        layer, spec, target = device.props.layer, device.props.spec, device.props.fences_node
         nodes = _cluster_nodes(resources, layer)
         dev_id = spec.id
         if not target:
@@ -300,24 +388,25 @@ def _delay_ms(params: dict) -> int:
     return max(_ms(params.get("pcmk_delay_base"), 0), _ms(params.get("pcmk_delay_max"), 0))
 
 
-def check_single_tiebreaker(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_single_tiebreaker(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "single-tiebreaker", []
-    for layer in _layers(_of(resources, "StonithDevice")):
+    for layer in _layers(_devices(resources)):
         nodes = _cluster_nodes(resources, layer)
         if nodes and len(nodes) != 2:
             continue  # a tiebreaker is a two-node matter; larger clusters use quorum
         devices = _devices(resources, layer)
-        delayed = [(r, d) for r, d in devices if _delay_ms(d.spec.params) > 0]
+        delayed = [d for d in devices if _delay_ms(d.props.spec.params) > 0]
         if len(delayed) == 1:
             continue
-        anchor = (delayed[1] if len(delayed) > 1 else devices[0])[0]
+        anchor = delayed[1] if len(delayed) > 1 else devices[0]
         if not delayed:
-            message = (f"{layer} cluster: none of {[d.spec.id for _r, d in devices]} has pcmk_delay_base/"
+            message = (f"{layer} cluster: none of {[d.props.spec.id for d in devices]} has pcmk_delay_base/"
                        "pcmk_delay_max, so in a partition both nodes shoot at once (mutual fencing, both down): "
                        "put the delay on the survivor's device only (tiebreaker: {survivor: <node>})")
         else:
-            shown = {d.spec.id: {k: v for k, v in d.spec.params.items() if k.startswith("pcmk_delay")}
-                     for _r, d in delayed}
+            shown = {d.props.spec.id: {k: v for k, v in d.props.spec.params.items() if k.startswith("pcmk_delay")}
+                     for d in delayed}
             message = (f"{layer} cluster: {len(delayed)} devices carry a delay {shown}; with both sides delayed "
                        "the race is random again: keep the delay on exactly one device, the survivor's")
         out.append(_finding(rule, anchor, message))
@@ -331,7 +420,8 @@ def _op_timeout_ms(spec: PrimitiveSpec, name: str) -> int:
     return DEFAULT_OP_TIMEOUT_MS
 
 
-def check_guest_fence_timeout(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_guest_fence_timeout(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "guest-fence-timeout", []
     vms = [(spec.id, _op_timeout_ms(spec, "stop"), _op_timeout_ms(spec, "start"))
            for r, spec in _primitives(resources, "hypervisor") if spec.agent_type == "VirtualDomain"]
@@ -340,36 +430,36 @@ def check_guest_fence_timeout(resources: list[Resource], options: dict | None = 
     vm, stop, start = max(vms, key=lambda v: v[1] + v[2])
     needed = stop + start
     guest_config = _config(resources, "guest")
-    stonith_timeout = _ms(guest_config.properties.get("stonith-timeout") if guest_config else None,
+    stonith_timeout = _ms(guest_config.props.properties.get("stonith-timeout") if guest_config else None,
                           DEFAULT_STONITH_TIMEOUT_MS)
-    for device, fence in _devices(resources, "guest"):
-        params = fence.spec.params
+    for device in _devices(resources, "guest"):
+        params = device.props.spec.params
         for key in ("pcmk_off_timeout", "pcmk_reboot_timeout"):
             value = _ms(params.get(key), stonith_timeout)
             if value > needed:
                 continue
             shown = params.get(key) or f"unset (stonith-timeout {_seconds(stonith_timeout)})"
             out.append(_finding(rule, device, (
-                f"{fence.spec.id}: {key}={shown} does not exceed the {_seconds(needed)} the hypervisor "
+                f"{device.props.spec.id}: {key}={shown} does not exceed the {_seconds(needed)} the hypervisor "
                 f"layer may take to stop and start a VM ({vm}: stop {_seconds(stop)} + start {_seconds(start)}); "
                 f"the guest fence would time out while the VM is still being recovered: set guest.fencing.timeout "
                 f"to {_seconds(needed + 1000)} or more")))
     return out
 
 
-def check_guest_fence_reaches_hypervisors(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_guest_fence_reaches_hypervisors(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "guest-fence-reaches-hypervisors", []
-    hv = next((c for c in _of(resources, "CorosyncCluster") if _layer(c) == "hypervisor"), None)
+    hv = next(iter(_of(resources, "CorosyncCluster", layer="hypervisor")), None)
     if hv is None:
         return out
-    addresses = hv.props.get("node_addresses") or {}
-    for device, fence in _devices(resources, "guest"):
-        path = set(fence.fence_path)
+    for device in _devices(resources, "guest"):
+        path = set(device.props.fence_path)
         for node in _node_names(hv):
-            own = list(addresses.get(node) or [])
+            own = list(hv.props.node_addresses.get(node, ()))
             if not path & set(own):
                 out.append(_finding(rule, device, (
-                    f"{fence.spec.id}: fence_path {sorted(path)} reaches no address of hypervisor {node} "
+                    f"{device.props.spec.id}: fence_path {sorted(path)} reaches no address of hypervisor {node} "
                     f"({own or 'no node_addresses known'}); a guest running on {node} could not be fenced and the "
                     f"agent could wrongly report it absent: add one of {own or [node]} to "
                     "guest.fencing.hypervisor_addresses")))
@@ -377,24 +467,15 @@ def check_guest_fence_reaches_hypervisors(resources: list[Resource], options: di
 
 
 # ---- DRBD ---------------------------------------------------------------------------------------
-def _drbd(resources: list[Resource]) -> list[Resource]:
-    return _of(resources, "DrbdResource")
+def _drbd(resources: list[Typed], layer: str | None = None) -> list[Typed]:
+    """The DrbdResources (props: DrbdResourceProps)."""
+    return _of(resources, "DrbdResource", layer=layer)
 
 
-def _res_text(r: Resource) -> str:
-    p = r.props
-    try:
-        hosts = tuple(DrbdHost(h[0], tuple(h[1])) for h in p["hosts"])
-        return render_resource(p["name"], int(p["minor"]), p.get("disk", ""), hosts, tuple(int(x) for x in p["ports"]),
-                               DrbdOptions.model_validate(p["options"]))
-    except Exception:  # malformed props: the provider's check reports them; nothing rendered here
-        return ""
-
-
-def _global_common(resources: list[Resource], layer: str) -> tuple[Resource | None, str]:
-    for r in _of(resources, "RemoteFile"):
-        if _layer(r) == layer and r.props.get("path") == GLOBAL_COMMON:
-            return r, str(r.props.get("content") or "")
+def _global_common(resources: list[Typed], layer: str) -> tuple[Typed | None, str]:
+    for r in _of(resources, "RemoteFile", layer=layer):
+        if r.props.path == GLOBAL_COMMON:
+            return r, r.props.content
     return None, ""
 
 
@@ -402,7 +483,8 @@ def _strip_comments(text: str) -> str:
     return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
 
 
-def check_drbd_protocol_c(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_drbd_protocol_c(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "drbd-protocol-c", []
     for layer in _layers(_drbd(resources)):
         gc, text = _global_common(resources, layer)
@@ -411,33 +493,29 @@ def check_drbd_protocol_c(resources: list[Resource], options: dict | None = None
                 out.append(_finding(rule, gc, (
                     f"{GLOBAL_COMMON} ({layer}) sets protocol {proto}: a write would be acknowledged before the "
                     "peer has it, and a failover could lose it: use protocol C")))
-    for r in _drbd(resources):
-        wanted = str((r.props.get("options") or {}).get("protocol", "C")).upper()
-        rendered = re.findall(r"\bprotocol\s+([A-Za-z]+)\s*;", _res_text(r))
-        for proto in [wanted, *rendered]:
+    for r in _drbd(resources):  # the .res as it is written (the props have no protocol of their own)
+        for proto in re.findall(r"\bprotocol\s+([A-Za-z]+)\s*;", drbd_resource.res_text(r.props)):
             if proto.upper() != "C":
                 out.append(_finding(rule, r, (
-                    f"DRBD resource {r.props.get('name')}: protocol {proto}: asynchronous replication loses "
+                    f"DRBD resource {r.props.name}: protocol {proto}: asynchronous replication loses "
                     "acknowledged writes on failover: use protocol C")))
                 break
     return out
 
 
-def _paths(r: Resource) -> list[tuple[str, str, int]]:
-    hosts, ports = r.props.get("hosts") or [], r.props.get("ports") or []
-    if len(hosts) != 2:
-        return []
-    a, b = list(hosts[0][1]), list(hosts[1][1])
-    return [(a[i], b[i], _int(ports[i])) for i in range(min(len(a), len(b), len(ports)))]
+def _paths(r: Typed) -> list[tuple[str, str, int]]:
+    (_, a), (_, b) = r.props.hosts
+    return list(zip(a, b, r.props.ports))
 
 
-def check_drbd_two_paths(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_drbd_two_paths(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "drbd-two-paths", []
     prefix = int((options or {}).get("network_prefix", 24))
     for r in _drbd(resources):
-        if str((r.props.get("options") or {}).get("dialect")) != "9":
+        if r.props.options.dialect != DrbdDialect.V9:
             continue
-        name, paths = r.props.get("name"), _paths(r)
+        name, paths = r.props.name, _paths(r)
         if len(paths) < 2:
             out.append(_finding(rule, r, (
                 f"DRBD resource {name} (DRBD 9) has {len(paths)} path(s) {paths}: one cable or NIC failure stops "
@@ -457,17 +535,18 @@ def check_drbd_two_paths(resources: list[Resource], options: dict | None = None)
     return out
 
 
-def check_drbd84_redundancy(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_drbd84_redundancy(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     out = []
     for r in _drbd(resources):
-        if str((r.props.get("options") or {}).get("dialect")) != "8.4":
+        if r.props.options.dialect != DrbdDialect.V84:
             continue
         paths = _paths(r)
         first = f"{paths[0][0]}<->{paths[0][1]}:{paths[0][2]}" if paths else "its first ring"
-        hosts = [list(h[1]) for h in r.props.get("hosts") or []]
-        spare = ["<->".join(pair) for pair in zip(*[h[1:] for h in hosts])] if len(hosts) == 2 else []
+        (_, a), (_, b) = r.props.hosts
+        spare = ["<->".join(pair) for pair in zip(a[1:], b[1:])]
         out.append(_finding("drbd84-single-path", r, (
-            f"DRBD resource {r.props.get('name')} uses DRBD 8.4: it replicates over one path only ({first}); "
+            f"DRBD resource {r.props.name} uses DRBD 8.4: it replicates over one path only ({first}); "
             f"the other storage network{' (' + ', '.join(spare) + ')' if spare else ''} carries corosync but no "
             "replication, so "
             "losing that one link disconnects DRBD (the peer goes Outdated and cannot be promoted until it "
@@ -475,20 +554,20 @@ def check_drbd84_redundancy(resources: list[Resource], options: dict | None = No
     return out
 
 
-def check_drbd_unique_port_minor(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_drbd_unique_port_minor(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "drbd-unique-port-minor", []
     minors: dict[tuple[str, int], str] = {}
     ports: dict[tuple[str, int], str] = {}
     for r in _drbd(resources):
-        name = r.props.get("name")
-        for host, _addresses in r.props.get("hosts") or []:
-            minor = _int(r.props.get("minor"))
+        name, minor = r.props.name, r.props.minor
+        for host, _addresses in r.props.hosts:
             if (host, minor) in minors and minors[(host, minor)] != name:
                 out.append(_finding(rule, r, (
                     f"DRBD resource {name} uses minor {minor} (/dev/drbd{minor}) on {host}, already used by "
                     f"{minors[(host, minor)]}: give it a free minor")))
             minors.setdefault((host, minor), name)
-            for port in map(_int, r.props.get("ports") or []):
+            for port in r.props.ports:
                 if (host, port) in ports and ports[(host, port)] != name:
                     out.append(_finding(rule, r, (
                         f"DRBD resource {name} listens on port {port} on {host}, already used by "
@@ -497,14 +576,15 @@ def check_drbd_unique_port_minor(resources: list[Resource], options: dict | None
     return out
 
 
-def check_drbd_fencing(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_drbd_fencing(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "drbd-fencing", []
     for layer in _layers(_drbd(resources)):
-        gc, common = _global_common(resources, layer)
-        for r in [d for d in _drbd(resources) if _layer(d) == layer]:
-            text = _strip_comments(common + "\n" + _res_text(r))
+        _gc, common = _global_common(resources, layer)
+        for r in _drbd(resources, layer):
+            text = _strip_comments(common + "\n" + drbd_resource.res_text(r.props))
             policies = re.findall(r"\bfencing\s+([a-z-]+)\s*;", text)
-            name = r.props.get("name")
+            name = r.props.name
             if not policies or any(p == "dont-care" for p in policies):
                 shown = policies[-1] if policies else "unset (dont-care)"
                 out.append(_finding(rule, r, (
@@ -522,30 +602,32 @@ def check_drbd_fencing(resources: list[Resource], options: dict | None = None) -
     return out
 
 
-def check_drbd_handler_node_names(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_drbd_handler_node_names(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     """crm-fence-peer.sh names the surviving node by `uname -n` (DRBD's on-section name) in a
     `#uname ne <that name>` rule: if Pacemaker calls the node anything else, the rule forbids
     promotion on every node, and one lost node takes down every VM and the database."""
     rule, out = "drbd-handler-node-names", []
     for cluster in _of(resources, "CorosyncCluster"):
-        layer = _layer(cluster)
+        layer = cluster.props.layer
         pacemaker = sorted(_pacemaker_names(cluster).values())
         _gc, common = _global_common(resources, layer)
-        for r in [d for d in _drbd(resources) if _layer(d) == layer]:
-            text = _strip_comments(common + "\n" + _res_text(r))
+        for r in _drbd(resources, layer):
+            text = _strip_comments(common + "\n" + drbd_resource.res_text(r.props))
             if not re.search(r"\bfence-peer\s+\"?[^\s\";]*crm-fence-peer", text):
                 continue
-            on_names = sorted(str(h[0]) for h in r.props.get("hosts") or [])
+            on_names = sorted(on_name for on_name, _addresses in r.props.hosts)
             if on_names != pacemaker:
                 out.append(_finding(rule, r, (
-                    f"DRBD resource {r.props.get('name')} ({layer}): its hosts are {on_names} (`uname -n`, the names "
+                    f"DRBD resource {r.props.name} ({layer}): its hosts are {on_names} (`uname -n`, the names "
                     f"crm-fence-peer.sh writes into its constraint) but Pacemaker names the nodes {pacemaker}; the "
                     "handler's `#uname ne <host>` rule would then forbid promotion on the survivor too: name each "
                     "Pacemaker node by its host's `uname -n` (the node's fqdn)")))
     return out
 
 
-def check_drbd_clone_meta(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_drbd_clone_meta(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "drbd-clone-meta", []
     for r, spec in _primitives(resources, "hypervisor") + _primitives(resources, "guest"):
         if not _is_drbd(spec):
@@ -577,17 +659,18 @@ def _has_order(orders: list, first: str, first_action: str, then: str) -> bool:
                for o in orders)
 
 
-def _domain_minor(resources: list[Resource], vm_resource: PrimitiveSpec) -> int | None:
+def _domain_minor(resources: list[Typed], vm_resource: PrimitiveSpec) -> int | None:
     config = vm_resource.params.get("config", "")
     name = config.rsplit("/", 1)[-1].removesuffix(".xml")
     for d in _of(resources, "LibvirtDomain"):
-        if d.props.get("name") == name:
-            match = re.search(r"/dev/drbd([0-9]+)", str(d.props.get("xml", "")))
+        if d.props.name == name:
+            match = re.search(r"/dev/drbd([0-9]+)", d.props.xml)
             return int(match.group(1)) if match else None
     return None
 
 
-def check_vm_force_stop(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_vm_force_stop(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "vm-force-stop", []
     for r, spec in _primitives(resources, "hypervisor"):
         if spec.agent_type == "VirtualDomain" and is_true(spec.params.get("force_stop")):
@@ -599,12 +682,13 @@ def check_vm_force_stop(resources: list[Resource], options: dict | None = None) 
     return out
 
 
-def check_vm_follows_drbd(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_vm_follows_drbd(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "vm-follows-promoted-drbd", []
     layer = "hypervisor"
     cols, orders = _constraints(resources, layer, "colocation"), _constraints(resources, layer, "order")
     clones = {s.top_id: s for _r, s in _primitives(resources, layer) if _is_drbd(s)}
-    minors = {d.props.get("name"): _int(d.props.get("minor")) for d in _drbd(resources) if _layer(d) == layer}
+    minors = {d.props.name: d.props.minor for d in _drbd(resources, layer)}
     for r, spec in _primitives(resources, layer):
         if spec.agent_type != "VirtualDomain":
             continue
@@ -630,18 +714,19 @@ def check_vm_follows_drbd(resources: list[Resource], options: dict | None = None
     return out
 
 
-def _declared_chain(resources: list[Resource], prims: list[tuple[Resource, PrimitiveSpec]]) -> list[str]:
+def _declared_chain(resources: list[Typed], prims: list[tuple[Typed, PrimitiveSpec]]) -> list[str]:
     """The chain the guest cluster config declares; without one, GUEST_CHAIN's agents in its order."""
     config = _config(resources, "guest")
-    if config and config.chain:
-        return list(config.chain)
+    if config and config.props.chain:
+        return list(config.props.chain)
     by_type = {}
     for _r, spec in prims:
         by_type.setdefault(spec.agent_type, spec.id)
     return [by_type[agent_type(link.agent)] for link in GUEST_CHAIN if agent_type(link.agent) in by_type]
 
 
-def check_guest_chain(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_guest_chain(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "guest-chain-complete", []
     layer = "guest"
     prims = _primitives(resources, layer)
@@ -680,10 +765,11 @@ def check_guest_chain(resources: list[Resource], options: dict | None = None) ->
 
 
 # ---- firewall -----------------------------------------------------------------------------------
-def check_guest_database_clients(resources: list[Resource], options: dict | None = None) -> list[Finding]:
+@_over_valid
+def check_guest_database_clients(resources: list[Typed], options: dict | None = None) -> list[Finding]:
     rule, out = "guest-database-clients", []
-    guest = [c for c in _of(resources, "CorosyncCluster") if _layer(c) == "guest"]
-    walls = [r for r in _of(resources, "Firewall") if _layer(r) == "guest"]
+    guest = _of(resources, "CorosyncCluster", layer="guest")
+    walls = _of(resources, "Firewall", layer="guest")
     fix = ("list the networks the clients connect from in guest.firewall.database_clients (e.g. [10.0.5.0/24]), or "
            "leave it out to open the port to the guests' management network")
     if guest and not walls:
@@ -691,12 +777,40 @@ def check_guest_database_clients(resources: list[Resource], options: dict | None
             f"the guest layer has no Firewall, so nothing opens PostgreSQL's port {PG_PORT} to its clients: a guest "
             f"whose firewall denies by default (RHEL's firewalld) refuses every client at the VIP; {fix}")))
     for r in walls:
-        openings = [o for node in (r.props.get("openings") or {}).values() for o in node or () if isinstance(o, dict)]
-        if not any(o.get("purpose") == DATABASE and o.get("sources") for o in openings):
+        # An Opening has at least one source: one for the database is an opening to some client.
+        if not any(o.purpose == DATABASE for openings in r.props.openings.values() for o in openings):
             out.append(_finding(rule, r, (
                 f"{', '.join(_node_names(r)) or r.name}: no client may reach PostgreSQL's port {PG_PORT} "
                 "(guest.firewall.database_clients is empty): a guest whose firewall denies by default (RHEL's "
                 f"firewalld) refuses every client at the VIP, and only the guests themselves reach the database; {fix}")))
+    return out
+
+
+# ---- the alert feed -----------------------------------------------------------------------------
+def _installed_agents(resources: list[Typed], layer: str) -> set[str]:
+    """Paths of the executable files the stack writes on the layer's nodes."""
+    return {r.props.path for r in _of(resources, "RemoteFile", layer=layer) if r.props.mode & 0o111}
+
+
+@_over_valid
+def check_alert_path_per_layer(resources: list[Typed], options: dict | None = None) -> list[Finding]:
+    rule, out = "alert-path-per-layer", []
+    fix = "add the layer to hastack:monitoring.alert_layers, which installs hastack's agent and registers its alert"
+    for r in _of(resources, "PcsClusterConfig"):
+        layer = r.props.layer
+        if not r.props.alerts:
+            out.append(_finding(rule, r, (
+                f"the {layer} cluster has no Pacemaker alert: its membership changes, resource operations and "
+                "fencing reach no one as they happen (it heals faster than polling sees; the seed feeds Nagios "
+                f"from both layers); {fix}")))
+            continue
+        installed = _installed_agents(resources, layer)
+        for alert in r.props.alerts:
+            if alert.path not in installed:
+                out.append(_finding(rule, r, (
+                    f"alert {alert.id} runs {alert.path}, which no resource of the stack installs on the {layer} "
+                    f"nodes: unless it is there by other means, Pacemaker logs a failure for every event and "
+                    f"nothing is sent; {fix}")))
     return out
 
 
@@ -705,7 +819,8 @@ SECRET_PARAM = re.compile(r"^(password|passwd|auth_password|priv_password|secret
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
-def check_secrets(resources: list[Resource], options: dict | None = None,
+@_over_valid
+def check_secrets(resources: list[Typed], options: dict | None = None,
                   secret_paths: dict[str, set[tuple]] | None = None) -> list[Finding]:
     """`secret_paths[resource name]` holds the prop paths (tuples of keys/indices) the engine marked
     secret.  None means the pack could not see secretness at all, which is itself reported."""
@@ -714,12 +829,11 @@ def check_secrets(resources: list[Resource], options: dict | None = None,
         return [Finding(rule, "", "cannot tell secret from plain props (the policy runtime dropped Pulumi's secret "
                                   "markers); fence passwords and keys are unverified")]
 
-    def secret(r: Resource, path: tuple) -> bool:
-        marked = secret_paths.get(r.name, set())
-        return any(path[:len(p)] == p for p in marked)
+    def secret(r: Typed, path: tuple) -> bool:
+        return _is_secret(secret_paths, r.name, path)
 
-    for r, primitive in sorted(_typed(resources, Primitive, "PcsResource") + _devices(resources), key=lambda t: t[0].name):
-        spec, values = primitive.spec, primitive.secret_values
+    for r in _of(resources, "PcsResource", "StonithDevice"):
+        spec, values = r.props.spec, r.props.secret_values
         for key, value in values.items():
             if value and not secret(r, ("secret_values", key)):
                 out.append(_finding(rule, r, (
@@ -737,15 +851,19 @@ def check_secrets(resources: list[Resource], options: dict | None = None,
                 out.append(_finding(rule, r, f"{spec.id}: secret parameter {key} has no value in "
                                              f"secret_values: supply it as a Pulumi secret"))
     for r in _of(resources, "RemoteFile"):
-        content = str(r.props.get("content") or "")
-        if (r.props.get("secret") or PRIVATE_KEY.search(content)) and content and not secret(r, ("content",)):
+        content = r.props.content
+        if (r.props.secret or PRIVATE_KEY.search(content)) and content and not secret(r, ("content",)):
             out.append(_finding(rule, r, (
-                f"{r.props.get('path')}: a key file (secret: {bool(r.props.get('secret'))}) whose content is plain "
+                f"{r.props.path}: a key file (secret: {r.props.secret}) whose content is plain "
                 "text in the inputs and state: wrap the content in pulumi.Output.secret(...)")))
-    for r in resources:
-        for i, node in enumerate(r.props.get("nodes") or []):
-            ssh = (node or {}).get("ssh") or {} if isinstance(node, dict) else {}
-            if ssh.get("private_key") and not secret(r, ("nodes", i, "ssh", "private_key")):
+    for r in _of(resources, "VmFirstBoot"):
+        if r.props.user_data and not secret(r, ("user_data",)):
+            out.append(_finding(rule, r, (
+                f"{r.name}: user_data (the VM's SSH host key and password hashes) is plain text in the inputs and "
+                "state: wrap it in pulumi.Output.secret(...)")))
+    for r in sorted(resources, key=lambda r: r.name):
+        for i, node in enumerate(getattr(r.props, "nodes", ())):  # state-only types have none
+            if node.ssh.get("private_key") and not secret(r, ("nodes", i, "ssh", "private_key")):
                 out.append(_finding(rule, r, (
                     f"{r.name}: nodes[{i}].ssh.private_key is plain text: make the whole `nodes` input a secret "
                     "(components.connection.node_refs does this when a key is inline)")))
@@ -773,6 +891,8 @@ def split_secrets(value, path: tuple = (), is_secret: Callable[[object], bool] =
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("props-valid", "Every hastack resource's props validate through its type's props model.",
+         check_props_valid, secrets=True),
     Rule("stickiness-exceeds-location", "If failback is declared prevented, resource-stickiness exceeds every "
          "location preference of the same layer.", check_stickiness_vs_location),
     Rule("failback-declared-allowed", "Failback is declared allowed: say which resources return home.",
@@ -807,20 +927,26 @@ RULES: tuple[Rule, ...] = (
          check_guest_chain),
     Rule("guest-database-clients", "Some client may reach PostgreSQL on the guests through their firewall.",
          check_guest_database_clients, advisory=True),
-    Rule("fence-secrets-are-secret", "Fence passwords and keys are Pulumi secrets.", check_secrets),
+    Rule("alert-path-per-layer", "Every layer's events have a path out: an alert whose agent the stack installs.",
+         check_alert_path_per_layer, advisory=True),
+    Rule("fence-secrets-are-secret", "Fence passwords and keys are Pulumi secrets.", check_secrets, secrets=True),
 )
 
 
 def run_all(resources: list[Resource], secret_paths: dict[str, set[tuple]] | None = None,
             options: dict[str, dict] | None = None) -> list[Finding]:
-    findings = []
+    findings, resources = [], prevalidated(resources)
     for rule in RULES:
-        opts = (options or {}).get(rule.name, {})
-        if rule.check is check_secrets:
-            findings += check_secrets(resources, opts, secret_paths)
-        else:
-            findings += rule.check(resources, opts)
+        findings += run_rule(rule, resources, (options or {}).get(rule.name, {}), secret_paths)
     return findings
+
+
+def run_rule(rule: Rule, resources: list[Resource], options: dict,
+             secret_paths: dict[str, set[tuple]] | None) -> list[Finding]:
+    """RULE's findings; SECRET_PATHS None: the pack cannot see which props are secret."""
+    if rule.secrets:
+        return rule.check(resources, options, secret_paths)
+    return rule.check(resources, options)
 
 
 def enforcement(rule: Rule, pack_config: dict | None = None) -> str:
@@ -837,17 +963,14 @@ def run_pack(resources: list[Resource], secret_paths: dict[str, set[tuple]] | No
              pack_config: dict | None = None) -> list[Report]:
     """Every rule at its enforcement level, as the policy pack would report it: a mandatory (or
     remediate) finding is an error, an advisory one a warning; disabled rules are skipped."""
-    reports = []
+    reports, resources = [], prevalidated(resources)
     for rule in RULES:
         level = enforcement(rule, pack_config)
         if level == "disabled":
             continue
         entry = (pack_config or {}).get(rule.name)
         opts = {k: v for k, v in entry.items() if k != "enforcementLevel"} if isinstance(entry, dict) else {}
-        if rule.check is check_secrets:
-            findings = check_secrets(resources, opts, secret_paths)
-        else:
-            findings = rule.check(resources, opts)
+        findings = run_rule(rule, resources, opts, secret_paths)
         severity = Severity.WARNING if level == "advisory" else Severity.ERROR
         for finding in findings:
             where = f" [{finding.resource}]" if finding.resource else ""

@@ -161,7 +161,7 @@ def parse_graph(xml_text: str) -> Graph:
 
 
 @dataclass
-class Step:
+class Transition:
     events: tuple[str, ...]
     summary: tuple[str, ...]
     graph: Graph
@@ -181,7 +181,7 @@ class Layer:
     def __init__(self, name: str, cib_xml: str):
         self.name = name
         self.sim = Simulation(cib_xml)
-        self.steps: list[Step] = []
+        self.steps: list[Transition] = []
         self.vip: str | None = None
 
     def clone(self) -> "Layer":
@@ -192,16 +192,16 @@ class Layer:
     def close(self) -> None:
         self.sim.close()
 
-    def step(self, *events: str) -> Step:
+    def step(self, *events: str) -> Transition:
         path = self.sim.path
         out, graph = path.with_name("next.xml"), path.with_name("graph.xml")
         text = _run(["crm_simulate", "-x", str(path), "-S", "-O", str(out), "-G", str(graph), *events])
         out.replace(path)
-        step = Step(tuple(events), parse_round(text).summary, parse_graph(graph.read_text()))
+        step = Transition(tuple(events), parse_round(text).summary, parse_graph(graph.read_text()))
         self.steps.append(step)
         return step
 
-    def settle(self, *events: str, max_rounds: int = 10) -> list[Step]:
+    def settle(self, *events: str, max_rounds: int = 10) -> list[Transition]:
         done = [self.step(*events)]
         while done[-1].summary or done[-1].changes():
             if len(done) > max_rounds:
@@ -226,14 +226,14 @@ class Layer:
 
 
 @dataclass
-class Run:
+class Episode:
     """What one layer did in one part of a scenario."""
 
     layer: str
     label: str
     before: dict
     after: dict
-    steps: list[Step]
+    steps: list[Transition]
 
     @property
     def fenced(self) -> list[str]:
@@ -279,7 +279,7 @@ def _where(status: dict, rid: str) -> tuple[str, ...]:
     return tuple(running_on(status, rid))
 
 
-def _placement_changes(run: Run, hide: set[str]) -> list[str]:
+def _placement_changes(run: Episode, hide: set[str]) -> list[str]:
     out = []
     resources = sorted(set(run.before["resources"]) | set(run.after["resources"]))
     restarted = {(a.resource, a.node) for a in run.changes() if a.op == "start"} & \
@@ -315,7 +315,7 @@ class Outcome:
     id: str
     title: str
     expectation: str
-    runs: dict[str, Run] = field(default_factory=dict)
+    runs: dict[str, Episode] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seed: Seed | None = None
@@ -359,9 +359,9 @@ class Outcome:
         return "; ".join(parts)
 
 
-# ---- the stack's facts, derived from config and rendered CIBs ------------------------------------
+# ---- the stack's topology, derived from config and rendered CIBs ---------------------------------
 @dataclass
-class Facts:
+class Topology:
     """Nodes by their Pacemaker names (each host's `uname -n`)."""
 
     hv_nodes: list[str]
@@ -420,12 +420,12 @@ def tiebreaker(cib_xml: str) -> tuple[str | None, str]:
     return target, f"{device} " + " ".join(f"{k}={v}" for k, v in sorted(delay.items()))
 
 
-def stack_facts(config: StackConfig, hv_cib: str, guest_cib: str | None) -> Facts:
+def stack_topology(config: StackConfig, hv_cib: str, guest_cib: str | None) -> Topology:
     hv_primitives = {p.id: p for p in primitive.read_all(hv_cib)}
     hv = config.hypervisor
     survivor, delay = tiebreaker(hv_cib)
     vms = {vm_resource_id(v.name): config.preferred_pacemaker_node(v) for v in config.vms}
-    facts = Facts(
+    topology = Topology(
         hv_nodes=[n.pacemaker_name for n in hv.nodes], vms=vms, hv_drbd=[drbd_primitive_id(v.name) for v in config.vms],
         vm_monitor_ms={rid: _monitor_ms(hv_primitives, rid) for rid in vms}, hv_survivor=survivor, hv_delay=delay,
         hv_failback=hv.failback.value, hv_stickiness=int(hv.resource_defaults.get("resource-stickiness", "0")),
@@ -436,51 +436,51 @@ def stack_facts(config: StackConfig, hv_cib: str, guest_cib: str | None) -> Fact
         objects = guest_objects(guest)
         g_survivor, g_delay = tiebreaker(guest_cib)
         threshold = guest.resource_defaults.get("migration-threshold")
-        facts.guest_nodes = [n.pacemaker_name for n in guest.nodes]
-        facts.guest_vm = {n.pacemaker_name: vm_resource_id(n.vm) for n in guest.nodes}
-        facts.guest_primary = guest.nodes[0].pacemaker_name  # GuestPgCluster forces the first primary there
-        facts.guest_drbd = objects.drbd_clone.id
-        facts.guest_chain = [spec.id for spec in objects.chain]
-        facts.guest_pgsql, facts.guest_vip = objects.pgsql.id, objects.vip.id
-        facts.guest_survivor, facts.guest_delay = g_survivor, g_delay
-        facts.guest_failback = guest.failback.value
-        facts.guest_migration_threshold = int(threshold) if threshold and threshold.isdigit() else None
-        facts.pgsql_monitor_ms = _monitor_ms({p.id: p for p in primitive.read_all(guest_cib)}, objects.pgsql.id)
-    return facts
+        topology.guest_nodes = [n.pacemaker_name for n in guest.nodes]
+        topology.guest_vm = {n.pacemaker_name: vm_resource_id(n.vm) for n in guest.nodes}
+        topology.guest_primary = guest.nodes[0].pacemaker_name  # GuestPgCluster forces the first primary there
+        topology.guest_drbd = objects.drbd_clone.id
+        topology.guest_chain = [spec.id for spec in objects.chain]
+        topology.guest_pgsql, topology.guest_vip = objects.pgsql.id, objects.vip.id
+        topology.guest_survivor, topology.guest_delay = g_survivor, g_delay
+        topology.guest_failback = guest.failback.value
+        topology.guest_migration_threshold = int(threshold) if threshold and threshold.isdigit() else None
+        topology.pgsql_monitor_ms = _monitor_ms({p.id: p for p in primitive.read_all(guest_cib)}, objects.pgsql.id)
+    return topology
 
 
 # ---- booting the layers -------------------------------------------------------------------------
-def boot_hypervisor(cib: str, facts: Facts) -> Layer:
+def boot_hypervisor(cib: str, topology: Topology) -> Layer:
     layer = Layer("hypervisor", cib)
-    layer.step(*[a for n in facts.hv_nodes for a in ("-u", n)])
-    layer.set_attributes({n: {f"master-{d}": PROMOTION for d in facts.hv_drbd} for n in facts.hv_nodes})
+    layer.step(*[a for n in topology.hv_nodes for a in ("-u", n)])
+    layer.set_attributes({n: {f"master-{d}": PROMOTION for d in topology.hv_drbd} for n in topology.hv_nodes})
     layer.settle()
     layer.steps.clear()
     return layer
 
 
-def boot_guest(cib: str, facts: Facts, primary: str) -> Layer:
+def boot_guest(cib: str, topology: Topology, primary: str) -> Layer:
     layer = Layer("guest", cib)
-    layer.step(*[a for n in facts.guest_nodes for a in ("-u", n)])
-    key = f"master-{facts.guest_drbd}"
-    layer.set_attributes({n: {key: PROMOTION if n == primary else PROMOTION_LOW} for n in facts.guest_nodes})
+    layer.step(*[a for n in topology.guest_nodes for a in ("-u", n)])
+    key = f"master-{topology.guest_drbd}"
+    layer.set_attributes({n: {key: PROMOTION if n == primary else PROMOTION_LOW} for n in topology.guest_nodes})
     layer.settle()
     # Both disks UpToDate from here on, as after the initial sync: equal scores.
-    layer.set_attributes({n: {key: PROMOTION} for n in facts.guest_nodes})
+    layer.set_attributes({n: {key: PROMOTION} for n in topology.guest_nodes})
     layer.settle()
     layer.steps.clear()
-    layer.vip = facts.vip
+    layer.vip = topology.vip
     return layer
 
 
 def run_events(layer: Layer, label: str, *events: str, before: dict | None = None,
-               prepare=None) -> Run:
+               prepare=None) -> Episode:
     before = before if before is not None else layer.status()
     start = len(layer.steps)
     if prepare:
         prepare(layer)
     layer.settle(*events)
-    return Run(layer.name, label, before, layer.status(), layer.steps[start:], layer.vip)
+    return Episode(layer.name, label, before, layer.status(), layer.steps[start:], layer.vip)
 
 
 # ---- helpers for expectations -------------------------------------------------------------------
@@ -488,21 +488,21 @@ def _on(status: dict, rid: str, role: str | None = None) -> list[str]:
     return running_on(status, rid, role)
 
 
-def _guest_stack_on(facts: Facts, status: dict) -> list[str]:
+def _guest_stack_on(topology: Topology, status: dict) -> list[str]:
     """Nodes holding the whole guest chain (promoted DRBD, fs, pgsql, VIP)."""
-    nodes = set(_on(status, facts.guest_drbd, "Promoted")) if facts.guest_drbd else set()
-    for rid in facts.guest_chain:
+    nodes = set(_on(status, topology.guest_drbd, "Promoted")) if topology.guest_drbd else set()
+    for rid in topology.guest_chain:
         nodes &= set(_on(status, rid))
     return sorted(nodes)
 
 
-def _vms_on(status: dict, facts: Facts, node: str) -> list[str]:
-    return sorted(rid for rid in facts.vms if _on(status, rid) == [node])
+def _vms_on(status: dict, topology: Topology, node: str) -> list[str]:
+    return sorted(rid for rid in topology.vms if _on(status, rid) == [node])
 
 
-def _chain_checks(out: Outcome, run: Run, facts: Facts, old: str, new: str) -> None:
+def _chain_checks(out: Outcome, run: Episode, topology: Topology, old: str, new: str) -> None:
     """Ordered handoff old -> new: the chain stops from its end; demote; promote; it starts in order."""
-    drbd, chain = facts.guest_drbd, facts.guest_chain
+    drbd, chain = topology.guest_drbd, topology.guest_chain
     links = list(zip(chain, chain[1:]))
     pairs = ([(("stop", b, old), ("stop", a, old)) for a, b in reversed(links)]
              + [(("stop", chain[0], old), ("demote", drbd, old)), (("promote", drbd, new), ("start", chain[0], new))]
@@ -512,7 +512,7 @@ def _chain_checks(out: Outcome, run: Run, facts: Facts, old: str, new: str) -> N
               f"stop {', '.join(reversed(chain))} on {old}; demote; promote on {new}; start {', '.join(chain)}")
 
 
-def _fence_first(out: Outcome, run: Run, fenced: str, resources: list[tuple[str, str, str]]) -> None:
+def _fence_first(out: Outcome, run: Episode, fenced: str, resources: list[tuple[str, str, str]]) -> None:
     """Every listed action waits for the fence of `fenced` (no promotion beside an unconfirmed node)."""
     fence = ("stonith", "", fenced)
     missing = [f"{op} {rid}@{node}" for op, rid, node in resources if not run.happens_before(fence, (op, rid, node))]
@@ -543,7 +543,7 @@ class Scenarios:
     def __init__(self, config: StackConfig, hv_cib: str, guest_cib: str | None):
         self.config = config
         self.hv_cib, self.guest_cib = hv_cib, guest_cib
-        self.facts = stack_facts(config, hv_cib, guest_cib)
+        self.topology = stack_topology(config, hv_cib, guest_cib)
         self._layers: list[Layer] = []
         self._booted: dict[str, Layer] = {}  # booted once, cloned per scenario
 
@@ -553,13 +553,13 @@ class Scenarios:
 
     def _hv(self) -> Layer:
         if "hv" not in self._booted:
-            self._booted["hv"] = self._keep(boot_hypervisor(self.hv_cib, self.facts))
+            self._booted["hv"] = self._keep(boot_hypervisor(self.hv_cib, self.topology))
         return self._keep(self._booted["hv"].clone())
 
     def _guest(self, primary: str | None = None) -> Layer:
-        primary = primary or self.facts.guest_primary
+        primary = primary or self.topology.guest_primary
         if primary not in self._booted:
-            self._booted[primary] = self._keep(boot_guest(self.guest_cib, self.facts, primary))
+            self._booted[primary] = self._keep(boot_guest(self.guest_cib, self.topology, primary))
         return self._keep(self._booted[primary].clone())
 
     def _keep(self, layer: Layer) -> Layer:
@@ -571,11 +571,11 @@ class Scenarios:
         return Outcome(sid, title, expectation, seed=seed)
 
     def _seed_names(self) -> bool:
-        return SEED_NODES <= {short_name(n) for n in self.facts.hv_nodes + self.facts.guest_nodes}
+        return SEED_NODES <= {short_name(n) for n in self.topology.hv_nodes + self.topology.guest_nodes}
 
     # -- guest-layer scenarios ------------------------------------------------------------------
     def a1(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         active = f.guest_primary
         other = f.other(f.guest_nodes, active)
         out = self.outcome("A1", f"standby of the active guest {active}",
@@ -591,7 +591,7 @@ class Scenarios:
         return out
 
     def _partition(self, sid: str, active: str) -> Outcome:
-        f = self.facts
+        f = self.topology
         survivor, loser = f.guest_survivor, None
         title = f"guest partition, {'active' if active != survivor else 'standby'} node partitioned"
         if survivor is None:
@@ -630,7 +630,7 @@ class Scenarios:
     def _guest_fence_is_vm_kill(self, out: Outcome, guest_node: str, hv: Layer | None = None,
                                 key: str = "hypervisor") -> None:
         """The guest fence is `virsh destroy` of that guest's VM: the hypervisor sees a failed monitor."""
-        f = self.facts
+        f = self.topology
         vm = f.guest_vm[guest_node]
         hv = hv or self._hv()
         node = _on(hv.status(), vm)[0]
@@ -641,16 +641,16 @@ class Scenarios:
                   f"fenced {run.fenced}; {vm} on {_on(run.after, vm)}")
 
     def a2a(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         survivor = f.guest_survivor or f.guest_nodes[-1]
         return self._partition("A2a", f.other(f.guest_nodes, survivor))
 
     def a2b(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         return self._partition("A2b", f.guest_survivor or f.guest_nodes[0])
 
     def a3(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         killed = f.guest_primary
         other = f.other(f.guest_nodes, killed)
         vm = f.guest_vm[killed]
@@ -668,7 +668,7 @@ class Scenarios:
         return out
 
     def a4(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         active, pgsql, vip = f.guest_primary, f.guest_pgsql, f.vip
         at = f.guest_chain.index(pgsql)
         below, above = f.guest_chain[:at], f.guest_chain[at + 1:]  # the links pgsql starts after, and before
@@ -702,13 +702,13 @@ class Scenarios:
     # -- hypervisor-layer scenarios -------------------------------------------------------------
     def _home(self) -> str:
         """The hypervisor that runs the active guest (the seed's node1)."""
-        f = self.facts
+        f = self.topology
         if f.guest_primary:
             return f.vms[f.guest_vm[f.guest_primary]]
         return f.hv_nodes[0]
 
     def h1(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         node = self._home()
         other = f.other(f.hv_nodes, node)
         hv = self._hv()
@@ -736,7 +736,7 @@ class Scenarios:
         return out
 
     def _host_loss(self, sid: str, title: str, lost: str, swap: bool, partition: bool) -> Outcome:
-        f = self.facts
+        f = self.topology
         survivor = f.other(f.hv_nodes, lost)
         hv = self._hv()
         if swap:
@@ -793,7 +793,7 @@ class Scenarios:
         return out
 
     def h2a(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         if f.hv_survivor is None:
             out = self.outcome("H2a", "hypervisor partition", "exactly one hypervisor fence device carries the delay")
             out.check("tiebreaker decides the partition", False, f"hypervisor: {f.hv_delay}")
@@ -805,7 +805,7 @@ class Scenarios:
                                lost, swap=False, partition=True)
 
     def h2b(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         if f.hv_survivor is None:
             out = self.outcome("H2b", "hypervisor partition", "exactly one hypervisor fence device carries the delay")
             out.check("tiebreaker decides the partition", False, f"hypervisor: {f.hv_delay}")
@@ -817,7 +817,7 @@ class Scenarios:
         return out
 
     def h3(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         node = self._home()
         out = self._host_loss("H3", f"power-off of hypervisor {node}", node, swap=False, partition=False)
         # Lost promotion scores: had the survivor's copies been Outdated (DRBD fencing withdrew their
@@ -837,7 +837,7 @@ class Scenarios:
 
     # -- failback -------------------------------------------------------------------------------
     def failback_hyp(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         node = self._home()
         other = f.other(f.hv_nodes, node)
         hv = self._hv()
@@ -877,7 +877,7 @@ class Scenarios:
         return out
 
     def failback_guest(self) -> Outcome:
-        f = self.facts
+        f = self.topology
         survivor = f.guest_survivor or f.guest_nodes[-1]
         loser = f.other(f.guest_nodes, survivor)
         back = f.guest_failback == "allowed"

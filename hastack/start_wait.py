@@ -3,14 +3,19 @@ enabled should run.
 
 `up` configures and Pacemaker acts; without this wait an `up` could report success while a VM
 failed to start.  Polls `crm_mon` (0.3 s on the host, one SSH channel) rather than running a
-loop on the host, so that each poll's failure is reported like any other command."""
+loop on the host, so that each poll's failure is reported like any other command.  When it does
+not run in time, the caller's undo puts the cluster back as it was before the step, or the error
+says what is left."""
 from __future__ import annotations
 
 import time
 from typing import Callable
 
+from hastack.apply import apply_live
 from hastack.facts.status import failed_actions, healthy_on, parse_crm_mon, resource_state
+from hastack.plan import CLUSTER, Plan
 from hastack.reports import HastackError
+from hastack.transport import TransportFor
 
 CRM_MON = ("crm_mon", "-1", "--output-as=xml")
 
@@ -41,3 +46,20 @@ def not_running_message(status: dict, resource_id: str, timeout_s: float, where:
             + (f"; offline nodes: {', '.join(offline)}" if offline else "")
             + f". See `crm_mon -1rf` on {where}; once the cause is fixed, "
               f"`crm_resource --cleanup --resource {resource_id}`, then `pulumi up` again.")
+
+
+def wait_running_or_undo(transport_for: TransportFor, resource_id: str, wait_s: int, undo: Plan | None,
+                         outcome: str, **poll) -> None:
+    """Returns once RESOURCE_ID runs (at once when wait_s is 0), polling the cluster through
+    TRANSPORT_FOR (POLL: wait_until_running's interval_s, clock, sleep).  Otherwise applies UNDO,
+    if any, and fails with Pacemaker's failed actions and OUTCOME: what the cluster holds now."""
+    if wait_s <= 0:
+        return
+    try:
+        wait_until_running(transport_for(CLUSTER), resource_id, wait_s, **poll)
+    except HastackError as error:
+        if error.code != "NOT_RUNNING":
+            raise
+        if undo is not None:
+            apply_live(undo, transport_for)
+        raise HastackError(error.code, f"{error.message}\n  so {outcome}") from None

@@ -3,8 +3,8 @@
     pulumi preview --policy-pack policy [--policy-pack-config policy/<stack>.json]
 
 Every rule is mandatory unless it only informs (failback allowed, DRBD 8.4 redundancy, a forced VM
-stop, no database clients); a stack may lower or raise any rule's level, or set its options, in a
-pulumi-policy config file, e.g.
+stop, no database clients, a layer without an alert path); a stack may lower or raise any rule's
+level, or set its options, in a pulumi-policy config file, e.g.
 `{"drbd-two-paths": {"enforcementLevel": "advisory", "network_prefix": 16}}`.
 
 The rules themselves are pure functions in `hastack.policy_rules`; this file only adapts the
@@ -39,7 +39,10 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
+from pulumi_policy.proxy import UnknownValueError  # noqa: E402
+
 from hastack import policy_rules  # noqa: E402
+from hastack.resources import registry  # noqa: E402
 
 SECRETS_VISIBLE = {"seen": False}
 _original_deserialize = _deserialize.deserialize_properties
@@ -71,11 +74,21 @@ if getattr(_policy, "deserialize_properties", None) is _original_deserialize:
 def _resources(args: StackValidationArgs):
     resources, secret_paths = [], {}
     for r in args.resources:
-        if not r.resource_type.startswith("pulumi-python:dynamic/hastack:"):
+        if not r.resource_type.startswith(registry.TOKEN_PREFIX):
             continue
-        props, paths = policy_rules.split_secrets(r.props, is_secret=lambda v: isinstance(v, Secret),
-                                                  unwrap=lambda v: v.value)
-        resources.append(policy_rules.Resource(policy_rules.short_type(r.resource_type), r.name, props, r.urn))
+        props, paths, unknown = {}, set(), []
+        for key in list(r.props.keys()):
+            try:
+                props[key], found = policy_rules.split_secrets(r.props[key], (key,), is_secret=lambda v: isinstance(v, Secret),
+                                                               unwrap=lambda v: v.value)
+            except UnknownValueError:
+                # Made by a resource a preview has not created (a VM's host key and the seed made
+                # from it): left out; no rule reads it, and the rules still run on the rest.
+                unknown.append(key)
+                continue
+            paths |= found
+        resources.append(policy_rules.Resource(policy_rules.short_type(r.resource_type), r.name, props, r.urn,
+                                               tuple(unknown)))
         secret_paths[r.name] = paths
     return resources, secret_paths
 
@@ -84,11 +97,7 @@ def _policy_for(rule: policy_rules.Rule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation):
         resources, secret_paths = _resources(args)
         options = dict(args.get_config() or {}) if hasattr(args, "get_config") else {}
-        if rule.check is policy_rules.check_secrets:
-            findings = policy_rules.check_secrets(resources, options,
-                                                  secret_paths if SECRETS_VISIBLE["seen"] else None)
-        else:
-            findings = rule.check(resources, options)
+        findings = policy_rules.run_rule(rule, resources, options, secret_paths if SECRETS_VISIBLE["seen"] else None)
         for finding in findings:
             where = f"[{finding.resource}] " if finding.resource else ""
             report_violation(f"{where}{finding.message}", finding.urn or None)

@@ -16,12 +16,15 @@ from __future__ import annotations
 import types
 from typing import Any, ClassVar
 
+import pulumi
 import pulumi.dynamic
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
 from pydantic import ValidationError
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from hastack.apply import apply_live
-from hastack.resources.base import Live, Props
+from hastack.resources.base import Live, Props, validate_props
 from hastack.transport import node_transports
 
 
@@ -71,8 +74,7 @@ class KindProvider(ResourceProvider):
 
     # ---- the Pulumi methods -------------------------------------------------------------------
     def _props(self, raw: dict) -> Props:
-        dropped = ("live", *getattr(self.kind, "OUTPUTS", ()), *getattr(self.kind, "RETIRED", ()))
-        return self.kind.PROPS.model_validate({k: v for k, v in raw.items() if not k.startswith("__") and k not in dropped})
+        return validate_props(self.kind, raw)
 
     def _live(self, outs: dict) -> Live | None:
         """The live state recorded in OUTS (by the last refresh); None when there is none."""
@@ -106,11 +108,15 @@ class KindProvider(ResourceProvider):
         return clean, bool(fixed)
 
     def check(self, _olds: dict, news: dict) -> CheckResult:
+        # An input made by another resource not created yet (a preview) comes as an unknown Output:
+        # checked once known, at `up`.
+        unknown = {k for k, v in news.items() if _unknown(v)}
         try:
-            self._props(news)
+            self._props({k: v for k, v in news.items() if k not in unknown})
         except ValidationError as error:
             return CheckResult(news, [
                 CheckFailure(".".join(str(p) for p in e["loc"]) or "props", e["msg"]) for e in error.errors()
+                if not (e["loc"] and e["loc"][0] in unknown)
             ])
         return CheckResult(news, [])
 
@@ -204,6 +210,13 @@ def kind_resource(type_name: str, base: type[KindProvider], kind: types.ModuleTy
 def host_resource(type_name: str, kind: types.ModuleType, module: str):
     """(provider class, resource class) of a host resource's core module KIND."""
     return kind_resource(type_name, HostProvider, kind, module)
+
+
+def _unknown(value: Any) -> bool:
+    """A value a preview does not know yet (possibly a secret one)."""
+    if rpc.is_rpc_secret(value):
+        value = rpc.unwrap_rpc_secret(value)
+    return isinstance(value, (pulumi.Output, Unknown))
 
 
 def normalized(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """The provider of a Pacemaker object, over its kind's module (hastack/pacemaker/<kind>.py): plans
 are CibEdits, the live state is read from one `cibadmin --query` on whichever node answers, and a
 kind with `start_wait` (fence devices, enabling) returns from create and update only once what it
-let start runs (providers/start_wait.py)."""
+let start runs (hastack/start_wait.py), polled through the same transports as the edit."""
 from __future__ import annotations
 
 from pulumi.dynamic import CreateResult
@@ -10,8 +10,8 @@ from hastack.apply import apply_live
 from hastack.cib import LiveCib
 from hastack.plan import CLUSTER
 from hastack.reports import HastackError
+from hastack.start_wait import wait_running_or_undo
 from providers.base import KindProvider, Props, kind_resource, normalized
-from providers.start_wait import wait_running_or_undo
 
 
 class CibObjectProvider(KindProvider):
@@ -54,7 +54,7 @@ class CibObjectProvider(KindProvider):
     def _wait(self, props: Props, created: bool = True) -> None:
         start_wait = getattr(self.kind, "start_wait", None)
         if start_wait:
-            wait_running_or_undo(props, *start_wait(props, created))
+            wait_running_or_undo(self.connect(props), *start_wait(props, created))
 
     def _adopted(self, p: Props, transport_for) -> bool:
         """True when the object exists as configured (nothing to do); False when it does not

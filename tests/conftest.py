@@ -14,6 +14,19 @@ sys.path.insert(0, str(ROOT))
 LAB5_PASSPHRASE = "hastack-lab5-example"  # documented example passphrase of the lab5 stack file
 
 
+class FakeClock:
+    """A clock and its sleep for polling loops (clock=, sleep=): sleeping only moves it on."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

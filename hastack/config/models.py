@@ -242,7 +242,9 @@ class Alert(Model):
     """A Pacemaker alert (`pcs alert create`) and its recipients, in the layer's CIB."""
 
     id: Identifier = Field(description="the alert's id in the CIB")
-    path: str = Field(description="the alert agent's path on the nodes (hastack does not install it)")
+    path: str = Field(description="the alert agent's path on the nodes (an agent of the operator's: on the layers of "
+                      "monitoring.alert_layers hastack installs /usr/local/bin/alert_nsca.sh and registers nsca-alert "
+                      "itself)")
     recipients: tuple[tuple[Identifier, str], ...] = Field(
         description="(recipient id, value) pairs, e.g. [[nsca-recipient, nagios]]"
     )
@@ -507,6 +509,89 @@ class VmBoot(Model):
                          "only")
 
 
+_USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+:~-]*$")
+_UNIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.@-]*$")
+_PARTLABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,35}$")
+
+
+def _matching(pattern: re.Pattern, what: str, fix: str):
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"{value!r} is not {what}: {fix}")
+        return value
+    return check
+
+
+PackageName = Annotated[str, AfterValidator(_matching(_PACKAGE, "a package name", "give names only, e.g. pcs"))]
+UnitName = Annotated[str, AfterValidator(_matching(_UNIT, "a systemd unit name", "e.g. pcsd or pcsd.service"))]
+
+
+class CloudUser(Model):
+    """A user cloud-init makes at the VM's first boot (user-data `users:`)."""
+
+    name: str = Field(pattern=_USER_NAME.pattern, description="the login name")
+    groups: tuple[str, ...] = Field(default=(), description="supplementary groups, e.g. [wheel]")
+    sudo: str | None = Field(default=None, description="a sudoers rule, e.g. 'ALL=(ALL) NOPASSWD:ALL'")
+    shell: str | None = Field(default=None, description="login shell, e.g. /bin/bash")
+    ssh_authorized_keys: tuple[str, ...] = Field(default=(), description="public keys that may log in as this user")
+    lock_passwd: bool = Field(default=True, description="lock the password (key login only)")
+    hashed_passwd: Secret | None = Field(default=None, description="crypt(3) hash of the password, e.g. from "
+                                         "`openssl passwd -6` (secret; never the password itself)")
+
+    @field_validator("ssh_authorized_keys")
+    @classmethod
+    def _keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Each key is one line `<type> <base64> [comment]`."""
+        for key in value:
+            if len(key.split()) < 2 or "\n" in key:
+                raise ValueError(f"authorized key {key[:40]!r} is not one line '<type> <base64> [comment]'")
+        return value
+
+
+class DataPartition(Model):
+    """A partition appended at the first boot in the space the image leaves free on the VM's disk: the guest's
+    own DRBD backing device (the seed's vda5, made by hand with parted)."""
+
+    disk: str = Field(default="/dev/vda", description="the VM's disk, as the guest sees it")
+    label: str = Field(default="drbd-data", pattern=_PARTLABEL.pattern, description=(
+        "the GPT partition name: the partition is made once (a disk that has one of this name is left alone) and is "
+        "/dev/disk/by-partlabel/<label> in the guest"))
+    size: Size | None = Field(default=None, description="its size; left out, all the free space")
+
+
+class CloudInit(Model):
+    """The VM's OS from its cloud image: a NoCloud seed that names it, puts static addresses on every NIC (by the
+    MACs hastack gives them), makes its users, its data partition and its SSH host key (made by the stack, so the
+    first connection is verified), then disables cloud-init, as the seed's provision-vm.yml does.  Booted once
+    outside Pacemaker, then handed to it."""
+
+    hostname: HostName | None = Field(default=None, description="the guest's host name; default: the VM's name")
+    fqdn: HostName | None = Field(default=None, description="the guest's fqdn; default: <hostname>.<hypervisor.domain>")
+    gateway: IPv4 | None = Field(default=None, description="the default route, on the first NIC (in `address`'s network)")
+    nameservers: tuple[IPv4, ...] = Field(default=(), description="DNS servers, on the first NIC")
+    users: tuple[CloudUser, ...] = Field(description="the users to make; at least one with ssh_authorized_keys")
+    packages: tuple[PackageName, ...] = Field(default=(), description="packages installed at the first boot (the image's "
+                                      "repositories must reach them; a RHEL image has none before registration)")
+    services: tuple[UnitName, ...] = Field(default=(), description="systemd units enabled and started after the packages")
+    data_partition: DataPartition | None = Field(default=None, description="the guest's data partition; left out, "
+                                                 "none is made")
+    ssh_wait: Duration = Field(default="5min", description=(
+        "how long the first boot may take to answer SSH at the pinned host key, checked from the preferred "
+        "hypervisor; past it `up` fails and the VM is left running outside Pacemaker (the next `up` waits again)"))
+    shutdown_wait: Duration = Field(default="2min", description=(
+        "how long the clean shutdown after the first boot may take (ACPI, `virsh shutdown`); past it `up` fails"))
+
+    @model_validator(mode="after")
+    def _someone_logs_in(self) -> "CloudInit":
+        """Some user has an authorized key; user names are unique."""
+        _unique([u.name for u in self.users], "cloud_init.users[].name", "list each user once")
+        if not any(u.ssh_authorized_keys for u in self.users):
+            raise ValueError("cloud_init.users: no user has ssh_authorized_keys, so nobody could log in to the VM "
+                             "after its first boot; give one user (e.g. the seed's ansible) its public key")
+        return self
+
+
 class ProtectedVm(Model):
     """A VM on DRBD under Pacemaker: LV, DRBD resource and libvirt domain on both hypervisors, its promotable
     DRBD clone, its VirtualDomain (created disabled) and constraints, then enabled."""
@@ -531,6 +616,9 @@ class ProtectedVm(Model):
     networks: tuple[str, ...] = Field(default=("br-internal",), description="host bridges, in NIC order")
     boot: VmBoot = Field(default=VmBoot(), description="how the domain boots: from its disk unless a kernel is given")
     image: str | None = Field(default=None, description="qcow2 written once into a new DRBD disk")
+    cloud_init: CloudInit | None = Field(default=None, description=(
+        "the VM's OS from `image` by cloud-init (NoCloud seed, one boot outside Pacemaker); left out, the image is "
+        "written as it is and nothing else is done"))
     force_stop: bool = Field(default=False, description=(
         "stop by destroying the domain instead of an ACPI shutdown (VirtualDomain force_stop): only "
         "for a domain with no OS to shut down, such as a lab stand-in; a real guest loses unflushed writes"))
@@ -783,19 +871,39 @@ def _one_line(value: SecretStr) -> SecretStr:
 OneLineSecret = Annotated[SecretStr, AfterValidator(_secret_given), AfterValidator(_one_line)]
 
 
+AbsolutePath = Annotated[str, Field(pattern=r"^/[^\s]*[^/\s]$")]
+Command = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
+
+
 class NagiosServer(Model):
-    """The Nagios server both layers report to (not yet used: see Monitoring)."""
+    """The Nagios server both layers report to (the seed's nagios VM): the guests' NRPE answers it
+    alone, the alert agents send to its nsca-ng, and hastack writes its object files over SSH.
+    The commands default to Debian's nagios4 and nsca-ng-server packages."""
 
     address: IPv4 = Field(description="where the guests' NRPE accepts checks from (its only allowed_hosts entry) and "
                           "where send_nsca delivers alerts (the nsca-ng server)")
     nsca_port: Port = Field(default=5668, description="the nsca-ng server's port (send_nsca.cfg port)")
-    ssh: Ssh | None = Field(default=None, description="how hastack will reach the server to write its Nagios objects "
-                            "(none: hastack writes no objects)")
-    objects_dir: str = Field(default="/etc/nagios4/conf.d/hastack", description="the directory the server's nagios.cfg "
-                             "reads (cfg_dir) that will hold one file per guest and per cluster")
+    ssh: Ssh | None = Field(default=None, description="how hastack reaches the server to write its Nagios objects "
+                            "and the nsca-ng authorization (none: hastack writes nothing there; the operator does)")
+    objects_dir: AbsolutePath = Field(default="/etc/nagios4/conf.d/hastack", description="a directory the server's "
+                                      "nagios.cfg reads (cfg_dir) that holds one file per guest and per cluster")
     host_template: str = Field(default="linux-server", description="the Nagios host template each guest's host uses "
                                "(the seed's; Debian's nagios4 ships it)")
     service_template: str = Field(default="generic-service", description="the Nagios service template of every service")
+    verify_command: Command = Field(default=("nagios4", "-v", "/etc/nagios4/nagios.cfg"), description="checks the "
+                                    "server's whole configuration with hastack's files in it, before any reload "
+                                    "(RHEL: [nagios, -v, /etc/nagios/nagios.cfg])")
+    reload_command: Command = Field(default=("systemctl", "reload", "nagios4.service"), description="makes Nagios "
+                                    "read its objects again (RHEL: [systemctl, reload, nagios.service])")
+    nsca_authorize_file: AbsolutePath = Field(
+        default="/etc/nsca-ng/nsca-ng.local.cfg", description="a file the server's nsca-ng.cfg includes (Debian's "
+        "includes this one), written whole by hastack (mode 0640, group nagios): the `authorize` block of the "
+        "agents' identity, with its password")
+    nsca_authorize_owner: str = Field(default="root:nagios", pattern=r"^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$",
+                                      description="owner of nsca_authorize_file: nsca-ng reads it again as its "
+                                      "`user` (Debian: nagios) when it re-executes itself")
+    nsca_reload_command: Command = Field(default=("systemctl", "try-restart", "nsca-ng-server.service"),
+                                         description="makes nsca-ng read the authorization again")
 
 
 class NscaClient(Model):
@@ -856,13 +964,16 @@ class CheckThresholds(Model):
 
 class Monitoring(Model):
     """Monitoring at both layers, as the seed runs it: Pacemaker alerts into Nagios through NSCA-ng, NRPE with
-    check_pacemaker on the guests, the guests registered with Nagios.  NOT YET WIRED: validated only; no
-    component reads it yet (issue 16), so setting it installs nothing."""
+    check_pacemaker on the guests, the guests registered with Nagios (components/monitoring.py)."""
 
+    enabled: bool = Field(default=True, description="false: the stack builds nothing of this block, exactly as "
+                          "without it (the block stays validated)")
     nagios: NagiosServer = Field(description="the Nagios server")
     nsca: NscaClient = Field(description="the alert agents' NSCA-ng identity and password")
     alert_layers: tuple[Literal["hypervisor", "guest"], ...] = Field(
-        default=("hypervisor", "guest"), description="the layers whose Pacemaker alerts will feed Nagios")
+        default=("hypervisor", "guest"), description="the layers whose Pacemaker alerts feed Nagios: each gets the "
+        "agent and the seed's alert nsca-alert (recipient nsca-recipient, value nagios) unless its alerts already "
+        "run the agent")
     feed_service: str = Field(default="Pacemaker events", min_length=1, max_length=64,
                               pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
                               description="the passive Nagios service of each cluster's host that every alert "
@@ -871,6 +982,10 @@ class Monitoring(Model):
                                   "nagios, RHEL: nrpe): its sudo rule allows exactly one crm_mon command line")
     plugin_dir: str = Field(default="/usr/lib/nagios/plugins", description="the guests' monitoring plugins (Debian; "
                             "RHEL: /usr/lib64/nagios/plugins)")
+    nrpe_unit: str = Field(default="nagios-nrpe-server.service", pattern=r"^[A-Za-z0-9@._-]+\.service$",
+                           description="the guests' NRPE unit, started on hastack's NRPE config by a drop-in "
+                           "(RHEL: nrpe.service)")
+    nrpe_binary: AbsolutePath = Field(default="/usr/sbin/nrpe", description="the guests' NRPE daemon")
     thresholds: CheckThresholds = Field(default_factory=CheckThresholds, description="the NRPE checks' thresholds")
 
     @model_validator(mode="after")
@@ -902,16 +1017,17 @@ class StackConfig(Model):
     vms: tuple[ProtectedVm, ...] = Field(description="the protected VMs")
     guest: GuestPgCluster | None = Field(default=None, description="the guest layer; left out, none is built")
     drills: Drills = Field(default=Drills(), description="whether and how `python -m hastack drill` may run")
-    monitoring: Monitoring | None = Field(default=None, description="Nagios, NRPE and the alert feed (not yet "
-                                          "wired: validated, installs nothing); left out, none is planned")
+    monitoring: Monitoring | None = Field(default=None, description="Nagios, NRPE and the alert feed; left out "
+                                          "(or enabled: false), none is built")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "StackConfig":
         """Across both layers: names, minors and ports used once; ports inside port_range; preferred nodes and
         guest VMs that exist; failback prevented only with stickiness above every location score; the guests'
         fence path names every hypervisor; the guests' database clients given or derivable (their VMs' addresses hold
-        their mgmt_address); no address held by two machines; monitoring alerts only from layers that exist, to a
-        Nagios server that is no node of either layer and not the VIP; Nagios host names (guests, clusters) unique."""
+        their mgmt_address); no address held by two machines; monitoring alerts only from layers that exist (no alert
+        of theirs taking hastack's nsca-alert id for another agent), to a Nagios server that is no node of either layer
+        and not the VIP; Nagios host names (guests, clusters) unique."""
         hv = self.hypervisor
         node_names = [n.name for n in hv.nodes]
         stack_nodes = node_names + [n.name for n in self.guest.nodes] if self.guest else node_names
@@ -1001,10 +1117,15 @@ class StackConfig(Model):
                 "guest.firewall.database_clients is not given, and the guests' management network cannot be derived "
                 f"(it is the network of each guest's VM address, and {_underived_guest(self)}): list the networks "
                 "PostgreSQL's clients connect from, e.g. database_clients: [10.0.5.0/24] ([] for none)")
+        _check_cloud_init(self)
         return self
 
     def vm(self, name: str) -> ProtectedVm:
         return next(v for v in self.vms if v.name == name)
+
+    def monitoring_on(self) -> Monitoring | None:
+        """hastack:monitoring when it is there and enabled: what the components build from."""
+        return self.monitoring if self.monitoring is not None and self.monitoring.enabled else None
 
     def database_clients(self) -> tuple[ipaddress.IPv4Network, ...] | None:
         """The sources the guests open PostgreSQL's port to: guest.firewall.database_clients, or else the guests'
@@ -1167,6 +1288,52 @@ def _check_addresses(config: "StackConfig") -> None:
         )
 
 
+def ring_network(rings, address: ipaddress.IPv4Address) -> ipaddress.IPv4Network | None:
+    """The subnet of the ring that holds ADDRESS (a VM's storage address): its NIC's prefix."""
+    return next((r.subnet for r in rings if address in r.subnet), None)
+
+
+def _check_cloud_init(config: "StackConfig") -> None:
+    """A VM with cloud_init: an image, a disk boot, a static address on every NIC (its address, then one storage
+    address per further network, each in a hypervisor ring), its gateway in its network, and its preferred
+    hypervisor on that network (the first boot's SSH is awaited from there)."""
+    hv = config.hypervisor
+    for i, vm in enumerate(config.vms):
+        if vm.cloud_init is None:
+            continue
+        where = f"vms[{i}] ({vm.name})"
+        if not vm.image:
+            raise ValueError(f"{where}.cloud_init needs {where}.image: the cloud image (qcow2) its first boot starts "
+                             "from; give its path on the hypervisors")
+        if vm.boot.kernel:
+            raise ValueError(f"{where}.boot.kernel {vm.boot.kernel!r} with cloud_init: a cloud image boots from its "
+                             "own disk; drop boot.kernel or cloud_init")
+        if vm.address is None:
+            raise ValueError(f"{where}.cloud_init needs {where}.address: the static address of its first NIC, where "
+                             "its first boot's SSH is awaited")
+        if len(vm.networks) != 1 + len(vm.storage_addresses):
+            raise ValueError(
+                f"{where}.networks has {len(vm.networks)} NICs for 1 address + {len(vm.storage_addresses)} "
+                f"storage_addresses: cloud_init gives every NIC a static address (networks[0] gets address, each "
+                "further one the next storage address); give one address per NIC")
+        for j, address in enumerate(vm.storage_addresses):
+            if ring_network(hv.rings, address) is None:
+                raise ValueError(
+                    f"{where}.storage_addresses[{j}] {address} is in no hypervisor ring "
+                    f"({', '.join(str(r.subnet) for r in hv.rings)}): cloud_init takes each storage NIC's prefix from "
+                    "its ring; give an address in a ring's subnet")
+        gateway = vm.cloud_init.gateway
+        if gateway is not None and gateway not in vm.address.network:
+            raise ValueError(f"{where}.cloud_init.gateway {gateway} is outside {where}.address's network "
+                             f"{vm.address.network}: the first NIC could not reach it; give a router of that network")
+        node = hv.node(vm.preferred_node)
+        if node.vm_bridge_address is None or node.vm_bridge_address not in vm.address.network:
+            raise ValueError(
+                f"{where}.cloud_init: hypervisor {node.name}'s vm_bridge_address ({node.vm_bridge_address}) is not in "
+                f"{vm.address.network}, the VM's network: the first boot's SSH is awaited from {node.name} (the "
+                "preferred node); give it its address on the VMs' bridge")
+
+
 def _check_host_address(address: ipaddress.IPv4Address, network: ipaddress.IPv4Network, where: str, what: str) -> None:
     if network.prefixlen <= 30 and address in (network.network_address, network.broadcast_address):
         kind = "network" if address == network.network_address else "broadcast"
@@ -1217,8 +1384,8 @@ def _check_monitor_intervals(config: "StackConfig") -> None:
 
 
 def _check_monitoring(config: "StackConfig") -> None:
-    """The alert layers exist, the Nagios host names are unique, and the Nagios server is no node of either
-    layer and not the VIP."""
+    """The alert layers exist and hold no other alert of hastack's alert id, the Nagios host names are unique,
+    and the Nagios server is no node of either layer and not the VIP."""
     monitoring = config.monitoring
     if monitoring is None:
         return
@@ -1227,6 +1394,15 @@ def _check_monitoring(config: "StackConfig") -> None:
                          "hastack:guest")
     # One Nagios host per guest node and per alerting cluster: Nagios refuses a name defined twice.
     layers = {"hypervisor": config.hypervisor, "guest": config.guest}
+    from hastack.render.alert_agent import AGENT_PATH, ALERT_ID  # the alert hastack registers (a renderer's)
+
+    for layer in monitoring.alert_layers:
+        for alert in layers[layer].alerts:
+            if alert.id == ALERT_ID and alert.path != AGENT_PATH:
+                raise ValueError(
+                    f"{layer}.alerts has {ALERT_ID} with path {alert.path}, but monitoring.alert_layers names {layer}, "
+                    f"so hastack registers {ALERT_ID} running its agent {AGENT_PATH}: give your alert another id, or "
+                    f"its path {AGENT_PATH} (or leave it out: hastack adds it)")
     _unique(([n.name for n in config.guest.nodes] if config.guest else [])
             + [layers[layer].name for layer in monitoring.alert_layers],
             "Nagios host names (guest node names and alerting cluster names)",

@@ -40,6 +40,8 @@ TYPES = (
     NamedType("host name", models.HostName, "the host's `uname -n`: lower-case labels of `a-z`, `0-9` and `-`, "
               "separated by dots, at most 253 characters"),
     NamedType("size", models.Size, "a whole number with `M`, `G` or `T`, e.g. `40G`"),
+    NamedType("package name", models.PackageName, "a package name only (letters, digits, `._+:~-`), no option"),
+    NamedType("unit name", models.UnitName, "a systemd unit name (letters, digits, `:_.@-`), e.g. `pcsd`"),
     NamedType("duration", models.Duration, "Pacemaker's duration syntax: a whole number with `ms`, `s`, `m`, `min` "
               "or `h`; a bare number is seconds"),
     NamedType("op timeout", models.OpTimeout, "a duration from 1s to 1h: under 1 s every operation fails (a failed "

@@ -4,16 +4,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hastack.lab.topology import BMC_USER, GUEST_DRBD_DISK, HOSTS, HYPERVISOR_VG, NETWORKS, NIC_SLOTS, PREFIX_LEN
+from hastack.lab.topology import (
+    BMC_USER, GUEST_DRBD_DISK, HOSTS, HYPERVISOR_VG, NAGIOS_ADDRESS, NAGIOS_SSH_PORT, NETWORKS, NIC_SLOTS, PREFIX_LEN,
+)
+
+NAGIOS = "nagios"  # the lab's Nagios server's name in host_pubkeys (hastack/lab/nagios.py)
 
 
 def known_hosts_lines(host_pubkeys: dict[str, str]) -> list[str]:
     """OpenSSH known_hosts, keyed by the loopback forward ([127.0.0.1]:PORT)."""
-    by_name = {h.name: h for h in HOSTS}
+    ports = {h.name: h.ssh_port for h in HOSTS} | {NAGIOS: NAGIOS_SSH_PORT}
     lines = []
     for name, pub in host_pubkeys.items():
         keytype, blob = pub.split()[:2]
-        lines.append(f"[127.0.0.1]:{by_name[name].ssh_port} {keytype} {blob}")
+        lines.append(f"[127.0.0.1]:{ports[name]} {keytype} {blob}")
     return lines
 
 
@@ -41,7 +45,8 @@ def inventory(lab: Path) -> dict:
             entry["preferred_hypervisor"] = h.preferred_hypervisor
         hosts.append(entry)
     return {"networks": {net: f"{prefix}.0/{PREFIX_LEN}" for net, (_br, prefix) in NETWORKS.items()},
-            "hosts": hosts}
+            "hosts": hosts,
+            "nagios": {"address": NAGIOS_ADDRESS, "ssh": {"host": "127.0.0.1", "port": NAGIOS_SSH_PORT, "user": "root"}}}
 
 
 def write(lab: Path, host_pubkeys: dict[str, str]) -> None:

@@ -1,6 +1,7 @@
 """Bring the lab up, take it down, report on it. Orchestration only: the pieces live in
-netns (namespace, bridges, taps), qemu (VMs), bmc (ipmi_sim), relay (guest power), seed
-(identity), inventory (what the rest of hastack reads) and image (the cached disk image)."""
+netns (namespace, bridges, taps), qemu (VMs), bmc (ipmi_sim), relay (guest power), nagios (the
+monitoring server), seed (identity), inventory (what the rest of hastack reads) and image (the
+cached disk image)."""
 from __future__ import annotations
 
 import json
@@ -15,9 +16,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hastack.lab import bmc, image, inventory, netns, qemu, relay, seed
+from hastack.lab import bmc, image, inventory, nagios, netns, qemu, relay, seed
 from hastack.lab.paths import REPO_ROOT, lab_dir
-from hastack.lab.topology import BMC_PASSWORD, HOSTS, NETWORKS, Host, hypervisors, tap_name
+from hastack.lab.topology import (
+    BMC_PASSWORD, HOSTS, NAGIOS_ADDRESS, NAGIOS_SSH_PORT, NETWORKS, Host, hypervisors, tap_name,
+)
 from hastack.lab.topology import host as find_host
 
 SSH_WAIT_SECONDS = 600
@@ -72,6 +75,7 @@ def is_running(lab: Path, state: dict) -> bool:
     return (anchor_alive(state) and owned(state.get("relay"), lab)
             and all(owned(p, lab) for p in state.get("bmc", {}).values())
             and len(state.get("bmc", {})) == len(hypervisors())
+            and (not state.get("nagios") or owned(state["nagios"], lab))
             and all(qemu.pid(host_files(lab, h)) for h in HOSTS))
 
 
@@ -230,6 +234,11 @@ def up() -> int:
         if (p := qemu.pid(files)) is not None:
             qemu.raise_autogroup(p)
         log(f"{h.name}: started ({h.role}, {h.memory_mib} MiB, ssh 127.0.0.1:{h.ssh_port})")
+    missing = nagios.missing_packages()
+    if missing:  # the lab runs without it; a stack with hastack:monitoring on cannot reach it
+        log(f"no lab Nagios: {', '.join(missing)} not unpacked (bin/setup unpacks setup/apt-unpacked.txt)")
+    else:
+        pubkeys[inventory.NAGIOS] = nagios.write_files(lab, operator_pub)
     inventory.write(lab, pubkeys)
 
     for h in hypervisors():
@@ -237,6 +246,11 @@ def up() -> int:
         state["bmc"][h.name] = start_daemon(netns.in_ns(anchor, bmc.ipmi_sim_argv(lab, h)), d / "ipmi_sim.log")
         save_state(lab, state)
     log(f"BMCs started: {', '.join(f'{h.name} {h.bmc_address}' for h in hypervisors())}")
+    if not missing:
+        state["nagios"] = start_daemon([sys.executable, "-m", "hastack.lab.nagios", str(lab), str(anchor)],
+                                       nagios.nagios_dir(lab) / "supervisor.log")
+        save_state(lab, state)
+        log(f"Nagios started: {NAGIOS_ADDRESS} (ssh 127.0.0.1:{NAGIOS_SSH_PORT})")
     times = wait_ssh(lab, list(HOSTS), t0)
     wait_networks(lab, list(HOSTS), just_booted=True)
     state["boot_seconds"] = times
@@ -284,7 +298,7 @@ def down(quiet: bool = False) -> int:
     lab = lab_dir()
     state = load_state(lab)
     pids = [p for p in (qemu.pid(host_files(lab, h)) for h in HOSTS) if p]
-    pids += [p for p in [*state.get("bmc", {}).values(), state.get("relay")] if owned(p, lab)]
+    pids += [p for p in [*state.get("bmc", {}).values(), state.get("relay"), state.get("nagios")] if owned(p, lab)]
     stop_pids(pids)
     stop_pids(lab_processes(lab))  # anything left over from an interrupted up
     if anchor_alive(state):
@@ -314,6 +328,9 @@ def print_status(lab: Path) -> None:
         if h.bmc_address:
             b = f"{h.bmc_address} ({'up' if owned(state.get('bmc', {}).get(h.name), lab) else 'DOWN'})"
         print(f"{h.name:<6} {h.role:<10} 127.0.0.1:{h.ssh_port:<6} {power:<7} {b}")
+    if state.get("nagios"):
+        print(f"{'nagios':<6} {'monitoring':<10} 127.0.0.1:{NAGIOS_SSH_PORT:<6} "
+              f"{'up' if owned(state['nagios'], lab) else 'DOWN':<7} {NAGIOS_ADDRESS}")
 
 
 def lab_id() -> int:

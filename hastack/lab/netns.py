@@ -14,7 +14,7 @@ import struct
 import subprocess
 from pathlib import Path
 
-from hastack.lab.topology import HOSTS, NETWORKS, PREFIX_LEN, Host, tap_name
+from hastack.lab.topology import HOSTS, NAGIOS_ADDRESS, NETWORKS, PREFIX_LEN, Host, tap_name
 
 CLONE_NEWNET = 0x40000000
 TUNSETIFF = 0x400454CA
@@ -49,6 +49,8 @@ def setup_commands(hosts: tuple[Host, ...] = HOSTS) -> list[list[str]]:
         if h.bmc_address:
             # The BMCs answer on the management bridge itself, inside the namespace only.
             cmds.append(["ip", "addr", "add", f"{h.bmc_address}/{PREFIX_LEN}", "dev", NETWORKS["mgmt"][0]])
+    # The lab's Nagios server (hastack/lab/nagios.py) answers there too.
+    cmds.append(["ip", "addr", "add", f"{NAGIOS_ADDRESS}/{PREFIX_LEN}", "dev", NETWORKS["mgmt"][0]])
     return cmds
 
 

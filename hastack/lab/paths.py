@@ -19,3 +19,9 @@ def lab_dir() -> Path:
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "hastack"
+
+
+def unpacked_root() -> Path:
+    """Where bin/setup unpacks the Debian packages of setup/apt-unpacked.txt (never installed):
+    the tools tests' binaries, and the lab's Nagios server; HASTACK_UNPACKED overrides."""
+    return Path(os.environ.get("HASTACK_UNPACKED") or cache_dir() / "unpacked")

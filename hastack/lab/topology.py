@@ -21,6 +21,11 @@ TINY_VM_ADDRESSES = {"gw1": "10.77.0.61", "mgmt": "10.77.0.62", "nagios": "10.77
 LAB_DOMAIN = "hastack-lab.internal"  # hosts' uname -n is NAME.LAB_DOMAIN, as the seed's are FQDNs
 POWER_PORT_NAME = "org.hastack.lab.power"  # virtio-serial port for the guest power relay
 
+# The lab's Nagios server (hastack/lab/nagios.py): on the management bridge inside the lab namespace,
+# like the BMCs; its sshd reached through this loopback forward, next to the hosts' 22201-22204.
+NAGIOS_ADDRESS = "10.77.0.5"
+NAGIOS_SSH_PORT = 22205
+
 BMC_USER = "admin"
 # Throwaway lab credential; the lab stack holds it as a Pulumi secret (passphrase hastack-lab).
 BMC_PASSWORD = os.environ.get("HASTACK_LAB_BMC_PASSWORD", "hastack-lab-bmc")

@@ -59,7 +59,7 @@ def plan_delete(props: PcsResourceEnableProps) -> Plan:
 
 
 def start_wait(props: PcsResourceEnableProps, created: bool) -> tuple[str, int, Plan | None, str]:
-    """What a create or an update waits for once applied (providers/start_wait.py): the resource
+    """What a create or an update waits for once applied (hastack/start_wait.py): the resource
     running, within start_wait_s; else the undo, and what the cluster is left with."""
     return props.resource_id, props.start_wait_s, primitive.plan_disable(props.resource_id), (
         f"{props.resource_id} was disabled again (target-role=Stopped): the cluster is as before this step")

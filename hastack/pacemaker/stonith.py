@@ -77,7 +77,7 @@ def plan_update(old: FenceDevice, new: FenceDevice, live: StonithDeviceLive | No
 
 
 def start_wait(device: StonithDeviceProps, created: bool) -> tuple[str, int, Plan | None, str]:
-    """What a create (CREATED) or an update waits for once applied (providers/start_wait.py): the
+    """What a create (CREATED) or an update waits for once applied (hastack/start_wait.py): the
     device running, within start_wait_s; else the undo, and what the cluster is left with."""
     if created:
         return device.spec.id, device.start_wait_s, plan_delete(device), (

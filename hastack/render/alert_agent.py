@@ -14,7 +14,8 @@ Values from Pacemaker are data, never code: they reach the output only as printf
 control characters (newlines, tabs, NSCA-ng's ETB separator) turned into spaces and `|` (where
 Nagios's perfdata starts) into `/`.
 
-Not wired yet: nothing installs this script or registers it (issue 16).
+components/monitoring.py installs the script and the client config on every node of each alerting
+layer, and the server side (`render_nsca_authorize`) on the Nagios server.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ import shlex
 from dataclasses import dataclass
 
 AGENT_PATH = "/usr/local/bin/alert_nsca.sh"  # the seed's path (pcs alert create path=...)
+# The seed's `pcs alert create id=nsca-alert ...; pcs alert recipient add nsca-alert id=nsca-recipient value=nagios`.
+ALERT_ID, RECIPIENT = "nsca-alert", ("nsca-recipient", "nagios")
 CONFIG_PATH = "/etc/pacemaker/alert_nsca.cfg"  # not /etc/send_nsca.cfg: the package owns that conffile
 CONFIG_MODE = 0o600
 CONFIG_OWNER = "hacluster"  # Pacemaker runs alert agents as hacluster
@@ -209,4 +212,25 @@ def render_send_nsca_config(server: str, identity: str, password: str, port: int
         f"port = {int(port)}\n"
         # Pacemaker's alert timeout is 30 s by default: give up before it kills the agent.
         f"timeout = {int(timeout_s)}\n"
+    )
+
+
+def _ere_literal(text: str) -> str:
+    """TEXT as a POSIX extended regular expression that matches it alone."""
+    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", text)
+
+
+def render_nsca_authorize(identity: str, password: str, clusters: tuple[str, ...], service: str = FEED_SERVICE) -> str:
+    """The nsca-ng server's `authorize` block for the agents' identity (nsca-ng.cfg(5)): it may
+    submit results of the feed service of these clusters' hosts, nothing else (no commands, no
+    host results).  Install it mode 0640, group nagios: it holds the password."""
+    _safe_name(service, "Nagios service description")
+    hosts = "|".join(_ere_literal(_safe_name(c, "cluster name")) for c in clusters)
+    return (
+        "# Managed by hastack: what the Pacemaker alert agents may submit (secret: mode 0640).\n"
+        f"authorize {_cfg_string(identity, 'identity')} {{\n"
+        f"    password = {_cfg_string(password, 'the NSCA-ng password')}\n"
+        # nsca-ng anchors each pattern; the part after the last @ is matched against the host.
+        f"    services = {_cfg_string(_ere_literal(service) + '@(' + hosts + ')', 'services')}\n"
+        "}\n"
     )

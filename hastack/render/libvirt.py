@@ -24,7 +24,9 @@ def domain_xml_path(vm_name: str) -> str:
     return f"/etc/libvirt/qemu/{vm_name}.xml"
 
 
-def render_domain_xml(vm: ProtectedVm, domain_type: str = "kvm") -> str:
+def render_domain_xml(vm: ProtectedVm, domain_type: str = "kvm", seed_iso: str | None = None) -> str:
+    """The VM's definition; with SEED_ISO, plus that NoCloud seed as a read-only cdrom (sda, as the
+    seed's virt-install made it): the first boot's transient definition (VmFirstBoot)."""
     os_lines = ['    <type arch="x86_64">hvm</type>']
     if vm.boot.kernel:
         os_lines += [
@@ -64,7 +66,7 @@ def render_domain_xml(vm: ProtectedVm, domain_type: str = "kvm") -> str:
       <driver name="qemu" type="raw" cache="none" io="native"/>
       <source dev="/dev/drbd{vm.drbd_minor}"/>
       <target dev="vda" bus="virtio"/>
-    </disk>{nics}
+    </disk>{_seed_cdrom(seed_iso) if seed_iso else ""}{nics}
     <serial type="pty">
       <target port="0"/>
     </serial>
@@ -74,3 +76,13 @@ def render_domain_xml(vm: ProtectedVm, domain_type: str = "kvm") -> str:
   </devices>
 </domain>
 """
+
+
+def _seed_cdrom(iso: str) -> str:
+    return f"""
+    <disk type="file" device="cdrom">
+      <driver name="qemu" type="raw"/>
+      <source file={quoteattr(iso)}/>
+      <target dev="sda" bus="sata"/>
+      <readonly/>
+    </disk>"""

@@ -6,7 +6,7 @@ templates (`linux-server`, `generic-service`) and the `check_nrpe` command are t
 the seed's playbook assumes (Debian's nagios4 and nagios-nrpe-plugin ship them); the one command
 the feed needs is defined here under a hastack- name so it clashes with nothing.
 
-Not wired yet: nothing writes these files onto the server (issue 16).
+components/monitoring.py writes each set (`nagios_file_sets`) onto the server as one NagiosObjects.
 """
 from __future__ import annotations
 
@@ -114,23 +114,44 @@ def render_passive_command(plugin_dir: str = "/usr/lib/nagios/plugins") -> str:
     ])
 
 
-def render_nagios_files(config: StackConfig) -> dict[str, str]:
-    """Every file the Nagios server gets for the stack, by name in monitoring.nagios.objects_dir:
-    one per guest node (<name>.cfg), one per alerting cluster (cluster-<name>.cfg) and the feed's
-    command.  Empty without hastack:monitoring."""
-    monitoring = config.monitoring
+@dataclass(frozen=True)
+class NagiosFileSet:
+    """Files written and removed together: a guest's, a cluster's feed, the feed's command."""
+
+    key: str  # names its resource: command, <guest node>, cluster-<cluster>
+    files: dict[str, str]  # file name in monitoring.nagios.objects_dir -> content
+    guest_vm: str | None = None  # the VM a guest's objects go with
+    needs_command: bool = False  # refers to PASSIVE_COMMAND, defined by the `command` set
+
+
+def nagios_file_sets(config: StackConfig) -> tuple[NagiosFileSet, ...]:
+    """Every file set the Nagios server gets for the stack: the feed's command, one per guest node
+    (<name>.cfg), one per alerting cluster (cluster-<name>.cfg).  None without hastack:monitoring
+    (or with it disabled)."""
+    monitoring = config.monitoring_on()
     if monitoring is None:
-        return {}
+        return ()
     nagios = monitoring.nagios
     checks = nrpe_checks(monitoring.thresholds, monitoring.plugin_dir)
-    files = {f"{PASSIVE_COMMAND}.cfg": render_passive_command(monitoring.plugin_dir)}
+    sets = [NagiosFileSet("command", {f"{PASSIVE_COMMAND}.cfg": render_passive_command(monitoring.plugin_dir)})]
     for node in config.guest.nodes if config.guest else ():
         guest = NagiosGuest(node.name, node.fqdn, str(node.mgmt_address))
-        files[f"{node.name}.cfg"] = render_guest_objects(guest, checks, nagios.host_template, nagios.service_template)
-    layers = {"hypervisor": config.hypervisor, "guest": config.guest}
-    for layer in monitoring.alert_layers:
-        cluster = layers[layer]
-        files[f"cluster-{cluster.name}.cfg"] = render_cluster_feed_objects(
+        sets.append(NagiosFileSet(node.name, {f"{node.name}.cfg": render_guest_objects(
+            guest, checks, nagios.host_template, nagios.service_template)}, guest_vm=node.vm))
+    for cluster in alerting_clusters(config):
+        sets.append(NagiosFileSet(f"cluster-{cluster.name}", {f"cluster-{cluster.name}.cfg": render_cluster_feed_objects(
             cluster.name, monitoring.feed_service, tuple(n.name for n in cluster.nodes), nagios.host_template,
-            nagios.service_template)
-    return files
+            nagios.service_template)}, needs_command=True))
+    return tuple(sets)
+
+
+def alerting_clusters(config: StackConfig) -> tuple:
+    """The clusters of monitoring.alert_layers, in its order (none without monitoring)."""
+    monitoring = config.monitoring_on()
+    layers = {"hypervisor": config.hypervisor, "guest": config.guest}
+    return tuple(layers[layer] for layer in monitoring.alert_layers) if monitoring else ()
+
+
+def render_nagios_files(config: StackConfig) -> dict[str, str]:
+    """Every file of every set, by name."""
+    return {name: text for fs in nagios_file_sets(config) for name, text in fs.files.items()}

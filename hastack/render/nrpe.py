@@ -11,7 +11,7 @@ Departures from the seed, each closing a hole it leaves open:
   (`nrpe -c`), and the package's nrpe.cfg is left as it is.
 - `dont_blame_nrpe=0`: a check takes no arguments from the network; thresholds are fixed here.
 
-Not wired yet: nothing installs these files (issue 16).
+components/monitoring.py installs them on the guests.
 """
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ the module to Pulumi.  A Pacemaker object's resource has the same shape, in hast
 from __future__ import annotations
 
 import hashlib
+import types
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -46,6 +47,14 @@ class Live(BaseModel):
     """Base of every resource's live state: read from the hosts, never a config value."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def validate_props(kind: types.ModuleType, raw: dict) -> Props:
+    """KIND's props model over RAW, a resource's inputs or recorded outputs, without what is not
+    a prop: the engine's own keys (`__provider`), the `live` a refresh recorded, the kind's
+    OUTPUTS and its RETIRED fields.  ValidationError names the field."""
+    dropped = ("live", *getattr(kind, "OUTPUTS", ()), *getattr(kind, "RETIRED", ()))
+    return kind.PROPS.model_validate({k: v for k, v in raw.items() if not k.startswith("__") and k not in dropped})
 
 
 def on_each_node(props: Props, *steps: Step) -> Plan:

@@ -11,7 +11,8 @@ that path, exactly as the rendered .res pairs them (render/drbd.py `resource_pat
 path per ring, 8.4 the first ring only), so the hypervisors' openings change as VMs come and go;
 on the guests, PostgreSQL's port only from the configured database clients (guest.firewall.
 database_clients, by default the guests' management network); pcsd's 2224/tcp only from the peer's
-management address when pcsd is on (the config has no pcsd option yet: a parameter, off by default).
+management address when pcsd is on (the config has no pcsd option yet: a parameter, off by default);
+on the guests with hastack:monitoring, NRPE's 5666/tcp only from the Nagios server.
 
 The host's firewall is detected on the host, at probe and at apply time (one shell function,
 DETECT); hastack never installs or starts a second firewall:
@@ -57,6 +58,7 @@ from hastack.layout import drbd_hosts, guest_drbd_ports, vm_drbd_ports
 from hastack.plan import Put, Run, together
 from hastack.render.corosync import knet_port
 from hastack.render.drbd import DrbdHost, resource_paths
+from hastack.render.nrpe import NRPE_PORT
 from hastack.reports import HastackError
 from hastack.resources.base import Live, Props, digest
 
@@ -171,9 +173,17 @@ def _pcsd(config: StackConfig, layer: Layer, pcsd: bool) -> Iterator[tuple[str, 
                                      to=str(node.mgmt_address), purpose="pcsd")
 
 
+def _nrpe(config: StackConfig, layer: Layer, pcsd: bool) -> Iterator[tuple[str, Opening]]:
+    monitoring = config.monitoring_on()
+    if monitoring and layer == "guest":
+        for node in config.guest.nodes:
+            yield node.name, Opening(proto="tcp", ports=(NRPE_PORT,) * 2, sources=(str(monitoring.nagios.address),),
+                                     to=str(node.mgmt_address), purpose="nrpe from the nagios server")
+
+
 # Everything the firewall opens, declared once: corosync's links, each DRBD path, the guests'
-# database, pcsd.
-OPENINGS = (_corosync, _drbd, _database, _pcsd)
+# database, pcsd, the guests' NRPE.
+OPENINGS = (_corosync, _drbd, _database, _pcsd, _nrpe)
 
 
 def layer_openings(config: StackConfig, layer: Layer, pcsd: bool = False) -> dict[str, tuple[Opening, ...]]:

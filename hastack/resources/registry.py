@@ -1,15 +1,17 @@
-"""Every hastack resource type, once: render and the tests read this table (the policy pack
-names the types its rules look at itself).
+"""Every hastack resource type, once: render, the policy pack and the tests read this table.
 
 A type `X` is the dynamic resource `pulumi-python:dynamic/hastack:X`, its provider is
-`providers.<x>.XProvider` (the module is the snake case of the type), and a host resource's core
-is `hastack.resources.<x>`.  The rows are the order in which a fresh stack's plans apply: the
+`providers.<x>.XProvider` (the module is the snake case of the type), and its core (`core(X)`:
+props model, live state, plans) is `hastack.resources.<x>` for a host resource and the
+Pacemaker object module CIB_KINDS names for the others.  The rows are the order in which a fresh stack's plans apply: the
 engine's order follows dependencies, and `render` reproduces it with these ranks.  Render
 refuses a hastack type that is not here.
 """
 from __future__ import annotations
 
+import importlib
 import re
+import types
 
 from hastack.reports import HastackError
 
@@ -24,17 +26,24 @@ APPLY_ORDER: tuple[tuple[str, ...], ...] = (
     ("StonithDevice",),
     ("LogicalVolume",),
     ("DrbdResource",),
+    ("VmHostKey",),
     ("LibvirtDomain",),
+    ("VmFirstBoot",),  # after the domain's definition, before Pacemaker's clone takes the DRBD role over
     ("PcsResource",),
     ("PcsConstraint",),
     ("PcsResourceEnable",),
+    ("NagiosObjects",),  # last: a guest's Nagios host is checked once the guest runs
 )
 RANK = {name: rank for rank, names in enumerate(APPLY_ORDER) for name in names}
 TYPES = tuple(RANK)
 
-# Types whose core is a module of hastack/resources (the others are Pacemaker objects).
-HOST_TYPES = ("HostPreflight", "Firewall", "CorosyncCluster", "SystemAccount", "SystemdUnit", "RemoteFile", "HostsEntries", "SelinuxModule",
-              "DrbdAgentPatch", "LogicalVolume", "DrbdResource", "LibvirtDomain")
+# The Pacemaker object module (hastack/pacemaker/<module>.py) of each type that is not a host type.
+CIB_KINDS = {"PcsClusterConfig": "cluster_config", "StonithDevice": "stonith", "PcsResource": "primitive",
+             "PcsConstraint": "constraint", "PcsResourceEnable": "enable"}
+# Types that live in the state only (their core module's `made` is their create): no host, no plan.
+STATE_TYPES = ("VmHostKey",)
+# Their core is a module of hastack/resources, acting on hosts.
+HOST_TYPES = tuple(t for t in TYPES if t not in CIB_KINDS and t not in STATE_TYPES)
 
 
 def module_name(type_name: str) -> str:
@@ -53,3 +62,13 @@ def hastack_type(token: str) -> str | None:
         raise HastackError("UNKNOWN_RESOURCE_TYPE", f"{token} is a hastack resource type that "
                            f"hastack/resources/registry.py does not list (known: {', '.join(TYPES)}); add it there")
     return name
+
+
+def core(type_name: str) -> types.ModuleType:
+    """The core module of a registered type (no pulumi): hastack.resources.<x> or hastack.pacemaker.<kind>."""
+    if type_name in CIB_KINDS:
+        return importlib.import_module(f"hastack.pacemaker.{CIB_KINDS[type_name]}")
+    if type_name in HOST_TYPES or type_name in STATE_TYPES:
+        return importlib.import_module(f"hastack.resources.{module_name(type_name)}")
+    raise HastackError("UNKNOWN_RESOURCE_TYPE", f"{type_name} is not a hastack resource type (known: "
+                       f"{', '.join(TYPES)}); add it to hastack/resources/registry.py")

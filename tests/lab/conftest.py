@@ -1,7 +1,8 @@
 """Live lab fixtures.  test_providers_live and test_lab need bare hosts: they share one lab
 (brought up through the real CLI), which test_lab's last test takes down.  The stack modules
 share a fresh lab and one `up` for the whole session: test_stack_live checks what `up` built,
-test_drills_live fails it, test_stack_changes_live changes and finally destroys it."""
+test_drills_live fails it, test_monitoring_live reads what Nagios saw of it (with monitoring on),
+test_stack_changes_live changes and finally destroys it."""
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from hastack.lab.paths import REPO_ROOT, lab_dir
 
 # Bare-host modules first, then the stack's in the order its life runs (offline code first of all).
 LAB_MODULE_ORDER = ("test_lab_offline", "test_labhelpers", "test_providers_live", "test_lab",
-                    "test_stack_live", "test_drills_live", "test_stack_changes_live")
+                    "test_stack_live", "test_drills_live", "test_monitoring_live", "test_stack_changes_live")
 # The bare-host modules, in order, on one lab: each provider test removes what it made.
 BARE_LAB_MODULES = ("test_providers_live", "test_lab")
 # A developer's loop: the stack modules on the lab that is up and the state a previous run left

@@ -68,7 +68,7 @@ def test_namespace_commands_stay_inside_the_namespace():
     assert netns.in_ns(42, ["ip", "link"]) == ["nsenter", "--net=/proc/42/ns/net", "--", "ip", "link"]
     cmds = netns.setup_commands()
     addrs = [c for c in cmds if c[:2] == ["ip", "addr"]]
-    assert [c[3] for c in addrs] == ["10.77.0.11/24", "10.77.0.12/24"]  # BMCs only
+    assert [c[3] for c in addrs] == ["10.77.0.11/24", "10.77.0.12/24", "10.77.0.5/24"]  # BMCs and Nagios only
 
 
 def test_relay_accepts_only_fixed_verbs_for_lab_guests():
@@ -247,3 +247,24 @@ def test_a_lab_hosts_etc_hosts_names_only_itself_so_the_stack_adds_its_peers():
     lines = seed.hosts_file(node1).splitlines()
     assert lines[-1] == f"{node1.address('mgmt')} {node1.fqdn} {node1.name}"
     assert not any(other.name in " ".join(lines) for other in HOSTS if other.name != "node1")
+
+
+def test_the_lab_nagios_is_pinned_like_the_hosts_and_runs_debians_files_with_the_labs_changes(tmp_path):
+    """Its known_hosts line sits on its own loopback port; its nagios.cfg is Debian's with passive
+    results logged and nothing sent out; nsca-ng listens only on the lab address."""
+    from hastack.lab import inventory, nagios
+
+    lines = inventory.known_hosts_lines({"node1": "ssh-ed25519 AAAA1 x", "nagios": "ssh-ed25519 AAAA5 y"})
+    assert lines == ["[127.0.0.1]:22201 ssh-ed25519 AAAA1", "[127.0.0.1]:22205 ssh-ed25519 AAAA5"]
+    debian = "use_syslog=1\ncfg_file=/etc/nagios4/objects/localhost.cfg\nlog_passive_checks=0\nstatus_file=/x\n"
+    cfg = nagios.render_nagios_cfg(debian).splitlines()
+    assert {"use_syslog=0", "log_passive_checks=1", "enable_notifications=0", "check_for_updates=0",
+            "cfg_file=/etc/nagios4/objects/hastack-lab.cfg", "status_file=/x"} <= set(cfg)
+    assert not any("localhost.cfg" in line for line in cfg)
+    assert 'listen = "10.77.0.5:5668"' in nagios.render_nsca_cfg()
+    sshd = nagios.render_sshd_config(tmp_path)
+    assert "ListenAddress 10.77.0.5:22" in sshd and "PasswordAuthentication no" in sshd
+    mounts = nagios.mount_argvs(tmp_path, tmp_path / "unpacked")
+    assert mounts[0] == ["mount", "--make-rprivate", "/"]
+    assert [m[-1] for m in mounts[1:]] == ["/usr", "/etc", "/var", "/run"]  # nothing else of this machine
+    assert all("upperdir=" + str(tmp_path) in m[-2] for m in mounts[2:])  # every write lands in the lab dir

@@ -35,6 +35,8 @@ def test_preview_shows_both_layers_nested_under_components(lab5_preview, lab5_co
     assert by_type["StonithDevice"] == 4 and by_type["CorosyncCluster"] == 2 and by_type["PcsResourceEnable"] == vms + 3
     assert by_type["Firewall"] == 4  # one per node of each layer
     assert by_type["HostsEntries"] == 2  # one block per layer
+    # hastack:monitoring: a guest's and a cluster's objects each, and the feed's command
+    assert by_type["hastack:index:NagiosServer"] == 1 and by_type["NagiosObjects"] == 2 + 2 + 1
     components = {s["urn"]: s["newState"]["type"] for s in steps if s["newState"]["type"].startswith("hastack:index:")}
     for step in steps:
         state = step["newState"]
@@ -48,6 +50,9 @@ def test_preview_never_shows_a_secret(lab5_preview):
     assert "CHANGE-ME" not in text  # the placeholder secrets of Pulumi.lab5.yaml
     fence = next(s for s in preview["steps"] if s["urn"].endswith("lab5-fence-node1"))
     assert fence["newState"]["inputs"]["secret_values"] == {"password": "[secret]"}
+    for name in ("lab5-alert-nsca-config", "pgcluster-alert-nsca-config", "monitoring-nsca-authorize"):
+        step = next(s for s in preview["steps"] if s["urn"].endswith(f"::{name}"))
+        assert step["newState"]["inputs"]["content"] == "[secret]", name
 
 
 def test_a_bad_config_fails_before_any_resource(pulumi_env):

@@ -443,18 +443,16 @@ def waited_fence_props(fence_props):
 def acting(tmp_path, monkeypatch):
     import functools
 
-    import providers.start_wait
     from hastack import start_wait
 
     path = tmp_path / "cib.xml"
     path.write_text(cib.apply_pcs(cib.empty_cib(), [["property", "set", "stonith-enabled=true"]]))
-    monkeypatch.setattr(providers.start_wait, "wait_until_running",
-                        functools.partial(start_wait.wait_until_running, interval_s=0.2))
+    monkeypatch.setattr(start_wait, "wait_until_running", functools.partial(start_wait.wait_until_running, interval_s=0.2))
 
     def cluster(fail=()):
         transport = ActingCluster(path, fail)
+        # the edit and the wait both go through the provider's transports
         monkeypatch.setattr(providers.base, "transports", lambda props: lambda target: transport)
-        monkeypatch.setattr(providers.start_wait, "transports", lambda props: lambda target: transport)
         return path
 
     return cluster

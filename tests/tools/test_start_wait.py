@@ -8,6 +8,7 @@ from hastack.reports import HastackError
 from hastack.start_wait import wait_until_running
 from hastack.simulate import Simulation
 from hastack.transport import Result
+from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.tools
 
@@ -33,17 +34,6 @@ def _booted(cib_xml: str) -> Simulation:
     sim.step("-u", "node1", "-u", "node2")
     sim.set_attributes({n: {"master-drbd-gw1": "10000"} for n in ("node1", "node2")})
     return sim
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_returns_where_the_resource_runs_once_it_runs(lab5_render):

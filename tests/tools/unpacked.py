@@ -6,10 +6,7 @@ from pathlib import Path
 
 import pytest
 
-
-def unpacked_root() -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return Path(os.environ.get("HASTACK_UNPACKED") or cache / "hastack" / "unpacked")
+from hastack.lab.paths import unpacked_root
 
 
 def unpacked(relative: str) -> Path:

@@ -115,7 +115,8 @@ def test_lab5_opens_a_strict_subset_of_what_the_seed_opens(lab5):
     - pcsd: the seed's rule is exactly hastack's (with pcsd on).
     - guests: the seed writes no firewall rule in pg1/pg2 (RHEL cloud guests); hastack opens the
       guest cluster's knet links and pgdata's port 7801 on both paths, each from the peer guest,
-      and PostgreSQL's 5432 from the guests' management network (10.0.5.0/24, br-internal)."""
+      and PostgreSQL's 5432 from the guests' management network (10.0.5.0/24, br-internal), and
+      NRPE's 5666 from the Nagios server alone (the seed's allowed_hosts, without a firewall)."""
     openings = fw.layer_openings(lab5, "hypervisor", pcsd=True)["node1"]
     drbd = [(o.ports[0], o.sources[0]) for o in openings if o.purpose.startswith("drbd")]
     assert len(drbd) == 12 and all(o.ports[0] == o.ports[1] for o in openings)
@@ -127,7 +128,8 @@ def test_lab5_opens_a_strict_subset_of_what_the_seed_opens(lab5):
     pcsd = [rule for _, rule in fw.rich_rules(props(lab5, "hypervisor", pcsd=True), "node1") if '"2224"' in rule]
     assert pcsd == [SEED_NODE1[4]]
     guest = fw.layer_openings(lab5, "guest")["pg1"]
-    assert len(guest) == 5 and guest[-1].sources == ("10.0.5.0/24",)  # 2 knet links + pgdata on 2 paths + 5432
+    assert len(guest) == 6 and guest[-2].sources == ("10.0.5.0/24",)  # 2 knet links + pgdata on 2 paths + 5432
+    assert (guest[-1].ports, guest[-1].sources, guest[-1].to) == ((5666, 5666), ("10.0.5.51",), "10.0.5.53")
 
 
 @pytest.mark.parametrize("stack", ["lab", "lab5"])

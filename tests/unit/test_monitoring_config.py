@@ -1,4 +1,4 @@
-"""hastack:monitoring (issue 16, not yet wired): validated like the rest, never echoing its secret."""
+"""hastack:monitoring (issue 16): validated like the rest, never echoing its secret."""
 from __future__ import annotations
 
 import copy
@@ -30,14 +30,14 @@ def test_a_monitoring_block_validates_with_the_seeds_defaults(raw):
     assert PASSWORD not in repr(monitoring)
 
 
-def test_the_shipped_stacks_have_no_monitoring_yet(lab5_config):
-    assert lab5_config.monitoring is None
+def test_lab5_has_the_seeds_monitoring_and_the_lab_has_it_switched_off(lab5_config):
+    from hastack.config.load import load_stack
 
-
-def test_the_model_says_it_is_not_wired_yet():
-    from hastack.config.models import Monitoring
-
-    assert "NOT YET WIRED" in Monitoring.__doc__
+    on = lab5_config.monitoring_on()
+    assert str(on.nagios.address) == "10.0.5.51" and on.nagios.ssh.host == "10.0.5.51"
+    assert (on.nrpe_user, on.nrpe_unit, on.plugin_dir) == ("nrpe", "nrpe.service", "/usr/lib64/nagios/plugins")
+    lab = load_stack("lab")
+    assert lab.monitoring is not None and lab.monitoring.enabled is False and lab.monitoring_on() is None
 
 
 CASES = [
@@ -60,12 +60,21 @@ CASES = [
     ("identity with a space", {"nsca": {"identity": "lab 5", "password": PASSWORD}}, {}, ["nsca.identity"]),
     ("feed service with a semicolon", {"feed_service": "events;x"}, {}, ["feed_service"]),
     ("unknown field", {"nagois": {}}, {}, ["nagois"]),
+    ("a relative objects dir", {"nagios": {"address": "10.0.5.51", "objects_dir": "conf.d"}}, {},
+     ["monitoring.nagios.objects_dir", "conf.d"]),
+    ("an empty reload command", {"nagios": {"address": "10.0.5.51", "reload_command": []}}, {},
+     ["monitoring.nagios.reload_command"]),
+    ("another agent under hastack's alert id", {}, {"guest_alerts": [{"id": "nsca-alert", "path": "/usr/bin/mine", "recipients": []}]},
+     ["guest.alerts has nsca-alert with path /usr/bin/mine", "give your alert another id"]),
 ]
 
 
 @pytest.mark.parametrize("what,change,stack_change,words", CASES, ids=[c[0] for c in CASES])
 def test_bad_monitoring_is_refused_with_field_value_and_fix(raw, what, change, stack_change, words):
     raw["monitoring"].update(change)
+    stack_change = dict(stack_change)
+    if "guest_alerts" in stack_change:
+        raw["guest"]["alerts"] = stack_change.pop("guest_alerts")
     raw.update(stack_change)
     with pytest.raises(ConfigError) as caught:
         validate(raw, "Pulumi.test.yaml")

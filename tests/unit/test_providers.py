@@ -23,6 +23,7 @@ from providers.drbd_resource import DrbdResourceProvider
 from providers.logical_volume import LogicalVolumeProvider
 from providers.pcs_constraint import PcsConstraintProvider
 from providers.pcs_resource import PcsResourceProvider
+from tests.conftest import FakeClock
 
 NODES = [{"name": "node1", "ssh": {"host": "127.0.0.1", "port": 2201, "known_hosts_file": "x"}},
          {"name": "node2", "ssh": {"host": "127.0.0.1", "port": 2202, "known_hosts_file": "x"}}]
@@ -158,7 +159,7 @@ LEGACY_DRIFT = {
                         "authkey": "authkeys differ between node1 and node2"},
     "DrbdAgentPatch": {"agent_path": "{agent_path} (unpatched on node1)"},
 }
-BORN_WITH_LIVE = {"Firewall", "HostsEntries", "HostPreflight"}  # no hastack before `live` had them: no legacy state to read
+BORN_WITH_LIVE = {"Firewall", "HostsEntries", "HostPreflight", "VmFirstBoot", "NagiosObjects"}  # no hastack before `live` had them: no legacy state to read
 
 
 def test_state_written_before_live_diffs_without_a_spurious_change_or_replace(host_resources):
@@ -199,7 +200,7 @@ def test_a_cib_state_written_before_live_diffs_without_a_change(lab5_config):
     seen = set()
     for resource in record_stack(lab5_config, "lab5"):
         type_name = registry.hastack_type(resource.typ)
-        if type_name is None or type_name in registry.HOST_TYPES:
+        if type_name is None or type_name in registry.HOST_TYPES or type_name in registry.STATE_TYPES:
             continue
         news = plain(resource.inputs)
         olds = {**news, "__provider": "P"}
@@ -210,7 +211,7 @@ def test_a_cib_state_written_before_live_diffs_without_a_change(lab5_config):
             assert {k: v for k, v in outs.items() if k != "live"} == olds and provider_class(type_name)().diff(
                 resource.name, outs, news).changes  # an empty CIB holds none of it
         seen.add(type_name)
-    assert seen == set(registry.TYPES) - set(registry.HOST_TYPES)
+    assert seen == set(registry.TYPES) - set(registry.HOST_TYPES) - set(registry.STATE_TYPES)
 
 
 def test_an_lv_update_after_an_old_refresh_grows_to_the_configured_size():
@@ -247,6 +248,10 @@ def test_the_registry_lists_every_dynamic_resource_and_render_refuses_others():
                 defined.add(value._resource_type_name.removeprefix("dynamic/hastack:"))
     assert defined == set(registry.TYPES)
     assert all(provider_class(t).__name__ == f"{t}Provider" for t in registry.TYPES)
+    # each provider adapts the core module the registry names (the one the policy pack validates with)
+    assert all(provider_class(t).kind is registry.core(t) for t in registry.TYPES)
+    with pytest.raises(HastackError, match="UNKNOWN_RESOURCE_TYPE"):
+        registry.core("PgBouncer")
     assert registry.hastack_type("hastack:index:ProtectedVM") is None
     with pytest.raises(HastackError, match="UNKNOWN_RESOURCE_TYPE"):
         registry.hastack_type(registry.TOKEN_PREFIX + "PgBouncer")
@@ -323,37 +328,63 @@ def test_diff_replaces_only_what_cannot_change_in_place():
     assert not provider.diff("pg1-vm", old, dict(old)).changes
 
 
-def test_an_enabled_resource_that_does_not_start_is_disabled_again(monkeypatch):
-    """Pulumi keeps no state of a failed create: the VM must not stay enabled behind its back."""
-    import providers.start_wait as start_wait
-    from hastack.pacemaker.enable import PcsResourceEnableProps
-    from hastack.plan import CibEdit
-    from providers.pcs_resource_enable import PcsResourceEnableProvider
+def _crm_mon(resource_xml: str, failures: str = "") -> Result:
+    """crm_mon --output-as=xml of two online nodes and one resource, as wait_until_running reads it."""
+    return Result(0, '<pacemaker-result><nodes><node name="node1" online="true" type="member"/>'
+                     '<node name="node2" online="true" type="member"/></nodes>'
+                     f"<resources>{resource_xml}</resources><failures>{failures}</failures></pacemaker-result>", "")
 
-    applied = []
 
-    def not_running(cluster, rid, timeout_s):
-        raise HastackError("NOT_RUNNING", f"{rid} not started within {timeout_s} s; failed actions: start on node1")
+STOPPED = '<resource id="gw1-vm" resource_agent="ocf:heartbeat:VirtualDomain" role="Stopped" active="false" failed="false"/>'
+FAILED_START = ('<failure op_key="gw1-vm_start_0" node="node1" exitstatus="error" exitcode="1" task="start" '
+                'status="complete" exitreason="disk missing"/>')
 
-    monkeypatch.setattr(start_wait, "transports", lambda props: lambda target: target)
-    monkeypatch.setattr(start_wait, "wait_until_running", not_running)
-    monkeypatch.setattr(start_wait, "apply_live", lambda plan, transport_for: applied.append(plan))
-    props = PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm", start_wait_s=900)
+
+def test_start_wait_polls_and_undoes_through_the_transport_it_is_given():
+    """Not running within wait_s: the undo runs on the cluster's transport, and the error carries
+    Pacemaker's failed actions and what is left."""
+    from hastack.plan import Run, on
+    from hastack.start_wait import wait_running_or_undo
+
+    cluster = ScriptedTransport("node1", answers={"crm_mon": _crm_mon(STOPPED, FAILED_START)})
+    clock = FakeClock()
+    undo = on(CLUSTER, Run(("crm_resource", "--cleanup", "--resource", "gw1-vm")))
     with pytest.raises(HastackError) as caught:
-        PcsResourceEnableProvider()._wait(props)
-    assert "start on node1" in str(caught.value) and "disabled again" in str(caught.value)
-    [(target, step)] = applied[0]
-    assert target == CLUSTER and isinstance(step, CibEdit)
-    assert step.commands == (("resource", "disable", "gw1-vm"),)
+        wait_running_or_undo(lambda target: cluster, "gw1-vm", 30, undo, "gw1-vm was disabled again",
+                             interval_s=10, clock=clock, sleep=clock.sleep)
+    assert caught.value.code == "NOT_RUNNING" and clock.now == 30
+    assert "start on node1: complete (exit 1 error, disk missing)" in caught.value.message
+    assert caught.value.message.endswith("so gw1-vm was disabled again")
+    assert cluster.calls == ["crm_mon -1 --output-as=xml"] * 4 + [shlex.join(undo[0][1].argv)]
 
 
-def test_enable_without_a_start_wait_does_not_poll(monkeypatch):
-    import providers.start_wait as start_wait
+def test_a_waiting_provider_polls_through_its_injected_transport():
+    """The wait goes where the edit went: the provider's `connect`, never SSH of its own."""
     from hastack.pacemaker.enable import PcsResourceEnableProps
     from providers.pcs_resource_enable import PcsResourceEnableProvider
 
-    monkeypatch.setattr(start_wait, "wait_until_running", lambda *a: pytest.fail("polled"))
-    PcsResourceEnableProvider()._wait(PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm"))
+    running = '<resource id="gw1-vm" role="Started" active="true" failed="false"><node name="node2"/></resource>'
+    cluster = ScriptedTransport("node1", answers={"crm_mon": _crm_mon(running)})
+    seen = []
+    provider = PcsResourceEnableProvider(connect=lambda props: seen.append(props) or (lambda target: cluster))
+    props = PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm", start_wait_s=900)
+    provider._wait(props)
+    assert seen == [props] and cluster.calls == ["crm_mon -1 --output-as=xml"]
+    # had it not started, the undo would disable it again (one CIB edit)
+    from hastack.pacemaker import enable
+    _rid, _wait_s, undo, outcome = enable.start_wait(props, created=True)
+    [(target, step)] = undo
+    assert target == CLUSTER and step.commands == (("resource", "disable", "gw1-vm"),) and "disabled again" in outcome
+
+
+def test_enable_without_a_start_wait_does_not_poll():
+    from hastack.pacemaker.enable import PcsResourceEnableProps
+    from providers.pcs_resource_enable import PcsResourceEnableProvider
+
+    cluster = ScriptedTransport("node1")
+    PcsResourceEnableProvider(connect=lambda props: lambda target: cluster)._wait(
+        PcsResourceEnableProps(layer="hypervisor", nodes=NODES, resource_id="gw1-vm"))
+    assert cluster.calls == []
 
 
 def test_a_pacemaker_resource_is_stopped_while_still_defined_then_removed():

@@ -309,10 +309,9 @@ def test_a_system_account_changes_linger_in_place_and_never_deletes_the_account_
 
 def test_every_host_resource_module_has_the_shape_of_one():
     """hastack/resources/base.py's interface, on every host type of the registry."""
-    import importlib
-
     for type_name in registry.HOST_TYPES:
-        kind = importlib.import_module(f"hastack.resources.{registry.module_name(type_name)}")
+        kind = registry.core(type_name)
+        assert kind.__name__ == f"hastack.resources.{registry.module_name(type_name)}"
         for name in ("PROPS", "LIVE", "COMPARED", "REPLACED", "resource_id", "observe", "drifted",
                      "plan_create", "plan_update", "plan_delete"):
             assert hasattr(kind, name), f"{kind.__name__} has no {name}"
