@@ -109,8 +109,7 @@ def refusal(props: HostPreflightProps, found: dict[str, tuple[str, ...]]) -> Has
 
 def find(props: HostPreflightProps, transport_for) -> None:
     """Before the create (which writes nothing): refuse while any node lacks something."""
-    seen = survey(props, transport_for)
-    if error := refusal(props, {node: problems(props, node, s) for node, s in seen.items()}):
+    if error := refusal(props, observe(props, transport_for).problems):
         raise error
 
 
