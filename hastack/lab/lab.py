@@ -124,21 +124,28 @@ def wait_ssh(lab: Path, hosts: list[Host], t0: float, timeout: float = SSH_WAIT_
 # boot and leave a NIC outside its bridge for good; a networkd restart re-creates the state from
 # its files.  Only the lab's own links count ($@; libvirt's vnet taps stay "unmanaged"), and only
 # a host that just booted is restarted: on a running cluster node it drops the corosync rings.
+# The wait is bounded by the clock, not by a count of polls: on an emulated host that is still
+# booting one poll can take seconds.
 NETWORK_SETTLED = r"""
 may_restart=$1; shift
-for i in $(seq 1 45); do
+start=$(date +%s); elapsed=0; restarts=0
+while :; do
+  configured=" $(networkctl list --no-pager --no-legend 2>/dev/null | awk '$5 == "configured" { printf "%s ", $2 }')"
   stuck=
   for link in "$@"; do
-    networkctl status --no-pager "$link" 2>/dev/null | grep -q 'State: .*(configured)' || stuck="$stuck $link"
+    case "$configured" in *" $link "*) ;; *) stuck="$stuck $link" ;; esac
   done
   [ -z "$stuck" ] && exit 0
-  if [ "$may_restart" = yes ] && { [ "$i" = 10 ] || [ "$i" = 30 ]; }; then
-    echo "restarting systemd-networkd: not configured:$stuck" >&2
-    systemctl restart systemd-networkd
+  elapsed=$(( $(date +%s) - start ))
+  [ "$elapsed" -ge 150 ] && break
+  if [ "$may_restart" = yes ] && [ "$restarts" -lt 2 ] && [ "$elapsed" -ge $(( 20 + 40 * restarts )) ]; then
+    restarts=$(( restarts + 1 ))
+    echo "restarting systemd-networkd after ${elapsed} s: not configured:$stuck" >&2
+    timeout 60 systemctl restart systemd-networkd
   fi
   sleep 2
 done
-echo "links not configured after 90 s:$stuck" >&2
+echo "links not configured after ${elapsed} s:$stuck" >&2
 exit 1
 """
 
@@ -151,7 +158,12 @@ def wait_networks(lab: Path, hosts: list[Host], just_booted: bool) -> None:
         argv = ["sh", "-c", shlex.quote(NETWORK_SETTLED), "settled", "yes" if just_booted else "no",
                 *seed.lab_links(h)]
         # A busy emulated host can take more than 10 s to send its banner: allow a minute.
-        return subprocess.run(ssh_argv(lab, h, argv, connect_timeout=60), capture_output=True, text=True, timeout=300)
+        try:
+            return subprocess.run(ssh_argv(lab, h, argv, connect_timeout=60), capture_output=True, text=True,
+                                  timeout=300)
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(argv, 124, "", "no answer within 300 s (the host may be hung; "
+                                               f"its console: {lab}/hosts/{h.name}/console.log)")
 
     with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
         results = list(pool.map(one, hosts))

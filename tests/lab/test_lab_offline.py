@@ -268,3 +268,55 @@ def test_the_lab_nagios_is_pinned_like_the_hosts_and_runs_debians_files_with_the
     assert mounts[0] == ["mount", "--make-rprivate", "/"]
     assert [m[-1] for m in mounts[1:]] == ["/usr", "/etc", "/var", "/run"]  # nothing else of this machine
     assert all("upperdir=" + str(tmp_path) in m[-2] for m in mounts[2:])  # every write lands in the lab dir
+
+
+def _network_settled(tmp_path: Path, listing: str, *links: str, restart_ok: bool = False):
+    """NETWORK_SETTLED run by the real sh, with networkctl, systemctl and sleep scripted (this
+    machine runs no networkd); `date` advances 10 s per call so the clock deadline is reached."""
+    import subprocess
+    from hastack.lab.lab import NETWORK_SETTLED
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "clock").write_text("0")
+    scripts = {
+        "networkctl": f"cat {tmp_path / 'listing'}",
+        "systemctl": f"echo \"$@\" >> {tmp_path / 'restarts'}" + (f"; cp {tmp_path / 'fixed'} {tmp_path / 'listing'}" if restart_ok else ""),
+        "timeout": 'shift; "$@"',
+        "sleep": "true",
+        "date": f"t=$(cat {tmp_path / 'clock'}); echo $((t + 10)) > {tmp_path / 'clock'}; echo $t",
+    }
+    for name, body in scripts.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "listing").write_text(listing)
+    (tmp_path / "fixed").write_text(listing.replace("configuring", "configured"))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    r = subprocess.run(["sh", "-c", NETWORK_SETTLED, "settled", "yes", *links], env=env,
+                       capture_output=True, text=True, timeout=30)
+    restarts = (tmp_path / "restarts").read_text().splitlines() if (tmp_path / "restarts").exists() else []
+    return r, restarts
+
+
+LISTING = """  1 lo      loopback carrier     unmanaged
+  2 mgmt0   ether    enslaved    configured
+  3 br-mgmt bridge   routable    configuring
+  4 vnet0   ether    enslaved    unmanaged
+"""
+
+
+def test_network_settle_waits_by_the_clock_and_names_the_stuck_links(tmp_path: Path):
+    r, restarts = _network_settled(tmp_path, LISTING, "mgmt0", "br-mgmt")
+    assert r.returncode == 1
+    assert r.stderr.strip().endswith("links not configured after 150 s: br-mgmt"), r.stderr
+    assert restarts == ["restart systemd-networkd"] * 2  # at most two restarts, never a loop of them
+
+
+def test_network_settle_passes_when_a_restart_configures_the_links(tmp_path: Path):
+    r, restarts = _network_settled(tmp_path, LISTING, "mgmt0", "br-mgmt", restart_ok=True)
+    assert r.returncode == 0 and restarts == ["restart systemd-networkd"], r.stderr
+
+
+def test_network_settle_passes_at_once_on_configured_links_and_ignores_unmanaged_taps(tmp_path: Path):
+    r, restarts = _network_settled(tmp_path, LISTING, "mgmt0")
+    assert r.returncode == 0 and restarts == [] and r.stderr == ""

@@ -168,8 +168,10 @@ def test_firewalld_parses_every_rendered_rich_rule_into_the_same_text_and_the_se
     env = firewalld_or_skip()
     rules = [r for config in stacks.values() for layer in ("hypervisor", "guest")
              for p in [props(config, layer, pcsd=True)] for node in p.openings for _, r in fw.rich_rules(p, node)]
-    # per node, with pcsd: lab (8.4) 7 + 5, lab5 (9) 15 + 6 (the guests' database opening is one of them)
-    assert len(rules) == 2 * (7 + 5) + 2 * (15 + 6)
+    # per node, with pcsd: lab (8.4) 7 + 5, lab5 (9) 15 + 7 (the guests' database and, with lab5's
+    # monitoring on, NRPE from the Nagios server only; the lab's monitoring is off)
+    assert len(rules) == 2 * (7 + 5) + 2 * (15 + 7)
+    assert sum('port="5666"' in r for r in rules) == 2
     assert 'rule family="ipv4" source address="10.0.5.0/24" port port="5432" protocol="tcp" accept' in rules
     parsed = json.loads(run_local([SYSTEM_PYTHON, "-c", RICH_RULES], json.dumps(rules), env=env).stdout)
     assert parsed == rules  # firewalld prints each exactly as hastack writes it: they read back equal
