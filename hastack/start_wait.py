@@ -12,12 +12,15 @@ import time
 from typing import Callable
 
 from hastack.apply import apply_live
-from hastack.facts.status import failed_actions, healthy_on, parse_crm_mon, resource_state
+from hastack.facts.status import (failed_actions, handler_constraint_ids, healthy_on, parse_crm_mon,
+                                  parse_scores, resource_state, why_not_placed)
 from hastack.plan import CLUSTER, Plan
 from hastack.reports import HastackError
 from hastack.transport import TransportFor
 
 CRM_MON = ("crm_mon", "-1", "--output-as=xml")
+SCORES = ("crm_simulate", "-Ls")
+CONSTRAINTS = ("cibadmin", "--query", "--scope", "constraints")
 
 
 def wait_until_running(cluster, resource_id: str, timeout_s: float, interval_s: float = 10.0,
@@ -33,17 +36,31 @@ def wait_until_running(cluster, resource_id: str, timeout_s: float, interval_s: 
         if nodes:
             return nodes
         if clock() >= deadline:
-            raise HastackError("NOT_RUNNING", not_running_message(status, resource_id, timeout_s, cluster.name))
+            raise HastackError("NOT_RUNNING", not_running_message(status, resource_id, timeout_s, cluster.name,
+                                                                  scheduler_view(cluster, resource_id)))
         sleep(interval_s)
 
 
-def not_running_message(status: dict, resource_id: str, timeout_s: float, where: str) -> str:
+def scheduler_view(cluster, resource_id: str) -> list[str]:
+    """Why the scheduler does not place the resource, from its own scores (two reads, under a
+    second each); a read that fails says so instead of hiding the NOT_RUNNING it explains."""
+    try:
+        scores = parse_scores(cluster.run(list(SCORES)).stdout)
+        handlers = handler_constraint_ids(cluster.run(list(CONSTRAINTS)).stdout)
+    except HastackError as error:
+        return [f"the scheduler's scores could not be read ({error.code})"]
+    return why_not_placed(scores, handlers, resource_id)
+
+
+def not_running_message(status: dict, resource_id: str, timeout_s: float, where: str,
+                        scheduler: list[str] = ()) -> str:
     failures = failed_actions(status, resource_id)
     offline = sorted(n for n, s in status["nodes"].items() if not s["online"])
     return (f"{resource_id} is enabled and constrained, but Pacemaker has not started it within "
             f"{timeout_s:.0f} s (now: {resource_state(status, resource_id)}); "
             f"failed actions: {'; '.join(failures) or 'none'}"
             + (f"; offline nodes: {', '.join(offline)}" if offline else "")
+            + "".join(f"; {line}" for line in scheduler)
             + f". See `crm_mon -1rf` on {where}; once the cause is fixed, "
               f"`crm_resource --cleanup --resource {resource_id}`, then `pulumi up` again.")
 

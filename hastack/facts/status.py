@@ -1,7 +1,9 @@
 """The cluster's status as `crm_mon --output-as=xml` reports it: where each resource runs, in
-which role, which nodes are online, and the failed actions.  Pure parsing, no hosts."""
+which role, which nodes are online, and the failed actions; and the scheduler's scores as
+`crm_simulate -Ls` prints them.  Pure parsing, no hosts."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 
@@ -73,3 +75,52 @@ def fence_successes(xml_text: str) -> dict[str, set[str]]:
         if event.get("status") == "success":
             done.setdefault(event.get("target"), set()).add(event.get("completed", ""))
     return done
+
+
+_ASSIGN = re.compile(r"^pcmk__primitive_assign: (\S+) allocation score on (\S+): (\S+)$")
+_PROMOTE = re.compile(r"^(\S+) promotion score on (\S+): (\S+)$")
+
+
+def parse_scores(text: str) -> dict[str, dict[tuple[str, str], str]]:
+    """The scheduler's scores as `crm_simulate -Ls` prints them: where each primitive may be
+    placed ('assign', (resource, node) -> score) and each clone instance's promotion score
+    ('promotion'); scores stay text ('-INFINITY', '10000')."""
+    scores: dict[str, dict[tuple[str, str], str]] = {"assign": {}, "promotion": {}}
+    for line in text.splitlines():
+        if m := _ASSIGN.match(line.strip()):
+            scores["assign"][(m[1], m[2])] = m[3]
+        elif m := _PROMOTE.match(line.strip()):
+            scores["promotion"][(m[1], m[2])] = m[3]
+    return scores
+
+
+def _positive(score: str) -> bool:
+    return score in ("INFINITY", "+INFINITY") or (score.lstrip("-").isdigit() and int(score) > 0)
+
+
+def why_not_placed(scores: dict, handler_constraints: list[str], resource_id: str) -> list[str]:
+    """What the scheduler's scores say of a resource that does not run: the nodes it may not be
+    placed on, the promotable clones that may be promoted nowhere (their instances and scores),
+    and DRBD fence-handler constraints (`drbd-fence-by-handler-*`) in the CIB."""
+    lines = []
+    barred = [f"{node} {score}" for (rsc, node), score in sorted(scores["assign"].items())
+              if rsc == resource_id and not _positive(score) and score != "0"]
+    if barred:
+        lines.append(f"{resource_id} allocation score: {', '.join(barred)}")
+    clones: dict[str, list[str]] = {}
+    for (instance, node), score in sorted(scores["promotion"].items()):
+        clones.setdefault(instance.split(":")[0], []).append(f"{instance} on {node} {score}")
+    for clone, entries in clones.items():
+        if not any(_positive(e.rsplit(" ", 1)[1]) for e in entries):
+            lines.append(f"{clone} may be promoted nowhere (promotion score: {', '.join(entries)}; "
+                         "the drbd agent gives one only to an UpToDate disk)")
+    if handler_constraints:
+        lines.append(f"DRBD fence-handler constraints in the CIB: {', '.join(handler_constraints)}")
+    return lines
+
+
+def handler_constraint_ids(constraints_xml: str) -> list[str]:
+    """The ids of the constraints DRBD's crm-fence-peer handler added (it names them
+    drbd-fence-by-handler-<resource>-<clone>)."""
+    root = ET.fromstring(constraints_xml)
+    return sorted(c.get("id") for c in root.iter() if (c.get("id") or "").startswith("drbd-fence-by-handler-"))

@@ -2,26 +2,38 @@
 the way the provider reads a live one."""
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
 from hastack.reports import HastackError
 from hastack.start_wait import wait_until_running
 from hastack.simulate import Simulation
 from hastack.transport import Result
+from hastack.transport.local import run_local
 from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.tools
 
 
 class CrmMonAnswers:
-    """Answers each `crm_mon` with the next of the given outputs (the last one repeats)."""
+    """Answers each `crm_mon` with the next of the given outputs (the last one repeats); the
+    scheduler's scores and the constraints come from the real crm_simulate and cibadmin run on
+    SIM's CIB file, as they would on a live node."""
 
     name = "node1/node2"
 
-    def __init__(self, *outputs: str):
-        self.outputs, self.calls = list(outputs), 0
+    def __init__(self, *outputs: str, sim: Simulation | None = None):
+        self.outputs, self.calls, self.sim = list(outputs), 0, sim
 
     def run(self, argv, stdin=None, **_):
+        if argv[0] == "crm_simulate":
+            assert list(argv) == ["crm_simulate", "-Ls"] and self.sim is not None
+            return Result(0, run_local(["crm_simulate", "-x", str(self.sim.path), "-s"]).stdout, "")
+        if argv[0] == "cibadmin":
+            env = dict(os.environ, CIB_file=str(self.sim.path))
+            return Result(0, subprocess.run(list(argv), env=env, capture_output=True, text=True, check=True).stdout, "")
         assert argv[0] == "crm_mon"
         self.calls += 1
         out = self.outputs[min(self.calls, len(self.outputs)) - 1]
@@ -49,7 +61,7 @@ def test_a_resource_that_fails_to_start_everywhere_is_reported_with_its_failed_a
     sim = _booted((lab5_render / "hypervisor/cib.xml").read_text())
     for _ in range(4):  # each start of gw1-vm fails, on either node: it stays FAILED (active)
         sim.step("-F", "gw1-vm_start_0@node1=1", "-F", "gw1-vm_start_0@node2=1")
-    cluster, clock = CrmMonAnswers(sim.status_xml()), FakeClock()
+    cluster, clock = CrmMonAnswers(sim.status_xml(), sim=sim), FakeClock()
     with pytest.raises(HastackError) as caught:
         wait_until_running(cluster, "gw1-vm", 600, clock=clock, sleep=clock.sleep)
     message = str(caught.value)
@@ -74,3 +86,36 @@ def test_a_probe_or_start_in_progress_is_not_running_yet(lab5_render):
     cluster, clock = CrmMonAnswers(probing, starting, running), FakeClock()
     assert wait_until_running(cluster, "gw1-vm", 60, clock=clock, sleep=clock.sleep) == ["node1"]
     assert cluster.calls == 3
+
+
+def test_a_resource_held_back_by_its_drbd_says_so_from_the_schedulers_scores(lab5_render):
+    """Both nodes up but no disk UpToDate (the drbd agent gives no promotion score): gw1-vm stays
+    Stopped with no failed action, and only the scheduler's scores say why."""
+    sim = Simulation((lab5_render / "hypervisor/cib.xml").read_text())
+    sim.step("-u", "node1", "-u", "node2")
+    sim.settle()
+    cluster, clock = CrmMonAnswers(sim.status_xml(), sim=sim), FakeClock()
+    with pytest.raises(HastackError) as caught:
+        wait_until_running(cluster, "gw1-vm", 60, clock=clock, sleep=clock.sleep)
+    message = str(caught.value)
+    assert "(now: Stopped); failed actions: none" in message
+    assert "gw1-vm allocation score: node1 -INFINITY, node2 -INFINITY" in message, message
+    assert "drbd-gw1 may be promoted nowhere (promotion score: drbd-gw1:0 on node1 -1" in message, message
+    assert "fence-handler" not in message
+
+
+def test_a_drbd_fence_handler_constraint_is_named(lab5_render):
+    sim = _booted((lab5_render / "hypervisor/cib.xml").read_text())
+    rule = ('<rsc_location id="drbd-fence-by-handler-gw1-drbd-gw1-clone" rsc="drbd-gw1-clone">'
+            '<rule id="drbd-fence-by-handler-gw1-rule" role="Promoted" score="-INFINITY">'
+            '<expression id="drbd-fence-by-handler-gw1-expr" attribute="#uname" operation="ne" value="node9"/>'
+            '</rule></rsc_location>')
+    subprocess.run(["cibadmin", "--create", "--scope", "constraints", "--xml-text", rule],
+                   env=dict(os.environ, CIB_file=str(sim.path)), check=True, capture_output=True)
+    sim.settle()
+    cluster, clock = CrmMonAnswers(sim.status_xml(), sim=sim), FakeClock()
+    with pytest.raises(HastackError) as caught:
+        wait_until_running(cluster, "gw1-vm", 60, clock=clock, sleep=clock.sleep)
+    message = str(caught.value)
+    assert "DRBD fence-handler constraints in the CIB: drbd-fence-by-handler-gw1-drbd-gw1-clone" in message, message
+    assert "drbd-gw1 may be promoted nowhere (promotion score: drbd-gw1:0 on node1 -INFINITY" in message, message
