@@ -201,7 +201,11 @@ def failover_done(guest_views: list[dict], hypervisor_views: list[dict], chain: 
     and it runs there, the client's latest write (after `settle_s`) was acknowledged, and a node
     put in standby (`evacuated`) runs nothing but fence devices.  No single sign is enough: until
     corosync declares a loss (token + consensus: 22 s on the lab) every view still looks healthy,
-    and a guest cut off from its peer sees itself running the database until it is fenced."""
+    and a guest cut off from its peer sees itself running the database until it is fenced.
+    A view without quorum is not counted: the fenced side of a partition that is still cut when
+    it boots (H2b) waits for all its peers and sees the survivor UNCLEAN, and can do nothing."""
+    guest_views = [s for s in guest_views if s.get("quorate", True)]
+    hypervisor_views = [s for s in hypervisor_views if s.get("quorate", True)]
     if not guest_views or not hypervisor_views or not samples or owed_fences:
         return False
     if samples[-1].row is None or samples[-1].ts < t0 + settle_s:

@@ -20,7 +20,10 @@ def parse_crm_mon(xml_text: str) -> dict:
     nodes = {n.get("name"): {"online": n.get("online") == "true", "standby": n.get("standby") == "true",
                              "unclean": n.get("unclean") == "true"} for n in root.iter("node") if n.get("type")}
     failures = [dict(f.attrib) for f in root.iter("failure")]
-    return {"resources": resources, "nodes": nodes, "failures": failures}
+    dc = root.find("./summary/current_dc")
+    # A partition without quorum (no DC elected yet counts as one) runs and fences nothing.
+    quorate = dc is not None and dc.get("present") == "true" and dc.get("with_quorum") == "true"
+    return {"resources": resources, "nodes": nodes, "failures": failures, "quorate": quorate}
 
 
 def running_on(status: dict, resource_id: str, role: str | None = None) -> list[str]:

@@ -119,3 +119,14 @@ def test_a_drbd_fence_handler_constraint_is_named(lab5_render):
     message = str(caught.value)
     assert "DRBD fence-handler constraints in the CIB: drbd-fence-by-handler-gw1-drbd-gw1-clone" in message, message
     assert "drbd-gw1 may be promoted nowhere (promotion score: drbd-gw1:0 on node1 -INFINITY" in message, message
+
+
+
+def test_crm_mon_of_a_cib_file_has_no_dc_so_no_quorum(lab5_render):
+    """The drill leaves out a view without quorum (facts.status); crm_mon of a CIB file, as a
+    node electing its DC, names no DC: that view counts as one without quorum."""
+    from hastack.facts.status import parse_crm_mon
+
+    sim = _booted((lab5_render / "hypervisor/cib.xml").read_text())
+    assert '<current_dc present="false"/>' in sim.status_xml()
+    assert parse_crm_mon(sim.status_xml())["quorate"] is False

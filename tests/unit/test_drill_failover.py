@@ -83,3 +83,32 @@ def test_fence_history_gives_each_targets_successful_fences_once():
     </fence_history></pacemaker-result>"""
     # The 14:55 fence listed twice is one fence, not two.
     assert fence_successes(xml) == {"pg1": {"2026-12-01 15:00:07Z", "2026-12-01 14:55:27Z"}}
+
+
+def test_the_fenced_side_of_a_partition_that_boots_still_cut_off_does_not_hold_the_drill():
+    """H2b, live: node2 fenced, booted with its ring links still cut, waits for all without quorum
+    and sees node1 UNCLEAN forever; the drill waited its whole limit while SQL had been back for
+    minutes.  A partition with quorum that sees a node unclean still holds it."""
+    survivor, rebooted = hv_view(), dict(hv_view(), quorate=False)
+    rebooted["nodes"] = dict(rebooted["nodes"], node1={"online": False, "standby": False, "unclean": True})
+    guests = [view("pg1"), view("pg1")]
+    assert failover_done(guests, [survivor, rebooted], CHAIN, "pgvip", writes(T0 + 30), T0)
+    assert not failover_done(guests, [survivor, dict(rebooted, quorate=True)], CHAIN, "pgvip", writes(T0 + 30), T0)
+    assert not failover_done(guests, [rebooted], CHAIN, "pgvip", writes(T0 + 30), T0)  # no quorate view at all
+
+
+# node2's crm_mon, live in H2b: booted after its fence with its ring links still cut.
+WITHOUT_QUORUM = """<pacemaker-result api-version="2.30" request="crm_mon -1 --output-as=xml"><summary>
+<current_dc present="true" version="2.1.5-a3f44794f94" name="node2.hastack-lab.internal" id="2" with_quorum="false" mixed_version="false"/>
+</summary><nodes>
+<node name="node1.hastack-lab.internal" id="1" online="false" standby="false" unclean="true" type="member"/>
+<node name="node2.hastack-lab.internal" id="2" online="true" standby="false" unclean="false" type="member"/>
+</nodes></pacemaker-result>"""
+
+
+def test_crm_mon_says_whether_the_partition_has_quorum():
+    from hastack.facts.status import parse_crm_mon
+
+    assert parse_crm_mon(WITHOUT_QUORUM)["quorate"] is False
+    assert parse_crm_mon(WITHOUT_QUORUM.replace('with_quorum="false"', 'with_quorum="true"'))["quorate"] is True
+    assert parse_crm_mon(WITHOUT_QUORUM)["nodes"]["node1.hastack-lab.internal"]["unclean"] is True
