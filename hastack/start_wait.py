@@ -9,6 +9,7 @@ says what is left."""
 from __future__ import annotations
 
 import time
+import xml.etree.ElementTree as ET
 from typing import Callable
 
 from hastack.apply import apply_live
@@ -49,6 +50,8 @@ def scheduler_view(cluster, resource_id: str) -> list[str]:
         handlers = handler_constraint_ids(cluster.run(list(CONSTRAINTS)).stdout)
     except HastackError as error:
         return [f"the scheduler's scores could not be read ({error.code})"]
+    except ET.ParseError:
+        return ["the CIB's constraints could not be read (cibadmin printed no XML)"]
     return why_not_placed(scores, handlers, resource_id)
 
 

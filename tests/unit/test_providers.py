@@ -355,7 +355,8 @@ def test_start_wait_polls_and_undoes_through_the_transport_it_is_given():
     assert caught.value.code == "NOT_RUNNING" and clock.now == 30
     assert "start on node1: complete (exit 1 error, disk missing)" in caught.value.message
     assert caught.value.message.endswith("so gw1-vm was disabled again")
-    assert cluster.calls == ["crm_mon -1 --output-as=xml"] * 4 + [shlex.join(undo[0][1].argv)]
+    assert cluster.calls == (["crm_mon -1 --output-as=xml"] * 4 + ["crm_simulate -Ls", "cibadmin --query --scope constraints"]
+                             + [shlex.join(undo[0][1].argv)])
 
 
 def test_a_waiting_provider_polls_through_its_injected_transport():
