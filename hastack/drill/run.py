@@ -20,7 +20,7 @@ from hastack.drill import timeline
 from hastack.drill.client import site_for
 from hastack.drill.scenarios import SCENARIOS, Scenario
 from hastack.facts.host import PROC_DRBD, parse_proc_drbd, replication_problem
-from hastack.facts.status import fence_successes, healthy_on, parse_crm_mon, running_on
+from hastack.facts.status import HANDLER_CONSTRAINT_PREFIX, fence_successes, healthy_on, parse_crm_mon, running_on
 from hastack.layout import drbd_clone_id, drbd_primitive_id, fence_device_id, guest_objects, vm_resource_id
 from hastack.reports import HastackError
 
@@ -227,7 +227,7 @@ class Drill:
         text = self.constraints(layer)
         if text is None:
             return problems + [f"{layer}: {NO_ANSWER}"]
-        for marker, what in (("drbd-fence-by-handler", "DRBD fence handler's"), ('id="cli-', "crm_resource --move")):
+        for marker, what in ((HANDLER_CONSTRAINT_PREFIX, "DRBD fence handler's"), ('id="cli-', "crm_resource --move")):
             if marker in text:
                 problems.append(f"{layer}: a {what} constraint is still in place")
         return problems

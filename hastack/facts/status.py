@@ -97,33 +97,37 @@ def parse_scores(text: str) -> dict[str, dict[tuple[str, str], str]]:
     return scores
 
 
-def _positive(score: str) -> bool:
-    return score in ("INFINITY", "+INFINITY") or (score.lstrip("-").isdigit() and int(score) > 0)
+def _score(text: str) -> float:
+    return float(text.replace("INFINITY", "inf"))
 
 
 def why_not_placed(scores: dict, handler_constraints: list[str], resource_id: str) -> list[str]:
     """What the scheduler's scores say of a resource that does not run: the nodes it may not be
-    placed on, the promotable clones that may be promoted nowhere (their instances and scores),
-    and DRBD fence-handler constraints (`drbd-fence-by-handler-*`) in the CIB."""
+    placed on (a negative score), the promotable clones that may be promoted nowhere (no instance
+    with a positive promotion score), and DRBD fence-handler constraints in the CIB."""
     lines = []
     barred = [f"{node} {score}" for (rsc, node), score in sorted(scores["assign"].items())
-              if rsc == resource_id and not _positive(score) and score != "0"]
+              if rsc == resource_id and _score(score) < 0]
     if barred:
         lines.append(f"{resource_id} allocation score: {', '.join(barred)}")
-    clones: dict[str, list[str]] = {}
+    clones: dict[str, list[tuple[str, str, str]]] = {}
     for (instance, node), score in sorted(scores["promotion"].items()):
-        clones.setdefault(instance.split(":")[0], []).append(f"{instance} on {node} {score}")
+        clones.setdefault(instance.split(":")[0], []).append((instance, node, score))
     for clone, entries in clones.items():
-        if not any(_positive(e.rsplit(" ", 1)[1]) for e in entries):
-            lines.append(f"{clone} may be promoted nowhere (promotion score: {', '.join(entries)}; "
+        if all(_score(score) <= 0 for _i, _n, score in entries):
+            shown = ", ".join(f"{instance} on {node} {score}" for instance, node, score in entries)
+            lines.append(f"{clone} may be promoted nowhere (promotion score: {shown}; "
                          "the drbd agent gives one only to an UpToDate disk)")
     if handler_constraints:
         lines.append(f"DRBD fence-handler constraints in the CIB: {', '.join(handler_constraints)}")
     return lines
 
 
+# DRBD's crm-fence-peer handler names its constraints drbd-fence-by-handler-<resource>-<clone>.
+HANDLER_CONSTRAINT_PREFIX = "drbd-fence-by-handler-"
+
+
 def handler_constraint_ids(constraints_xml: str) -> list[str]:
-    """The ids of the constraints DRBD's crm-fence-peer handler added (it names them
-    drbd-fence-by-handler-<resource>-<clone>)."""
+    """The ids of the constraints DRBD's crm-fence-peer handler added."""
     root = ET.fromstring(constraints_xml)
-    return sorted(c.get("id") for c in root.iter() if (c.get("id") or "").startswith("drbd-fence-by-handler-"))
+    return sorted(c.get("id") for c in root.iter() if (c.get("id") or "").startswith(HANDLER_CONSTRAINT_PREFIX))

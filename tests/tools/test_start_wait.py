@@ -32,8 +32,7 @@ class CrmMonAnswers:
             assert list(argv) == ["crm_simulate", "-Ls"] and self.sim is not None
             return Result(0, run_local(["crm_simulate", "-x", str(self.sim.path), "-s"]).stdout, "")
         if argv[0] == "cibadmin":
-            env = dict(os.environ, CIB_file=str(self.sim.path))
-            return Result(0, subprocess.run(list(argv), env=env, capture_output=True, text=True, check=True).stdout, "")
+            return Result(0, run_local(argv, env=dict(os.environ, CIB_file=str(self.sim.path))).stdout, "")
         assert argv[0] == "crm_mon"
         self.calls += 1
         out = self.outputs[min(self.calls, len(self.outputs)) - 1]
