@@ -1,8 +1,10 @@
-"""Live lab fixtures.  test_providers_live and test_lab need bare hosts: they share one lab
-(brought up through the real CLI), which test_lab's last test takes down.  The stack modules
-share a fresh lab and one `up` for the whole session: test_stack_live checks what `up` built,
-test_drills_live fails it, test_monitoring_live reads what Nagios saw of it (with monitoring on),
-test_stack_changes_live changes and finally destroys it."""
+"""Live lab fixtures.  One lab for the whole session, brought up through the real CLI: the
+bare-host modules (test_providers_live, test_lab) run on it first, each test removing what it
+made; the stack modules then run on the same hosts, once test_lab has shown the bare tests left
+nothing there, with a fresh stack state and one `up` for the session: test_stack_live checks what
+`up` built, test_drills_live fails it, test_monitoring_live reads what Nagios saw of it (with
+monitoring on), test_stack_changes_live changes and finally destroys it; test_lab_down takes the
+lab down last of all and checks nothing is left of it."""
 from __future__ import annotations
 
 import json
@@ -11,16 +13,15 @@ import sys
 import time
 
 import pytest
-from labhelpers import Times, lab_cli, over_budget, progress, save_host_logs, time_left
+from labhelpers import Times, bare_host_leftovers, lab_cli, over_budget, progress, save_host_logs, time_left
 from stackhelpers import CLUSTERS, pulumi, scheduler_inputs, stack_environment
 
 from hastack.lab.paths import REPO_ROOT, lab_dir
 
 # Bare-host modules first, then the stack's in the order its life runs (offline code first of all).
 LAB_MODULE_ORDER = ("test_lab_offline", "test_labhelpers", "test_providers_live", "test_lab",
-                    "test_stack_live", "test_drills_live", "test_monitoring_live", "test_stack_changes_live")
-# The bare-host modules, in order, on one lab: each provider test removes what it made.
-BARE_LAB_MODULES = ("test_providers_live", "test_lab")
+                    "test_stack_live", "test_drills_live", "test_monitoring_live", "test_stack_changes_live",
+                    "test_lab_down")
 # A developer's loop: the stack modules on the lab that is up and the state a previous run left
 # there (with HASTACK_KEEP_LAB=1), instead of a fresh lab and a first `up`.
 REUSE_LAB = os.environ.get("HASTACK_REUSE_LAB") == "1"
@@ -89,39 +90,55 @@ def _lab_up(times: Times) -> None:
     print(out.stdout)
 
 
-def _lab_down(logs: str, keep: bool = False) -> None:
-    # What the hosts said, kept before `lab down` takes them away (a failure is read from these).
-    save_host_logs(REPO_ROOT / "out" / "lab-logs" / logs)
-    if keep:
-        return
+def _keep_lab() -> bool:
     if os.environ.get("HASTACK_KEEP_LAB") == "1":
         print("HASTACK_KEEP_LAB=1: the lab stays up (python -m hastack lab down removes it)")
-        return
-    lab_cli("down", check=False)
-
-
-@pytest.fixture(scope="module")
-def live_lab(request, times: Times):
-    module = _module(request)
-    later = BARE_LAB_MODULES[BARE_LAB_MODULES.index(module) + 1:] if module in BARE_LAB_MODULES else ()
-    keep = any(_module(item) in later for item in request.session.items)
-    _lab_up(times)
-    yield lab_dir()
-    _lab_down(module, keep=keep)
+        return True
+    return False
 
 
 @pytest.fixture(scope="session")
-def stack_lab() -> bool:
-    """The stack modules' lab; True when it is one that was already up and its state is kept."""
-    reused = REUSE_LAB and _lab_running()
+def session_lab():
+    """The session's one lab: up when a live module first needs it, down when the session ends
+    (unless test_lab_down took it down already, or HASTACK_KEEP_LAB=1)."""
+    _lab_up(Times())
+    yield lab_dir()
+    if _lab_running() and not _keep_lab():
+        lab_cli("down", check=False)
+
+
+@pytest.fixture(scope="module")
+def live_lab(request, session_lab, times: Times):
+    yield session_lab
+    # What the hosts said, kept per module (a failure is read from these).
+    save_host_logs(REPO_ROOT / "out" / "lab-logs" / _module(request))
+
+
+# What the stack modules need before their first test can start: the first `up` and, when the lab
+# is not up yet, its boot (measured in CI 2026-12-03: lab 423 s; `up` 1868 s on 2026-12-02).
+STACK_EXPECTED_SECONDS = {"lab": 420, "up": 2100}
+
+
+def _skip_past_deadline(what: str, seconds: float) -> None:
+    if reason := over_budget(seconds, time_left()):
+        pytest.skip(f"{what}: {reason}")
+
+
+@pytest.fixture(scope="session")
+def stack_lab(request) -> bool:
+    """The stack modules' lab; True when it is one that was already up and its stack state is kept."""
+    running = _lab_running()
+    _skip_past_deadline("the stack's first `up`", STACK_EXPECTED_SECONDS["up"] + (0 if running else STACK_EXPECTED_SECONDS["lab"]))
+    request.getfixturevalue("session_lab")
+    reused = REUSE_LAB and running
     if reused:
         print("HASTACK_REUSE_LAB=1: the stack modules run on the lab that is up, and on its stack's state")
-    elif _lab_running():  # a bare-host module that stopped before its `lab down`: the stack starts fresh
-        print("a lab is still up from the bare-host tests: taking it down for a fresh one")
+    elif running and (leftovers := bare_host_leftovers()):  # test_lab fails on them too
+        print(f"the lab that is up holds {leftovers}: taking it down for a fresh one")
         lab_cli("down")
-    _lab_up(Times())
+        _lab_up(Times())
     yield reused
-    _lab_down("stack")
+    save_host_logs(REPO_ROOT / "out" / "lab-logs" / "stack")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import os
 import shutil
 
 import yaml
-from labhelpers import run_streamed, ssh
+from labhelpers import capped, run_streamed, ssh
 
 from hastack.facts.status import parse_crm_mon
 from tests.conftest import ROOT, run
@@ -61,7 +61,7 @@ ENGINE_EVENT = re.compile(r"\b(created|updated|deleted|replaced|failed|error)\b.
 
 def pulumi(env, *args, check=True, timeout=2400):
     # As bin/main runs it: yielding to the emulated hosts that share this machine's cores.
-    result = run_streamed(["nice", "-n", "10", "pulumi", *args, "--stack", "lab"], env=env, timeout=timeout,
+    result = run_streamed(["nice", "-n", "10", "pulumi", *args, "--stack", "lab"], env=env, timeout=capped(timeout),
                           show=lambda line: ENGINE_EVENT.search(line) is not None, label=f"pulumi {args[0]}: ")
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / f"{next(_commands):02d}-{args[0]}.log"

@@ -9,7 +9,7 @@ import shutil
 import time
 
 import pytest
-from labhelpers import full_only, run_streamed, time_left
+from labhelpers import capped, full_only, run_streamed
 
 from tests.conftest import ROOT
 
@@ -34,7 +34,7 @@ def test_drill(applied, stack_env, times, scenario):
     start = time.monotonic()
     result = run_streamed([str(ROOT / ".venv" / "bin" / "python"), "-m", "hastack", "drill", "--stack", "lab",
                            "--scenario", scenario, "--yes", "--out", str(out)], env=stack_env,
-                          timeout=3000 if time_left() is None else max(60.0, min(3000.0, time_left() - 120)),
+                          timeout=capped(3000, margin=120),
                           show=lambda line: line.startswith("drill"), label=f"{scenario}: ")
     times[f"drill_{scenario}_seconds"] = time.monotonic() - start
     out.mkdir(parents=True, exist_ok=True)

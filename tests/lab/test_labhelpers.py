@@ -83,3 +83,18 @@ def test_a_test_that_would_end_past_the_time_budget_is_not_started():
     assert labhelpers.over_budget(560, 561) is None
     reason = labhelpers.over_budget(560, 300)
     assert reason and "560 s" in reason and "300 s are left" in reason
+
+
+def test_the_deadline_counts_from_the_ci_jobs_start_and_caps_a_commands_timeout(monkeypatch):
+    monkeypatch.setenv("HASTACK_DEADLINE", str(time.time() + 1000))
+    monkeypatch.setenv("HASTACK_TIME_BUDGET", "99999")  # the absolute deadline wins
+    monkeypatch.setattr(labhelpers, "DEADLINE", labhelpers._deadline())
+    assert 990 < labhelpers.time_left() <= 1000
+    assert 930 < labhelpers.capped(3600) <= 940  # ends a minute before the deadline
+    assert labhelpers.capped(100) == 100
+    monkeypatch.setattr(labhelpers, "DEADLINE", time.time() - 5)
+    assert labhelpers.capped(3600) == 30  # past it: a short last try, never a negative timeout
+    monkeypatch.delenv("HASTACK_DEADLINE")
+    monkeypatch.delenv("HASTACK_TIME_BUDGET")
+    monkeypatch.setattr(labhelpers, "DEADLINE", labhelpers._deadline())
+    assert labhelpers.time_left() is None and labhelpers.capped(3600) == 3600
