@@ -108,7 +108,7 @@ def session_lab():
 
 
 @pytest.fixture(scope="module")
-def live_lab(request, session_lab, times: Times):
+def live_lab(request, session_lab):
     yield session_lab
     # What the hosts said, kept per module (a failure is read from these).
     save_host_logs(REPO_ROOT / "out" / "lab-logs" / _module(request))
@@ -128,7 +128,8 @@ def _skip_past_deadline(what: str, seconds: float) -> None:
 def stack_lab(request) -> bool:
     """The stack modules' lab; True when it is one that was already up and its stack state is kept."""
     running = _lab_running()
-    _skip_past_deadline("the stack's first `up`", STACK_EXPECTED_SECONDS["up"] + (0 if running else STACK_EXPECTED_SECONDS["lab"]))
+    needed = STACK_EXPECTED_SECONDS["up"] + (0 if running else STACK_EXPECTED_SECONDS["lab"])
+    _skip_past_deadline("the stack's first `up`", needed)
     request.getfixturevalue("session_lab")
     reused = REUSE_LAB and running
     if reused:
