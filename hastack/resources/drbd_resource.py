@@ -139,6 +139,19 @@ def drifted(props: DrbdResourceProps, live: DrbdResourceLive) -> tuple[str, ...]
 
 
 # ---- plans ---------------------------------------------------------------------------------------
+# `drbdadm up`, riding out drbdadm's own 5 s wait on each drbdsetup it runs: past it, drbdadm exits
+# 20 ("did not terminate within 5 seconds") and leaves that drbdsetup running (a `new-minor` on a
+# loaded hypervisor during the CI's `up`).  Then: wait for it to end, and let adjust do the rest.
+UP = ('drbdadm up "$1" && exit 0; rc=$?; [ "$rc" -eq 20 ] || exit "$rc"; '
+      'for i in $(seq 1 60); do pgrep -x "drbdsetup(-8[34])?" >/dev/null || break; sleep 2; done; '
+      'echo "drbdadm up $1 gave up on a slow drbdsetup (exit 20); completing it with drbdadm adjust" >&2; '
+      'drbdadm adjust "$1"')
+
+
+def up_step(name: str) -> Run:
+    return Run(("sh", "-c", UP, "sh", name))
+
+
 def plan_create(props: DrbdResourceProps, found: dict[str, str] | None):
     states = found or {n.name: "new" for n in props.nodes}  # render: both sides new
     text = res_text(props).encode()
@@ -151,7 +164,7 @@ def plan_create(props: DrbdResourceProps, found: dict[str, str] | None):
         if state == "new":
             steps += (Run(("drbdadm", "create-md", "--force", props.name)),)
         is_up = state.removesuffix("-blank") == "up"
-        lanes[node.name] = steps + (Run(("drbdadm", "adjust" if is_up else "up", props.name)),)
+        lanes[node.name] = steps + (Run(("drbdadm", "adjust", props.name)) if is_up else up_step(props.name),)
     plan = together(lanes)
     if all(states[n.name] in NEVER_HELD_DATA for n in props.nodes):
         steps = [Run(("drbdadm", "primary", "--force", props.name))]

@@ -128,13 +128,14 @@ def _skip_past_deadline(what: str, seconds: float) -> None:
 def stack_lab(request) -> bool:
     """The stack modules' lab; True when it is one that was already up and its stack state is kept."""
     running = _lab_running()
-    needed = STACK_EXPECTED_SECONDS["up"] + (0 if running else STACK_EXPECTED_SECONDS["lab"])
+    reused = REUSE_LAB and running
+    leftovers = bare_host_leftovers() if running and not reused else []  # test_lab fails on them too
+    needed = STACK_EXPECTED_SECONDS["up"] + (STACK_EXPECTED_SECONDS["lab"] if leftovers or not running else 0)
     _skip_past_deadline("the stack's first `up`", needed)
     request.getfixturevalue("session_lab")
-    reused = REUSE_LAB and running
     if reused:
         print("HASTACK_REUSE_LAB=1: the stack modules run on the lab that is up, and on its stack's state")
-    elif running and (leftovers := bare_host_leftovers()):  # test_lab fails on them too
+    elif leftovers:
         print(f"the lab that is up holds {leftovers}: taking it down for a fresh one")
         lab_cli("down")
         _lab_up(Times())

@@ -49,16 +49,16 @@ def test_a_failed_step_leaves_a_state_the_next_up_completes(applied, stack_env, 
 
 
 def test_removing_a_vm_tears_it_down_and_leaves_nothing(applied, stack_env, tmp_path):
-    pulumi(stack_env, "up", "--yes", "--skip-preview", "--config-file", str(_config_without(tmp_path, "mgmt")))
-    assert "mgmt" not in ssh("node1", "cibadmin --query --scope configuration").stdout
+    pulumi(stack_env, "up", "--yes", "--skip-preview", "--config-file", str(_config_without(tmp_path, "gw1")))
+    assert "gw1" not in ssh("node1", "cibadmin --query --scope configuration").stdout
     for node in HYPERVISORS:
         # /etc/libvirt/qemu: the config file VirtualDomain keeps where it stopped the domain.
         left = ssh(node, "ls /etc/drbd.d /etc/libvirt/qemu; virsh list --all --name; "
                          "lvs --noheadings -o lv_name vg-data", check=False).stdout
-        assert "mgmt" not in left, f"{node} still has: {left}"
+        assert "gw1" not in left, f"{node} still has: {left}"
         # its DRBD port closed on both hypervisors, every other opening kept
-        assert firewall_rules(node) == wanted_firewall_rules(node, _without("mgmt"))
-        assert 7791 not in [port for _, port, _ in firewall_rules(node)]
+        assert firewall_rules(node) == wanted_firewall_rules(node, _without("gw1"))
+        assert 7789 not in [port for _, port, _ in firewall_rules(node)]
     pulumi(stack_env, "up", "--yes", "--skip-preview")  # and back, for the tests after this one
     assert all(firewall_rules(node) == wanted_firewall_rules(node) for node in HYPERVISORS)
 

@@ -117,23 +117,23 @@ def _steps(preview_json: str) -> dict[str, str]:
 @full_only("two refreshes of 83 resources, 8-10 min")
 def test_refresh_finds_hand_edits_and_up_repairs_them(applied, stack_env):
     ssh("node1", "cibadmin --modify --xml-text '<rsc_location id=\"loc-gw1-vm-prefers-node1\" score=\"50\"/>'")
-    ssh("node2", "echo '# hand edit' >> /etc/drbd.d/mgmt.res")
+    ssh("node2", "echo '# hand edit' >> /etc/drbd.d/gw1.res")
     ssh("node1", "sed -i 's/^10.77.1.22 node2s1$/10.77.1.99 node2s1/' /etc/hosts")  # inside hastack's block
-    # One of hastack's firewall rules deleted by hand (mgmt's DRBD port on node2; its connection
+    # One of hastack's firewall rules deleted by hand (gw1's DRBD port on node2; its connection
     # stands, being established): drift of lab-firewall-node2, and of nothing else's firewall.
-    ssh("node2", "nft -a list chain inet filter hastack_input | sed -n 's/.* dport 7791 .* # handle \\([0-9]*\\)$/\\1/p' "
+    ssh("node2", "nft -a list chain inet filter hastack_input | sed -n 's/.* dport 7789 .* # handle \\([0-9]*\\)$/\\1/p' "
                  "| while read -r h; do nft delete rule inet filter hastack_input handle $h; done")
-    assert ("tcp", 7791, ("10.77.1.21",)) not in firewall_rules("node2")
+    assert ("tcp", 7789, ("10.77.1.21",)) not in firewall_rules("node2")
     steps = _steps(pulumi(stack_env, "preview", "--refresh", "--json").stdout)
     assert steps.get("gw1-location") == "update"
-    assert steps.get("mgmt-drbd") == "update"
+    assert steps.get("gw1-drbd") == "update"
     assert steps.get("lab-firewall-node2") == "update" and steps.get("lab-firewall-node1") != "update"
     assert steps.get("lab-hosts") == "update" and steps.get("pgcluster-hosts") != "update"
     pulumi(stack_env, "up", "--refresh", "--yes", "--skip-preview")
     assert firewall_rules("node2") == wanted_firewall_rules("node2")
     cib = ssh("node1", "cibadmin --query --scope constraints").stdout
     assert 'id="loc-gw1-vm-prefers-node1"' in cib and 'score="100"' in cib.split('id="loc-gw1-vm-prefers-node1"')[1][:80]
-    assert "# hand edit" not in ssh("node2", "cat /etc/drbd.d/mgmt.res").stdout
+    assert "# hand edit" not in ssh("node2", "cat /etc/drbd.d/gw1.res").stdout
     assert "10.77.1.22 node2s1" in ssh("node1", "cat /etc/hosts").stdout.splitlines()
 
 
