@@ -7,17 +7,12 @@ needs reconnecting after a power cycle. -no-shutdown turns a guest's own powerof
 """
 from __future__ import annotations
 
-import os
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from hastack.lab import qmp
 from hastack.lab.topology import NETWORKS, NIC_SLOTS, POWER_PORT_NAME, Host
-
-OFF_STATES = {"prelaunch", "shutdown", "paused", "internal-error", "guest-panicked"}
-
 
 @dataclass(frozen=True)
 class HostFiles:
@@ -158,12 +153,3 @@ def quit(files: HostFiles) -> None:
         qmp.command(files.qmp, "quit", timeout=3)
     except (OSError, qmp.QMPError):
         pass
-
-
-def wait_gone(p: int, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not os.path.exists(f"/proc/{p}"):
-            return True
-        time.sleep(0.1)
-    return False

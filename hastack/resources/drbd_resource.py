@@ -139,17 +139,19 @@ def drifted(props: DrbdResourceProps, live: DrbdResourceLive) -> tuple[str, ...]
 
 
 # ---- plans ---------------------------------------------------------------------------------------
-# `drbdadm up`, riding out drbdadm's own 5 s wait on each drbdsetup it runs: past it, drbdadm exits
-# 20 ("did not terminate within 5 seconds") and leaves that drbdsetup running (a `new-minor` on a
-# loaded hypervisor during the CI's `up`).  Then: wait for it to end, and let adjust do the rest.
-UP = ('drbdadm up "$1" && exit 0; rc=$?; [ "$rc" -eq 20 ] || exit "$rc"; '
-      'for i in $(seq 1 60); do pgrep -x "drbdsetup(-8[34])?" >/dev/null || break; sleep 2; done; '
-      'echo "drbdadm up $1 gave up on a slow drbdsetup (exit 20); completing it with drbdadm adjust" >&2; '
-      'drbdadm adjust "$1"')
+# drbdadm, riding out its own 5 s wait on each drbdsetup it runs: past it, drbdadm exits 20 ("did
+# not terminate within 5 seconds") and leaves that drbdsetup running (a `new-minor` on a loaded
+# hypervisor during the CI's `up`).  Then: wait for it to end and run the command again (an `up`
+# as `adjust`, which does what is left); every other failure is DRBD's answer and stands.
+PATIENT_DRBDADM = (
+    'drbdadm "$@" && exit 0; rc=$?; [ "$rc" -eq 20 ] || exit "$rc"; '
+    'for i in $(seq 1 60); do pgrep -x "drbdsetup(-8[34])?" >/dev/null || break; sleep 2; done; '
+    '[ "$1" = up ] && set -- adjust "$2"; '
+    'echo "drbdadm gave up waiting on a slow drbdsetup (exit 20); once it ended: drbdadm $*" >&2; drbdadm "$@"')
 
 
-def up_step(name: str) -> Run:
-    return Run(("sh", "-c", UP, "sh", name))
+def drbdadm(*args: str) -> Run:
+    return Run(("sh", "-c", PATIENT_DRBDADM, "sh", *args))
 
 
 def plan_create(props: DrbdResourceProps, found: dict[str, str] | None):
@@ -164,13 +166,13 @@ def plan_create(props: DrbdResourceProps, found: dict[str, str] | None):
         if state == "new":
             steps += (Run(("drbdadm", "create-md", "--force", props.name)),)
         is_up = state.removesuffix("-blank") == "up"
-        lanes[node.name] = steps + (Run(("drbdadm", "adjust", props.name)) if is_up else up_step(props.name),)
+        lanes[node.name] = steps + (drbdadm("adjust" if is_up else "up", props.name),)
     plan = together(lanes)
     if all(states[n.name] in NEVER_HELD_DATA for n in props.nodes):
-        steps = [Run(("drbdadm", "primary", "--force", props.name))]
+        steps = [drbdadm("primary", "--force", props.name)]
         steps += [Run(tuple(argv)) for argv in props.initial_fill]
         # Hand the role back: from here on Pacemaker's promotable clone decides who is primary.
-        steps.append(Run(("drbdadm", "secondary", props.name)))
+        steps.append(drbdadm("secondary", props.name))
         plan += on(props.preferred_node, *steps)
     return plan
 
@@ -194,7 +196,7 @@ def plan_update(old: DrbdResourceProps, new: DrbdResourceProps, live: DrbdResour
     old_size = old.size or new.size  # not known (older state): taken as configured, nothing grows
     if new.size:
         refuse_shrink("DRBD_SHRINK", f"DRBD resource {new.name}", old_size, new.size)
-    plan = on_each_node(new, Put(res_path(new.name), res_text(new).encode()), Run(("drbdadm", "adjust", new.name)))
+    plan = on_each_node(new, Put(res_path(new.name), res_text(new).encode()), drbdadm("adjust", new.name))
     if new.size and size_bytes(new.size) > size_bytes(old_size):
         # Once, on one node: DRBD grows both sides and resyncs the new area itself.
         plan += on(new.preferred_node, Run(("sh", "-c", RESIZE, "sh", new.name)))
