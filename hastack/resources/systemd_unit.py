@@ -54,9 +54,10 @@ def unit_argv(props: SystemdUnitProps) -> tuple[str, ...]:
     verb = "enable" if props.enabled else "disable"
     # A unit that is not installed is already "disabled"; only enabling one must find it.  A
     # unit is stopped only if it runs (`disable --now` of an inactive unit can time out talking
-    # to a busy systemd).
+    # to a busy systemd).  Disabling only removes the boot-time links, so it skips the implicit
+    # daemon-reload (45 s on an emulated guest, measured 2026-12-03; two units paid it in turn).
     script = f'systemctl {verb} --now "$1"' if props.enabled else \
-        ('systemctl list-unit-files "$1" >/dev/null 2>&1 || exit 0; systemctl disable "$1"; '
+        ('systemctl list-unit-files "$1" >/dev/null 2>&1 || exit 0; systemctl disable --no-reload "$1"; '
          'if systemctl is-active --quiet "$1"; then systemctl stop "$1"; fi')
     return ("sh", "-c", script, "sh", props.unit)
 

@@ -12,7 +12,7 @@ from hastack.plan import Put, Run, sequential
 from hastack.reports import HastackError
 from hastack.resources import corosync_cluster as corosync
 from hastack.resources import drbd_resource as drbd
-from hastack.resources import libvirt_domain, system_account
+from hastack.resources import libvirt_domain, system_account, systemd_unit
 from hastack.resources import logical_volume as lv
 from hastack.resources import registry
 from hastack.transport import Result
@@ -340,3 +340,20 @@ def test_every_host_resource_module_has_the_shape_of_one():
                      "plan_create", "plan_update", "plan_delete"):
             assert hasattr(kind, name), f"{kind.__name__} has no {name}"
         assert set(kind.REPLACED) <= set(kind.COMPARED) <= set(kind.PROPS.model_fields)
+
+
+@pytest.mark.parametrize("installed, active, calls", [
+    (True, True, ["list-unit-files pg.service", "disable --no-reload pg.service", "is-active --quiet pg.service",
+                  "stop pg.service"]),
+    (True, False, ["list-unit-files pg.service", "disable --no-reload pg.service", "is-active --quiet pg.service"]),
+    (False, False, ["list-unit-files pg.service"])])
+def test_a_unit_is_disabled_without_a_daemon_reload_and_stopped_only_if_it_runs(tmp_path, installed, active, calls):
+    """(A stand-in systemctl that logs its arguments: the real one needs a booted systemd.)"""
+    log = tmp_path / "calls"
+    fake = tmp_path / "systemctl"
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\ncase "$1" in list-unit-files) exit {0 if installed else 1};; '
+                    f'is-active) exit {0 if active else 3};; esac\nexit 0\n')
+    fake.chmod(0o755)
+    props = systemd_unit.SystemdUnitProps(layer="guest", nodes=NODES, unit="pg.service", enabled=False)
+    run = subprocess.run(systemd_unit.unit_argv(props), env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    assert (run.returncode, log.read_text().splitlines()) == (0, calls)
