@@ -455,9 +455,16 @@ def _kill_postgres(d: Drill, r: Roles) -> None:
     d.h.sh(r.guest1, 'kill -9 "$(head -n1 "$1/postmaster.pid")"', d.config.guest.pgdata)
 
 
+# Moving the delay redefines both fence devices, so both restart, and a fence waits for its device's
+# restart: cut 5 s after the swap, hv0's fence of hv1 waited 3 min behind a slow device start and hv1
+# fenced hv0 first (live, 2026-12-03).  The seed's operator swapped, then cut: the cut waits too.
+SETTLE_TIMEOUT = "600s"
+
+
 def _hypervisor_partition_swapped(d: Drill, r: Roles) -> None:
     d._swap_tiebreaker("hv0", r)  # hv0's own device waits: hv0 survives and fences hv1
-    time.sleep(5)
+    d.log("drill: waiting for both fence devices to restart with the swapped delay (crm_resource --wait)")
+    d.h.run(r.hv0, ["crm_resource", "--wait", "--timeout", SETTLE_TIMEOUT])
     _partition(d, "hypervisor", r.hv0, r.hv1)
 
 

@@ -115,7 +115,8 @@ def live_lab(request, session_lab):
 
 
 # What the stack modules need before their first test can start: the first `up` and, when the lab
-# is not up yet, its boot (measured in CI 2026-12-03: lab 423 s; `up` 1868 s on 2026-12-02).
+# is not up yet, its boot (CI 2026-12-03: lab 396-423 s; here, three VMs: first `up` with its
+# scheduler inputs 1576 s, lab 209 s; CI's hosts booted the lab 1.1-1.9x slower than here).
 STACK_EXPECTED_SECONDS = {"lab": 420, "up": 2100}
 
 
