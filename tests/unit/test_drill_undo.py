@@ -71,3 +71,16 @@ def test_each_partition_scenario_lifts_the_node_it_cut():
     run.UNDO["guest_partition"](d, ROLES)
     run.UNDO["hypervisor_partition"](d, ROLES)
     assert calls[0] == "pg1" and calls[4] == "node1"
+
+
+def test_h2b_cuts_the_rings_only_once_the_fence_devices_restarted_with_the_swapped_delay():
+    """Live, 2026-12-03: cut 5 s after the swap, node1's fence waited 3 min for its device's
+    restart and node2 fenced node1 first, against the swapped tiebreaker."""
+    calls = []
+    hosts = SimpleNamespace(run=lambda node, argv, **kw: calls.append((node, tuple(argv))),
+                            sh=lambda node, script, *args: calls.append((node, script == run.PARTITION, args)))
+    d = SimpleNamespace(h=hosts, log=lambda line: None, _swap_tiebreaker=lambda to, roles: calls.append(("swap", to)),
+                        _ring_addresses=lambda layer, node: [f"{node}-ring"])
+    run._hypervisor_partition_swapped(d, ROLES)
+    assert calls == [("swap", "hv0"), ("node1", ("crm_resource", "--wait", "--timeout", run.SETTLE_TIMEOUT)),
+                     ("node1", True, ("node2-ring",))]
