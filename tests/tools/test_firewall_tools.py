@@ -168,9 +168,9 @@ def test_firewalld_parses_every_rendered_rich_rule_into_the_same_text_and_the_se
     env = firewalld_or_skip()
     rules = [r for config in stacks.values() for layer in ("hypervisor", "guest")
              for p in [props(config, layer, pcsd=True)] for node in p.openings for _, r in fw.rich_rules(p, node)]
-    # per node, with pcsd: lab (8.4) 7 + 5, lab5 (9) 15 + 7 (the guests' database and, with lab5's
+    # per node, with pcsd: lab (8.4, three VMs) 6 + 5, lab5 (9) 15 + 7 (the guests' database and, with lab5's
     # monitoring on, NRPE from the Nagios server only; the lab's monitoring is off)
-    assert len(rules) == 2 * (7 + 5) + 2 * (15 + 7)
+    assert len(rules) == 2 * (6 + 5) + 2 * (15 + 7)
     assert sum('port="5666"' in r for r in rules) == 2
     assert 'rule family="ipv4" source address="10.0.5.0/24" port port="5432" protocol="tcp" accept' in rules
     parsed = json.loads(run_local([SYSTEM_PYTHON, "-c", RICH_RULES], json.dumps(rules), env=env).stdout)
@@ -386,7 +386,7 @@ def test_the_rendered_ruleset_opens_each_port_only_to_the_peer_and_the_plan_roun
         assert answers() == expected
         live = fw.observe(p, hosts.__getitem__)
         assert fw.drifted(p, live) == () and live.nodes[n1.name].summary() == \
-            "nftables: hastack_input with 6 rule(s), 1 jump(s), persisted"
+            "nftables: hastack_input with 5 rule(s), 1 jump(s), persisted"
         assert ns1.run(["cat", "/etc/nftables.conf"]).stdout == deny + fw.INCLUDE_LINE + "\n"
 
         # A rule deleted by hand is drift; the update puts it back.
