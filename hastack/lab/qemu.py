@@ -14,6 +14,7 @@ from pathlib import Path
 from hastack.lab import qmp
 from hastack.lab.topology import NETWORKS, NIC_SLOTS, POWER_PORT_NAME, Host
 
+
 @dataclass(frozen=True)
 class HostFiles:
     dir: Path

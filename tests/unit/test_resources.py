@@ -46,6 +46,14 @@ def unwrapped(argv: tuple[str, ...]) -> tuple[str, ...]:
     return ("drbdadm", *argv[4:]) if argv[:3] == ("sh", "-c", drbd.PATIENT_DRBDADM) else argv
 
 
+def stand_in(tmp_path, name: str, body: str) -> dict:
+    """An executable `name` in tmp_path running `body` (a sh script); the environment that finds it first."""
+    script = tmp_path / name
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+
+
 def hosts(**answers) -> dict[str, ScriptedTransport]:
     return {n: ScriptedTransport(n, answers=answers.get(n)) for n in ("node1", "node2")}
 
@@ -70,11 +78,8 @@ def test_drbdadm_is_run_again_only_when_it_gave_up_waiting_on_drbdsetup(tmp_path
     any other failure is DRBD's answer and stands.  (A stand-in drbdadm: the timeout needs a
     hypervisor slower than this machine.)"""
     log = tmp_path / "calls"
-    fake = tmp_path / "drbdadm"
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n[ "$(wc -l < {log})" -eq 1 ] && exit {first_rc}\nexit 0\n')
-    fake.chmod(0o755)
-    run = subprocess.run(drbd.drbdadm(*args).argv, env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
-                         capture_output=True, text=True)
+    env = stand_in(tmp_path, "drbdadm", f'echo "$*" >> {log}\n[ "$(wc -l < {log})" -eq 1 ] && exit {first_rc}\nexit 0\n')
+    run = subprocess.run(drbd.drbdadm(*args).argv, env=env, capture_output=True, text=True)
     assert (run.returncode, log.read_text().splitlines()) == (rc, calls)
     assert ("drbdadm gave up waiting on a slow drbdsetup" in run.stderr) == (first_rc == 20)
 
@@ -151,15 +156,12 @@ def test_a_drbd_state_recorded_before_size_is_only_recorded():
 def fake_drbdadm(tmp_path):
     """A drbdadm that logs its arguments and answers `cstate` with $CSTATE; `resize` exits
     $RESIZE_RC with $RESIZE_ERR (what DRBD 8.4 prints when no side is Primary)."""
-    script = tmp_path / "drbdadm"
-    script.write_text('#!/bin/sh\necho "$*" >> "$LOG"\n'
-                      'case "$1" in cstate) echo "$CSTATE";; resize) [ -n "$RESIZE_ERR" ] && echo "$RESIZE_ERR" >&2; '
-                      'exit "${RESIZE_RC:-0}";; esac\n')
-    script.chmod(0o755)
+    path = stand_in(tmp_path, "drbdadm", 'echo "$*" >> "$LOG"\n'
+                    'case "$1" in cstate) echo "$CSTATE";; resize) [ -n "$RESIZE_ERR" ] && echo "$RESIZE_ERR" >&2; '
+                    'exit "${RESIZE_RC:-0}";; esac\n')["PATH"]
 
     def host(**env):
-        return LocalTransport("node1", env={"PATH": f"{tmp_path}:{os.environ['PATH']}",
-                                            "LOG": str(tmp_path / "log"), **env})
+        return LocalTransport("node1", env={"PATH": path, "LOG": str(tmp_path / "log"), **env})
     return host, tmp_path / "log"
 
 
@@ -350,10 +352,8 @@ def test_every_host_resource_module_has_the_shape_of_one():
 def test_a_unit_is_disabled_without_a_daemon_reload_and_stopped_only_if_it_runs(tmp_path, installed, active, calls):
     """(A stand-in systemctl that logs its arguments: the real one needs a booted systemd.)"""
     log = tmp_path / "calls"
-    fake = tmp_path / "systemctl"
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\ncase "$1" in list-unit-files) exit {0 if installed else 1};; '
-                    f'is-active) exit {0 if active else 3};; esac\nexit 0\n')
-    fake.chmod(0o755)
+    env = stand_in(tmp_path, "systemctl", f'echo "$*" >> {log}\ncase "$1" in list-unit-files) exit {0 if installed else 1};; '
+                                          f'is-active) exit {0 if active else 3};; esac\nexit 0\n')
     props = systemd_unit.SystemdUnitProps(layer="guest", nodes=NODES, unit="pg.service", enabled=False)
-    run = subprocess.run(systemd_unit.unit_argv(props), env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    run = subprocess.run(systemd_unit.unit_argv(props), env=env)
     assert (run.returncode, log.read_text().splitlines()) == (0, calls)
