@@ -3,9 +3,10 @@
 Hypervisor side: the locked-down fence account (forced command, exact sudoers, root-owned keys).
 Guest side: each guest's firewall (before corosync and DRBD), corosync/Pacemaker, with
 hastack:monitoring the alert agent and NRPE (components/monitoring.py), the fence agent
-with its key and the hypervisors' host keys, DRBD pgdata (filesystem and initdb on its first
-primary only), and the chain promote -> fs -> pgsql -> VIP (and the config's chain_extras) with
-its orders and colocations (hastack.layout.guest_chain).
+with its key and the hypervisors' host keys, SELinux modules and booleans, the OCF helper links
+pgsql needs on RHEL (guest.ocf_helper_links), DRBD pgdata (filesystem, initdb and, with SELinux,
+its labels on its first primary only), and the chain promote -> fs -> pgsql -> VIP (and the
+config's chain_extras) with its orders and colocations (hastack.layout.guest_chain).
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from hastack.layout import (
     guest_node_to_vm,
     guest_objects,
     initdb_path,
+    layer_selinux_booleans,
+    ocf_helper_links_on,
     pgdata_init_script,
 )
 from hastack.render.drbd import render_global_common
@@ -46,6 +49,7 @@ from hastack.render.guest_fence import (
     render_sudoers,
 )
 from hastack.reports import HastackError
+from hastack.resources import ocf_helper_links as helpers
 from hastack.resources.firewall import layer_openings
 from hastack.resources.host_preflight import CLUSTER_COMMANDS, agent_command, layer_needs
 from hastack.resources.hosts_entries import layer_entries
@@ -54,11 +58,13 @@ from providers.drbd_agent_patch import DrbdAgentPatch
 from providers.drbd_resource import DrbdResource
 from providers.host_preflight import HostPreflight
 from providers.hosts_entries import HostsEntries
+from providers.ocf_helper_links import OcfHelperLinks
 from providers.pcs_cluster_config import PcsClusterConfig
 from providers.pcs_constraint import PcsConstraint
 from providers.pcs_resource import PcsResource
 from providers.pcs_resource_enable import PcsResourceEnable
 from providers.remote_file import RemoteFile
+from providers.selinux_booleans import SelinuxBooleans
 from providers.selinux_module import SelinuxModule
 from providers.stonith_device import StonithDevice
 from providers.system_account import SystemAccount
@@ -184,7 +190,14 @@ class GuestPgCluster(pulumi.ComponentResource):
         selinux = [SelinuxModule(f"{name}-selinux-{m.name}", {**base, "name": m.name, "priority": m.priority,
                                                               "te": (PROJECT_ROOT / m.source).read_text()},
                                  child(self, guests_up)) for m in guest.selinux_modules]
+        # Where SELinux is on (a host without it is skipped, and the resource says so).
+        booleans = SelinuxBooleans(f"{name}-selinux-booleans", {**base, "booleans": layer_selinux_booleans(LAYER, monitoring)},
+                                   child(self, guests_up))
         patch = DrbdAgentPatch(f"{name}-drbd-agent-patch", dict(base), child(self, guests_up))
+        # pgsql's helpers where the RHEL agent sources them, before pgsql exists.
+        links = [OcfHelperLinks(f"{name}-ocf-helper-links", {**base, "source_dir": helpers.SOURCE_DIR,
+                                                             "link_dir": helpers.LINK_DIR}, child(self, guests_up))] \
+            if ocf_helper_links_on(guest) else []
         drbd_global = RemoteFile(f"{name}-drbd-global-common", {
             **base, "path": "/etc/drbd.d/global_common.conf", "content": render_global_common(guest.drbd_options),
         }, child(self, guests_up))
@@ -197,8 +210,8 @@ class GuestPgCluster(pulumi.ComponentResource):
             "options": guest.drbd_options.model_dump(mode="json"), "preferred_node": preferred,
             "initial_fill": [["sh", "-c", pgdata_init_script(guest), "sh", drbd_device(guest.drbd.minor), guest.mountpoint,
                               guest.pgdata, guest.fstype, initdb_path(guest.pgctl), vm_network]],
-        }, child(self, [drbd_global, patch, *selinux, *units_off, *firewalls]))
-        ready = [drbd, *fence_devices]
+        }, child(self, [drbd_global, patch, *selinux, booleans, *units_off, *firewalls]))
+        ready = [drbd, *fence_devices, *links]
         clone = PcsResource(f"{name}-drbd-clone", {**base, "spec": objects.drbd_clone.model_dump()}, child(self, ready))
         primitives = [clone] + [
             PcsResource(f"{name}-{spec.id}", {**base, "spec": spec.model_dump()}, child(self, ready))

@@ -1,6 +1,6 @@
 """HypervisorCluster: each hypervisor's firewall, corosync/Pacemaker on the hypervisors, properties
 and defaults, IPMI fencing with the tiebreaker delay, alerts (and the alert agent, with
-hastack:monitoring), SELinux modules, the drbd agent patch and DRBD's global config."""
+hastack:monitoring), SELinux modules and booleans, the drbd agent patch and DRBD's global config."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from components.firewalls import node_firewalls
 from hastack.config.load import PROJECT_ROOT
 from components.monitoring import alert_files
 from hastack.config.models import HypervisorCluster as HypervisorConfig, Monitoring, duration_ms
-from hastack.layout import alert_specs, hypervisor_fence_specs
+from hastack.layout import alert_specs, hypervisor_fence_specs, layer_selinux_booleans
 from hastack.render.drbd import render_global_common
 from hastack.resources.host_preflight import CLUSTER_COMMANDS, agent_command, layer_needs
 from hastack.resources.hosts_entries import layer_entries
@@ -22,6 +22,7 @@ from providers.host_preflight import HostPreflight
 from providers.hosts_entries import HostsEntries
 from providers.pcs_cluster_config import PcsClusterConfig
 from providers.remote_file import RemoteFile
+from providers.selinux_booleans import SelinuxBooleans
 from providers.selinux_module import SelinuxModule
 from providers.stonith_device import StonithDevice
 
@@ -83,6 +84,10 @@ class HypervisorCluster(pulumi.ComponentResource):
             }, child(self, first))
             for m in hv.selinux_modules
         ]
+        # Set where SELinux is on; a host without it is skipped, and the resource says so.
+        self.selinux_booleans = SelinuxBooleans(f"{name}-selinux-booleans", {
+            **base, "booleans": layer_selinux_booleans(LAYER, args.monitoring),
+        }, child(self, first))
         self.agent_patch = DrbdAgentPatch(f"{name}-drbd-agent-patch", dict(base), child(self, first)) if hv.drbd_agent_patch else None
         self.drbd_global = RemoteFile(f"{name}-drbd-global-common", {
             **base, "path": "/etc/drbd.d/global_common.conf", "content": render_global_common(hv.drbd), "mode": 0o644,
@@ -99,5 +104,6 @@ class HypervisorCluster(pulumi.ComponentResource):
         }, child(self, first)) if hv.hosts_file.enabled else None
         # What a VM needs in place before its DRBD clone may exist.
         self.vm_prerequisites = [self.cluster, self.config, *self.fence_devices, self.drbd_global, self.drbd_modules,
-                                 *([self.agent_patch] if self.agent_patch else []), *self.selinux_modules]
+                                 *([self.agent_patch] if self.agent_patch else []), *self.selinux_modules,
+                                 self.selinux_booleans]
         self.register_outputs({"cluster_name": hv.name})

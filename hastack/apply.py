@@ -25,12 +25,14 @@ def describe(target: str, step: Step) -> str:
     return f"{target}: CIB patch of {len(step.commands)} pcs command(s)"
 
 
-def apply_live(plan: Plan, transport_for: Callable[[str], Transport]) -> list[str]:
-    """Apply steps in order (a Together's lanes at once); returns what was done."""
+def apply_live(plan: Plan, transport_for: Callable[[str], Transport],
+               notes: list[tuple[str, str]] | None = None) -> list[str]:
+    """Apply steps in order (a Together's lanes at once); returns what was done.  NOTES, when
+    given, gets (node, line) for each line a `Run(notes=True)` step printed."""
     done: list[str] = []
     for index, (target, step) in enumerate(plan):
         if isinstance(step, Together):
-            lanes_done, failed, lanes_left = _apply_lanes(step, transport_for)
+            lanes_done, failed, lanes_left = _apply_lanes(step, transport_for, notes)
             done += lanes_done
             if failed:
                 error = failed[0][1]
@@ -41,7 +43,7 @@ def apply_live(plan: Plan, transport_for: Callable[[str], Transport]) -> list[st
             if isinstance(step, CibEdit):
                 LiveCib(transport_for(CLUSTER)).edit(step.commands, step.secrets)
             else:
-                _apply_host_step(transport_for(target), step)
+                _apply_host_step(transport_for(target), step, target, notes)
         except HastackError as error:
             _raise_partial(error.code, error.message, done, [describe(target, step)], _described(plan[index + 1:]))
         done.append(describe(target, step))
@@ -57,14 +59,14 @@ def _raise_partial(code: str, message: str, done: list[str], failed: list[str], 
                              f"\n  failed: {'; '.join(failed)}\n  not applied: {left or 'nothing'}") from None
 
 
-def _apply_lanes(step: Together, transport_for) -> tuple[list[str], list[tuple[str, HastackError]], list[str]]:
+def _apply_lanes(step: Together, transport_for, notes=None) -> tuple[list[str], list[tuple[str, HastackError]], list[str]]:
     """Every lane to its end or its first failure (a lane never stops for another's failure:
     its host would be left between two steps): (done, [(failed step, error)], not applied)."""
     def lane(node: str, steps) -> tuple[list[str], tuple[str, HastackError] | None, list[str]]:
         done = []
         for i, host_step in enumerate(steps):
             try:
-                _apply_host_step(transport_for(node), host_step)
+                _apply_host_step(transport_for(node), host_step, node, notes)
             except HastackError as error:
                 return done, (describe(node, host_step), error), [describe(node, s) for s in steps[i + 1:]]
             done.append(describe(node, host_step))
@@ -76,9 +78,11 @@ def _apply_lanes(step: Together, transport_for) -> tuple[list[str], list[tuple[s
             [x for r in results for x in r[2]])
 
 
-def _apply_host_step(transport: Transport, step: Step) -> None:
+def _apply_host_step(transport: Transport, step: Step, node: str = "", notes: list | None = None) -> None:
     if isinstance(step, Run):
-        transport.run(step.argv, step.stdin, ok_rc=step.ok_rc, secret_stdin=step.secret_stdin)
+        result = transport.run(step.argv, step.stdin, ok_rc=step.ok_rc, secret_stdin=step.secret_stdin)
+        if step.notes and notes is not None:
+            notes += [(node, line.strip()) for line in result.stdout.splitlines() if line.strip()]
     elif isinstance(step, Put):
         transport.put(step.path, step.content, step.mode)
     elif isinstance(step, Remove):

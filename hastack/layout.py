@@ -26,6 +26,7 @@ from hastack.pacemaker.constraint import ColocationSpec, LocationSpec, OrderSpec
 from hastack.pacemaker.primitive import Op, PrimitiveSpec, Promotable, clone_id
 from hastack.render.alert_agent import AGENT_PATH, ALERT_ID, RECIPIENT
 from hastack.render.libvirt import domain_xml_path
+from hastack.render.selinux import SELINUX_ON
 
 
 # ---- names ------------------------------------------------------------------------------------
@@ -279,14 +280,39 @@ def initdb_path(pgctl: str) -> str:
 
 
 def pgdata_init_script(guest: GuestPgCluster) -> str:
-    """Run once, on the first primary of a new pgdata: filesystem, cluster, listen on all."""
+    """Run once, on the first primary of a new pgdata: filesystem, cluster, listen on all, and
+    where SELinux is on the seed's labels (without them postgresql_t may not touch unlabeled_t).
+    It prints one line, for the operator: the labels set, or skipped and why."""
     return (
         'set -e; dev="$1"; mnt="$2"; data="$3"; fstype="$4"; initdb="$5"; net="$6"\n'
-        'mkfs -t "$fstype" -f "$dev" 2>/dev/null || mkfs -t "$fstype" -F "$dev"\n'
+        'mkfs -t "$fstype" -f "$dev" >/dev/null 2>&1 || mkfs -t "$fstype" -F "$dev" >/dev/null\n'
         'mkdir -p "$mnt"; mount "$dev" "$mnt"\n'
         'trap \'umount "$mnt"\' EXIT\n'
         'install -d -o postgres -g postgres -m 0700 "$data"\n'
         'runuser -u postgres -- "$initdb" -D "$data" >/dev/null\n'
         'echo "listen_addresses = \'*\'" >> "$data/postgresql.conf"\n'
         'echo "host all all $net md5" >> "$data/pg_hba.conf"\n'
+        # chcon, not Filesystem's context= mount option: the labels live in the filesystem's own xattrs and
+        # go with it to either node, while a kernel without SELinux refuses context= and the config cannot know.
+        f'if {SELINUX_ON}; then chcon -t mnt_t "$mnt"; chcon -R -t postgresql_db_t "$data"\n'
+        '  echo "SELinux labels: $mnt mnt_t, $data postgresql_db_t, on $(uname -n)"\n'
+        'else echo "SELinux labels of $mnt: skipped: no SELinux on $(uname -n)"; fi\n'
     )
+
+
+def layer_selinux_booleans(layer: str, monitoring: Monitoring | None) -> dict[str, bool]:
+    """The seed's SELinux booleans on LAYER's nodes: daemons_enable_cluster_mode on both layers'
+    (its cluster daemons), nagios_run_sudo on the guests with hastack:monitoring (NRPE runs crm_mon
+    through sudo; hastack's NRPE is on the guests only, so the hypervisors need not allow it)."""
+    booleans = {"daemons_enable_cluster_mode": True}
+    if layer == "guest" and monitoring is not None:
+        booleans["nagios_run_sudo"] = True
+    return booleans
+
+
+def ocf_helper_links_on(guest: GuestPgCluster) -> bool:
+    """guest.ocf_helper_links, or derived: on, except with Debian's PostgreSQL (pgctl under
+    /usr/lib/postgresql/), whose pgsql agent finds its helpers where resource-agents puts them."""
+    if guest.ocf_helper_links is not None:
+        return guest.ocf_helper_links
+    return not guest.pgctl.startswith("/usr/lib/postgresql/")

@@ -17,6 +17,9 @@ class Run:
     stdin: bytes | None = None
     ok_rc: tuple[int, ...] = (0,)
     secret_stdin: bool = False  # never logged, never rendered
+    # Its output is what it says to the operator (what it skipped, and why): each line of its
+    # stdout is shown by `up` and recorded in the resource's `notes` output.
+    notes: bool = False
 
 
 @dataclass(frozen=True)

@@ -144,9 +144,10 @@ class KindProvider(ResourceProvider):
         if live is None and legacy_drift:
             live = self.unrecorded_live(old)
         plan = self.plan_update(old, new, live)
+        said = {}
         if plan:  # an empty plan only records the new inputs: no host is touched
-            apply_live(plan, self.connect(new))
-        return UpdateResult(outs=dict(news))
+            said = self.apply(plan, self.connect(new), new)
+        return UpdateResult(outs={**news, **({"notes": said} if said else {})})
 
     def read(self, id_: str, props: dict) -> ReadResult:
         try:
@@ -163,7 +164,20 @@ class KindProvider(ResourceProvider):
 
     def delete(self, _id: str, props: dict) -> None:
         p = self._props(props)
-        apply_live(self.plan_delete(p), self.connect(p))
+        self.apply(self.plan_delete(p), self.connect(p), p)
+
+    def apply(self, plan, transport_for, props: Props) -> dict[str, list[str]]:
+        """Run PLAN on the hosts; what its `Run(notes=True)` steps said (node -> lines), each line
+        also shown by `up` (a skip is never silent)."""
+        notes: list[tuple[str, str]] = []
+        apply_live(plan, transport_for, notes)
+        said: dict[str, list[str]] = {}
+        for node, line in notes:
+            if line in said.get(node, ()):
+                continue  # two steps that skipped for the same reason: said once
+            pulumi.log.info(f"{type(self).__name__.removesuffix('Provider')} {self.kind.resource_id(props)}: {node}: {line}")
+            said.setdefault(node, []).append(line)
+        return said
 
 
 class HostProvider(KindProvider):
@@ -177,8 +191,9 @@ class HostProvider(KindProvider):
         p = self._props(props)
         transport_for = self.connect(p)
         find = getattr(self.kind, "find", None)
-        apply_live(self.kind.plan_create(p, find(p, transport_for) if find else None), transport_for)
-        return CreateResult(self.kind.resource_id(p), outs={**props, **self.created(p, transport_for)})
+        said = self.apply(self.kind.plan_create(p, find(p, transport_for) if find else None), transport_for, p)
+        return CreateResult(self.kind.resource_id(p), outs={**props, **self.created(p, transport_for),
+                                                            **({"notes": said} if said else {})})
 
     def update(self, id_: str, olds: dict, news: dict) -> UpdateResult:
         if getattr(self.kind, "FIND_BEFORE_UPDATE", False):  # a check that guards every change, not only the first

@@ -810,6 +810,11 @@ class GuestPgCluster(Model):
                                "the stack to")
     alerts: tuple[Alert, ...] = Field(default=(), description="Pacemaker alerts of this layer")
     selinux_modules: tuple[SelinuxModule, ...] = Field(default=(), description="policy modules for both guests")
+    ocf_helper_links: bool | None = Field(default=None, description=(
+        "link each helper of /usr/lib/ocf/lib/heartbeat that /lib/heartbeat lacks, on both guests, as the seed "
+        "does for ocf:heartbeat:pgsql on RHEL 9 (which sources its helpers from /lib/heartbeat): never over a "
+        "file there, and delete removes only the links hastack made.  Default: derived, on unless pgctl is "
+        "Debian's (under /usr/lib/postgresql/), whose agent finds its helpers where resource-agents puts them"))
     drbd: GuestDrbd = Field(default=GuestDrbd(), description="the pgdata device")
     drbd_options: DrbdOptions = Field(description="DRBD inside the guests")
     firewall: GuestFirewallOptions = Field(default_factory=GuestFirewallOptions, description="what `up` opens in "

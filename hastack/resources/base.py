@@ -14,6 +14,8 @@ A resource module (`hastack/resources/<name>.py`, no pulumi) holds:
 
 and optionally `find(props, transport_for)` (a look before the create; without it `found` is
 None), `OUTPUTS` (outputs besides `live`) and `RETIRED` (props fields of older state, ignored).
+A plan's `Run(notes=True)` steps speak to the operator (a step that skipped, and why): `up`
+shows each line they print, and the resource records them in its `notes` output (node -> lines).
 Each probe is a command beside the function that reads its output.  providers/<name>.py adapts
 the module to Pulumi.  A Pacemaker object's resource has the same shape, in hastack/pacemaker/
 (see its __init__.py): its observe reads a CIB.
@@ -51,9 +53,10 @@ class Live(BaseModel):
 
 def validate_props(kind: types.ModuleType, raw: dict) -> Props:
     """KIND's props model over RAW, a resource's inputs or recorded outputs, without what is not
-    a prop: the engine's own keys (`__provider`), the `live` a refresh recorded, the kind's
-    OUTPUTS and its RETIRED fields.  ValidationError names the field."""
-    dropped = ("live", *getattr(kind, "OUTPUTS", ()), *getattr(kind, "RETIRED", ()))
+    a prop: the engine's own keys (`__provider`), the `live` a refresh recorded, the `notes` the
+    last create or update recorded, the kind's OUTPUTS and its RETIRED fields.  ValidationError
+    names the field."""
+    dropped = ("live", "notes", *getattr(kind, "OUTPUTS", ()), *getattr(kind, "RETIRED", ()))
     return kind.PROPS.model_validate({k: v for k, v in raw.items() if not k.startswith("__") and k not in dropped})
 
 

@@ -30,6 +30,7 @@ class DrbdResourceProps(Props):
     preferred_node: str
     # Commands run once on the preferred node while it holds the very first primary role
     # (writing a VM image, making the guest's filesystem): only ever on a brand-new resource.
+    # Each line they print is a note to the operator (`up` shows it: the guest's SELinux labels).
     initial_fill: tuple[tuple[str, ...], ...] = ()
     # The size of the LV under the device (the VM's lv_size).  None: not known, as for the guest
     # layer's disk and for state recorded before this field; then nothing is ever resized.
@@ -170,7 +171,7 @@ def plan_create(props: DrbdResourceProps, found: dict[str, str] | None):
     plan = together(lanes)
     if all(states[n.name] in NEVER_HELD_DATA for n in props.nodes):
         steps = [drbdadm("primary", "--force", props.name)]
-        steps += [Run(tuple(argv)) for argv in props.initial_fill]
+        steps += [Run(tuple(argv), notes=True) for argv in props.initial_fill]  # what a fill prints is for the operator
         # Hand the role back: from here on Pacemaker's promotable clone decides who is primary.
         steps.append(drbdadm("secondary", props.name))
         plan += on(props.preferred_node, *steps)

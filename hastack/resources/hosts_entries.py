@@ -12,6 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from hastack.plan import Put, Run
+from hastack.render.selinux import SELINUX_ON
 from hastack.reports import HastackError
 from hastack.resources.base import Live, Props, on_each_node
 
@@ -133,7 +134,7 @@ awk -v b="$2" -v e="$3" -v blk="$4" '
   END { if (skip) exit 3; if (!done) put() }' "$f" > "$new" || {
   rm -f "$new"; echo "$f: hastack's block starts but never ends: put its END line back, or delete the block" >&2; exit 3; }
 chmod --reference="$f" "$new" && chown --reference="$f" "$new" || { rm -f "$new"; exit 1; }
-if command -v selinuxenabled >/dev/null && selinuxenabled; then chcon --reference="$f" "$new" || { rm -f "$new"; exit 1; }; fi
+if ''' + SELINUX_ON + '''; then chcon --reference="$f" "$new" || { rm -f "$new"; exit 1; }; fi
 mv -f -- "$new" "$f"'''
 
 

@@ -22,7 +22,7 @@ APPLY_ORDER: tuple[tuple[str, ...], ...] = (
     ("Firewall",),  # before corosync and DRBD: on a default-deny host neither reaches its peer without it
     ("CorosyncCluster",),
     ("PcsClusterConfig", "SystemAccount", "SystemdUnit"),
-    ("RemoteFile", "HostsEntries", "SelinuxModule", "DrbdAgentPatch"),
+    ("RemoteFile", "HostsEntries", "SelinuxModule", "SelinuxBooleans", "DrbdAgentPatch", "OcfHelperLinks"),
     ("StonithDevice",),
     ("LogicalVolume",),
     ("DrbdResource",),

@@ -35,6 +35,8 @@ def test_preview_shows_both_layers_nested_under_components(lab5_preview, lab5_co
     assert by_type["StonithDevice"] == 4 and by_type["CorosyncCluster"] == 2 and by_type["PcsResourceEnable"] == vms + 3
     assert by_type["Firewall"] == 4  # one per node of each layer
     assert by_type["HostsEntries"] == 2  # one block per layer
+    assert by_type["SelinuxBooleans"] == 2 and by_type["OcfHelperLinks"] == 1  # both layers; RHEL's guests
+    assert len(steps) == 132  # README.md's count
     # hastack:monitoring: a guest's and a cluster's objects each, and the feed's command
     assert by_type["hastack:index:NagiosServer"] == 1 and by_type["NagiosObjects"] == 2 + 2 + 1
     components = {s["urn"]: s["newState"]["type"] for s in steps if s["newState"]["type"].startswith("hastack:index:")}

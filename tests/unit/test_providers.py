@@ -159,7 +159,8 @@ LEGACY_DRIFT = {
                         "authkey": "authkeys differ between node1 and node2"},
     "DrbdAgentPatch": {"agent_path": "{agent_path} (unpatched on node1)"},
 }
-BORN_WITH_LIVE = {"Firewall", "HostsEntries", "HostPreflight", "VmFirstBoot", "NagiosObjects"}  # no hastack before `live` had them: no legacy state to read
+BORN_WITH_LIVE = {"Firewall", "HostsEntries", "HostPreflight", "VmFirstBoot", "NagiosObjects", "SelinuxBooleans",
+                  "OcfHelperLinks"}  # no hastack before `live` had them: no legacy state to read
 
 
 def test_state_written_before_live_diffs_without_a_spurious_change_or_replace(host_resources):

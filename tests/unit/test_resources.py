@@ -14,6 +14,8 @@ from hastack.resources import corosync_cluster as corosync
 from hastack.resources import drbd_resource as drbd
 from hastack.resources import libvirt_domain, system_account, systemd_unit
 from hastack.resources import logical_volume as lv
+from hastack.resources import ocf_helper_links as links
+from hastack.resources import selinux_booleans as sb
 from hastack.resources import registry
 from hastack.transport import Result
 from hastack.transport.local import LocalTransport
@@ -357,3 +359,269 @@ def test_a_unit_is_disabled_without_a_daemon_reload_and_stopped_only_if_it_runs(
     props = systemd_unit.SystemdUnitProps(layer="guest", nodes=NODES, unit="pg.service", enabled=False)
     run = subprocess.run(systemd_unit.unit_argv(props), env=env)
     assert (run.returncode, log.read_text().splitlines()) == (0, calls)
+
+
+# ---- SELinux booleans (the seed's setsebool -P), skipped where SELinux is absent ------------------
+def selinux_host(bin_dir, enabled=True, **booleans) -> tuple[dict, object, object]:
+    """Stand-ins for selinuxenabled, getsebool and setsebool over a directory of boolean values:
+    (environment, that directory, setsebool's call log)."""
+    bin_dir.mkdir(exist_ok=True)
+    state, log = bin_dir / "values", bin_dir / "setsebool.log"
+    state.mkdir(exist_ok=True)
+    for name, value in booleans.items():
+        (state / name).write_text(value + "\n")
+    stand_in(bin_dir, "getsebool", f'[ -f "{state}/$1" ] || {{ echo "Error getting active value for $1" >&2; exit 1; }}\n'
+                                   f'echo "$1 --> $(cat "{state}/$1")"\n')
+    stand_in(bin_dir, "setsebool", f'echo "$*" >> "{log}"; [ "$1" = -P ] && shift\n'
+                                   f'for p; do echo "${{p#*=}}" > "{state}/${{p%%=*}}"; done\n')
+    return stand_in(bin_dir, "selinuxenabled", f"exit {0 if enabled else 1}\n"), state, log
+
+
+def in_ledger(argv, ledger) -> list[str]:
+    """A plan's argv with its ledger directory moved under the test's tmp_path."""
+    return [str(ledger) if a == sb.LEDGER_DIR else a for a in argv]
+
+
+def booleans_props(**booleans) -> sb.SelinuxBooleansProps:
+    return sb.SelinuxBooleansProps(layer="guest", nodes=NODES, booleans=booleans or {"daemons_enable_cluster_mode": True})
+
+
+def test_booleans_are_set_once_persistently_and_the_value_found_is_recorded_before(tmp_path):
+    env, state, log = selinux_host(tmp_path / "bin", daemons_enable_cluster_mode="off", nagios_run_sudo="on")
+    ledger = tmp_path / "ledger"
+    props = booleans_props(daemons_enable_cluster_mode=True, nagios_run_sudo=True)
+    [(_, step)] = sequential(on_first_node(sb.plan_create(props)))
+    assert step.notes  # what it says reaches the operator
+    run = subprocess.run(in_ledger(step.argv, ledger), env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert log.read_text().splitlines() == ["-P daemons_enable_cluster_mode=on"]  # one policy rebuild, only what is off
+    assert run.stdout == f"set daemons_enable_cluster_mode=on on {os.uname().nodename}\n"
+    assert {p.name: p.read_text() for p in ledger.iterdir()} == {"daemons_enable_cluster_mode": "off\n",
+                                                                 "nagios_run_sudo": "on\n"}
+    again = subprocess.run(in_ledger(step.argv, ledger), env=env, capture_output=True, text=True)
+    assert (again.returncode, again.stdout, len(log.read_text().splitlines())) == (0, "", 1)  # nothing to change
+    assert (ledger / "daemons_enable_cluster_mode").read_text() == "off\n"  # the value before hastack, kept
+    # delete: back to what was found, and forgotten
+    [(_, undo)] = sequential(on_first_node(sb.plan_delete(props)))
+    subprocess.run(in_ledger(undo.argv, ledger), env=env, check=True, capture_output=True)
+    assert log.read_text().splitlines()[-1] == "-P daemons_enable_cluster_mode=off"
+    assert (state / "daemons_enable_cluster_mode").read_text() == "off\n" and list(ledger.iterdir()) == []
+
+
+@pytest.mark.parametrize("enabled", [False, None])  # SELinux disabled; no libselinux tools at all
+def test_booleans_on_a_host_without_selinux_are_skipped_and_say_so(tmp_path, enabled):
+    if enabled is None:
+        env = {**os.environ, "PATH": "/usr/bin:/bin"}
+        if subprocess.run(["sh", "-c", "command -v selinuxenabled"], env=env, capture_output=True).returncode == 0:
+            pytest.skip("selinuxenabled is on /usr/bin here")
+        log = tmp_path / "none"
+    else:
+        env, _state, log = selinux_host(tmp_path / "bin", enabled=False, daemons_enable_cluster_mode="off")
+    ledger = tmp_path / "ledger"
+    props = booleans_props()
+    said = f"skipped: no SELinux on {os.uname().nodename}\n"
+    for plan in (sb.plan_create(props), sb.plan_delete(props)):
+        [(_, step)] = sequential(on_first_node(plan))
+        run = subprocess.run(in_ledger(step.argv, ledger), env=env, capture_output=True, text=True)
+        assert (run.returncode, run.stdout, run.stderr) == (0, said, "")
+    assert not log.exists() and not ledger.exists()
+    probe = subprocess.run(sb.probe_argv(["daemons_enable_cluster_mode"]), env=env, capture_output=True, text=True)
+    live = sb.parse_probe("pg1", probe.stdout)
+    assert live == sb.NodeBooleans(skipped="skipped: no SELinux on pg1")
+    assert sb.drifted(props, sb.SelinuxBooleansLive(nodes={"pg1": live})) == ()  # never drift, never an error
+
+
+def test_a_boolean_the_policy_does_not_define_fails_naming_it(tmp_path):
+    env, _state, log = selinux_host(tmp_path / "bin")
+    run = subprocess.run(in_ledger(sb.set_argv({"nagios_run_sudo": True}), tmp_path / "ledger"), env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 3 and "SELinux boolean nagios_run_sudo is not defined by the policy" in run.stderr
+    assert not log.exists()
+
+
+@pytest.mark.parametrize("stdout, node", [
+    ("no-selinux\n", sb.NodeBooleans(skipped="skipped: no SELinux on node1")),
+    ("value daemons_enable_cluster_mode on\nvalue nagios_run_sudo off\nbefore nagios_run_sudo off\n",
+     sb.NodeBooleans(values={"daemons_enable_cluster_mode": True, "nagios_run_sudo": False},
+                     before={"nagios_run_sudo": False})),
+    ("value nagios_run_sudo undefined\n", sb.NodeBooleans(values={"nagios_run_sudo": None})),
+])
+def test_the_boolean_probe_reads_values_records_and_skips(stdout, node):
+    assert sb.parse_probe("node1", stdout) == node
+
+
+def test_the_boolean_probe_runs_getsebool_and_reads_the_ledger(tmp_path):
+    env, _state, _log = selinux_host(tmp_path / "bin", daemons_enable_cluster_mode="on", nagios_run_sudo="off")
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    (ledger / "daemons_enable_cluster_mode").write_text("off\n")
+    probe = subprocess.run(in_ledger(sb.probe_argv(["daemons_enable_cluster_mode", "nagios_run_sudo", "x_y"]), ledger),
+                           env=env, capture_output=True, text=True)
+    assert sb.parse_probe("pg1", probe.stdout) == sb.NodeBooleans(
+        values={"daemons_enable_cluster_mode": True, "nagios_run_sudo": False, "x_y": None},
+        before={"daemons_enable_cluster_mode": False})
+
+
+def test_a_boolean_switched_off_is_drift_and_a_dropped_one_goes_back():
+    props = booleans_props(daemons_enable_cluster_mode=True, nagios_run_sudo=True)
+    on = sb.NodeBooleans(values={"daemons_enable_cluster_mode": True, "nagios_run_sudo": True})
+    live = sb.SelinuxBooleansLive(nodes={"node1": on, "node2": on.model_copy(update={"values": {
+        "daemons_enable_cluster_mode": True, "nagios_run_sudo": False}})})
+    assert sb.drifted(props, live) == ("booleans",)
+    assert sb.drifted(props, live.model_copy(update={"nodes": {"node1": on, "node2": on}})) == ()
+    nodes = hosts(**{n: {"sh -c": Result(0, "no-selinux\n", "")} for n in ("node1", "node2")})
+    assert sb.observe(props, nodes.__getitem__).nodes["node2"].skipped == "skipped: no SELinux on node2"
+    # monitoring switched off: nagios_run_sudo is put back, the other is set again
+    update = [s.argv for _, s in sequential(sb.plan_update(props, booleans_props(), None)) if _ == "node1"]
+    assert update == [sb.restore_argv(["nagios_run_sudo"]), sb.set_argv({"daemons_enable_cluster_mode": True})]
+    assert [s.argv[5:] for _, s in sequential(sb.plan_delete(props))][0] == ("daemons_enable_cluster_mode", "nagios_run_sudo")
+    with pytest.raises(ValueError, match="not SELinux boolean names"):
+        booleans_props(**{"rm -rf": True})
+
+
+def test_a_skip_is_said_at_up_and_recorded_in_the_resources_notes():
+    """The provider shows what a step said (pulumi.log) and records it; the notes are no prop."""
+    from providers.selinux_booleans import SelinuxBooleansProvider
+
+    nodes = hosts(**{n: {"sh -c": Result(0, f"skipped: no SELinux on {n}.lab\n", "")} for n in ("node1", "node2")})
+    provider = SelinuxBooleansProvider(connect=lambda props: nodes.__getitem__)
+    news = booleans_props().model_dump(mode="json")
+    created = provider.create(news)
+    assert created.outs["notes"] == {"node1": ["skipped: no SELinux on node1.lab"],
+                                     "node2": ["skipped: no SELinux on node2.lab"]}
+    assert not provider.diff(created.id, created.outs, news).changes
+    provider.delete(created.id, created.outs)  # notes of the state are no input of the plan
+
+
+def on_first_node(plan):
+    return tuple((t, s) for t, s in sequential(plan) if t == "node1")
+
+
+# ---- the OCF helpers where RHEL's pgsql agent sources them -----------------------------------------
+def helper_dirs(tmp_path, helpers=("ocf-shellfuncs", "ocf-binaries", "ocf-returncodes")):
+    src, dst = tmp_path / "usr-lib-ocf-lib-heartbeat", tmp_path / "lib-heartbeat"
+    src.mkdir()
+    for name in helpers:
+        (src / name).write_text(f"# {name}\n")
+    props = links.OcfHelperLinksProps(layer="guest", nodes=NODES, source_dir=str(src), link_dir=str(dst))
+    return props, src, dst, tmp_path / "ledger" / "links"
+
+
+def run_links(argv, ledger) -> subprocess.CompletedProcess:
+    argv = [str(ledger) if a == links.LEDGER else a for a in argv]
+    return subprocess.run(argv, capture_output=True, text=True, check=True)
+
+
+def test_only_missing_helpers_are_linked_and_only_hastacks_links_are_removed(tmp_path):
+    props, src, dst, ledger = helper_dirs(tmp_path)
+    dst.mkdir()
+    (dst / "ocf-binaries").write_text("the host's own\n")
+    (dst / "ocf-returncodes").symlink_to(tmp_path / "nowhere")  # dangling, but there: never replaced
+    [(_, step)] = on_first_node(links.plan_create(props))
+    host = os.uname().nodename
+    assert step.notes and run_links(step.argv, ledger).stdout == f"linked 1 helper(s) of {src} into {dst} on {host}\n"
+    assert os.readlink(dst / "ocf-shellfuncs") == str(src / "ocf-shellfuncs")
+    assert (dst / "ocf-binaries").read_text() == "the host's own\n" and os.readlink(dst / "ocf-returncodes") == str(
+        tmp_path / "nowhere")
+    assert run_links(step.argv, ledger).stdout == f"nothing to link: {dst} has every helper of {src} on {host}\n"
+    assert ledger.read_text() == f"l {dst}/ocf-shellfuncs\n"
+    probe = run_links(links.probe_argv(props), ledger).stdout
+    assert links.parse_probe(props, "pg1", probe) == links.NodeHelpers(made=(f"{dst}/ocf-shellfuncs",))
+    [(_, undo)] = on_first_node(links.plan_delete(props))
+    run_links(undo.argv, ledger)
+    assert sorted(p.name for p in dst.iterdir()) == ["ocf-binaries", "ocf-returncodes"] and not ledger.exists()
+
+
+def test_a_link_dir_hastack_made_goes_with_its_links_and_a_file_put_in_a_links_place_stays(tmp_path):
+    props, src, dst, ledger = helper_dirs(tmp_path)
+    [(_, step)] = on_first_node(links.plan_create(props))
+    [(_, undo)] = on_first_node(links.plan_delete(props))
+    run_links(step.argv, ledger)
+    assert sorted(p.name for p in dst.iterdir()) == ["ocf-binaries", "ocf-returncodes", "ocf-shellfuncs"]
+    assert ledger.read_text().splitlines()[0] == f"d {dst}"
+    run_links(undo.argv, ledger)
+    assert not dst.exists() and not ledger.exists()  # made by hastack, empty again: removed
+    run_links(step.argv, ledger)
+    (dst / "ocf-binaries").unlink()
+    (dst / "ocf-binaries").write_text("put there by hand\n")
+    probe = links.parse_probe(props, "pg1", run_links(links.probe_argv(props), ledger).stdout)
+    assert probe.missing == () and len(probe.made) == 3
+    run_links(undo.argv, ledger)
+    assert [p.name for p in dst.iterdir()] == ["ocf-binaries"]  # not hastack's link: kept, and so is the dir
+
+
+def test_a_helper_missing_is_drift_and_a_host_without_the_helpers_is_skipped(tmp_path):
+    props, src, dst, ledger = helper_dirs(tmp_path)
+    dst.mkdir()
+    probe = links.parse_probe(props, "pg1", run_links(links.probe_argv(props), ledger).stdout)
+    assert probe.missing == ("ocf-binaries", "ocf-returncodes", "ocf-shellfuncs") and probe.made == ()
+    live = links.OcfHelperLinksLive(nodes={"pg1": probe, "pg2": links.NodeHelpers()})
+    assert links.drifted(props, live) == ("link_dir",)
+    assert links.drifted(props, links.OcfHelperLinksLive(nodes={"pg1": links.NodeHelpers()})) == ()
+    assert commands(links.plan_update(props, props, live)) == commands(links.plan_create(props))
+    for path in src.iterdir():
+        path.unlink()
+    src.rmdir()
+    [(_, step)] = on_first_node(links.plan_create(props))
+    assert run_links(step.argv, ledger).stdout == f"skipped: no {src} on {os.uname().nodename}\n"
+    assert links.parse_probe(props, "pg1", run_links(links.probe_argv(props), ledger).stdout) == links.NodeHelpers(
+        skipped=f"skipped: no {src} on pg1")
+    assert list(dst.iterdir()) == [] and not ledger.exists()
+
+
+def test_helper_links_are_derived_on_for_rhel_and_off_for_debian_and_overridable():
+    from hastack.config.load import load_stack
+    from hastack.layout import ocf_helper_links_on
+
+    guest = load_stack("lab5").guest
+    assert guest.ocf_helper_links is None and ocf_helper_links_on(guest)  # RHEL 9's /usr/bin/pg_ctl
+    debian = guest.model_copy(update={"pgctl": "/usr/lib/postgresql/15/bin/pg_ctl"})
+    assert not ocf_helper_links_on(debian)
+    assert ocf_helper_links_on(debian.model_copy(update={"ocf_helper_links": True}))
+    assert not ocf_helper_links_on(guest.model_copy(update={"ocf_helper_links": False}))
+
+
+# ---- the guests' pgdata: labelled on its first primary where SELinux is on ------------------------
+@pytest.mark.parametrize("selinux", [True, False])
+def test_a_new_pgdata_gets_the_seeds_labels_only_where_selinux_is_on_and_says_which(tmp_path, selinux):
+    from hastack.config.load import load_stack
+    from hastack.layout import pgdata_init_script
+
+    bin_dir, mnt = tmp_path / "bin", tmp_path / "mnt"
+    bin_dir.mkdir()
+    data, chcon = mnt / "data", tmp_path / "chcon.log"
+    for name in ("mount", "umount", "runuser"):
+        stand_in(bin_dir, name, "exit 0\n")
+    stand_in(bin_dir, "mkfs", 'echo "meta-data=$3 isize=512"\n')  # mkfs.xfs's geometry: not for the operator
+    stand_in(bin_dir, "install", 'for last; do :; done; mkdir -p "$last"\n')  # no postgres user here
+    stand_in(bin_dir, "chcon", f'echo "$*" >> "{chcon}"\n')
+    env = stand_in(bin_dir, "selinuxenabled", f"exit {0 if selinux else 1}\n")
+    script = pgdata_init_script(load_stack("lab5").guest)
+    run = subprocess.run(["sh", "-c", script, "sh", "/dev/drbd0", str(mnt), str(data), "xfs", "initdb", "10.0.5.0/24"],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    host = os.uname().nodename
+    if selinux:
+        assert chcon.read_text().splitlines() == [f"-t mnt_t {mnt}", f"-R -t postgresql_db_t {data}"]
+        assert run.stdout == f"SELinux labels: {mnt} mnt_t, {data} postgresql_db_t, on {host}\n"
+    else:
+        assert not chcon.exists()
+        assert run.stdout == f"SELinux labels of {mnt}: skipped: no SELinux on {host}\n"
+    assert "listen_addresses = '*'" in (data / "postgresql.conf").read_text()
+
+
+def test_what_an_initial_fill_prints_is_said_to_the_operator():
+    fills = [s for _, s in sequential(drbd.plan_create(drbd_props(), {"node1": "new", "node2": "new"}))
+             if isinstance(s, Run) and s.argv[0] == "qemu-img"]
+    assert len(fills) == 1 and fills[0].notes
+
+
+def test_a_failed_setsebool_fails_the_step_and_keeps_the_value_recorded_before(tmp_path):
+    env, state, _log = selinux_host(tmp_path / "bin", daemons_enable_cluster_mode="off")
+    stand_in(tmp_path / "bin", "setsebool", 'echo "could not commit the policy" >&2; exit 1\n')
+    ledger = tmp_path / "ledger"
+    for argv in (sb.set_argv({"daemons_enable_cluster_mode": True}), sb.restore_argv(["daemons_enable_cluster_mode"])):
+        (state / "daemons_enable_cluster_mode").write_text("on\n" if "put back" in argv[2] else "off\n")
+        run = subprocess.run(in_ledger(argv, ledger), env=env, capture_output=True, text=True)
+        assert (run.returncode, run.stdout) == (1, "") and "could not commit" in run.stderr
+        assert (ledger / "daemons_enable_cluster_mode").read_text() == "off\n"
