@@ -44,10 +44,13 @@ export PATH
 unset _hastack_path _hastack_rest _hastack_dir
 
 export VIRTUAL_ENV="$HASTACK_ROOT/.venv"
-export PULUMI_HOME="$HASTACK_ROOT/.pulumi-home"
-export PULUMI_BACKEND_URL="file://$HASTACK_ROOT/.pulumi-state"
+# HASTACK_PULUMI_HOME and HASTACK_PULUMI_BACKEND_URL move both elsewhere (the live tests run
+# bin/main on a backend of their own); by default they live in the checkout.
+export PULUMI_HOME="${HASTACK_PULUMI_HOME:-$HASTACK_ROOT/.pulumi-home}"
+export PULUMI_BACKEND_URL="${HASTACK_PULUMI_BACKEND_URL:-file://$HASTACK_ROOT/.pulumi-state}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # Plugins are found on PATH (.venv/bin), so ambient plugins must stay allowed.
 unset PULUMI_IGNORE_AMBIENT_PLUGINS
-mkdir -p "$HASTACK_ROOT/.pulumi-state" "$HASTACK_ROOT/.pulumi-home"
+mkdir -p "$PULUMI_HOME"
+case $PULUMI_BACKEND_URL in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac

@@ -586,8 +586,10 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
         while not (back := service_back(drill, scenario, roles, client, result.t0, fences_before)) \
                 and time.monotonic() - start < drill.limit_s:
             time.sleep(POLL_FAILOVER_S)
-        drill.log(f"drill {scenario.id}: " + (f"service back after {time.monotonic() - start:.0f}s" if back else
-                  f"service not back within {drill.limit_s:.0f}s") + "; waiting for full redundancy")
+        # Not the SQL disruption (the client's samples give that): the point where the injection may be undone.
+        drill.log(f"drill {scenario.id}: " + (f"failed over after {time.monotonic() - start:.0f}s (the expected fences done, "
+                  "every view agreeing)" if back else f"not failed over within {drill.limit_s:.0f}s")
+                  + f"; undoing {scenario.inject}, waiting for full redundancy")
         drill.undo(scenario.inject, roles)
         undone = True
         recovered = drill.wait_healthy(max(0.0, drill.limit_s - (time.monotonic() - start)), say_every_s=120)

@@ -49,8 +49,12 @@ def setup_commands(hosts: tuple[Host, ...] = HOSTS) -> list[list[str]]:
         if h.bmc_address:
             # The BMCs answer on the management bridge itself, inside the namespace only.
             cmds.append(["ip", "addr", "add", f"{h.bmc_address}/{PREFIX_LEN}", "dev", NETWORKS["mgmt"][0]])
-    # The lab's Nagios server (hastack/lab/nagios.py) answers there too.
-    cmds.append(["ip", "addr", "add", f"{NAGIOS_ADDRESS}/{PREFIX_LEN}", "dev", NETWORKS["mgmt"][0]])
+    # The lab's Nagios server (hastack/lab/nagios.py) answers there too, and is the source of what the
+    # namespace sends (check_nrpe, the drill client): the guests open NRPE to that address only.
+    mgmt_bridge, mgmt_prefix = NETWORKS["mgmt"]
+    cmds.append(["ip", "addr", "add", f"{NAGIOS_ADDRESS}/{PREFIX_LEN}", "dev", mgmt_bridge])
+    cmds.append(["ip", "route", "replace", f"{mgmt_prefix}.0/{PREFIX_LEN}", "dev", mgmt_bridge, "proto", "kernel",
+                 "scope", "link", "src", NAGIOS_ADDRESS])
     return cmds
 
 

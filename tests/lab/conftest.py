@@ -14,7 +14,7 @@ import time
 
 import pytest
 from labhelpers import Times, bare_host_leftovers, lab_cli, over_budget, progress, save_host_logs, time_left
-from stackhelpers import CLUSTERS, pulumi, scheduler_inputs, stack_environment
+from stackhelpers import CLUSTERS, main_job, scheduler_inputs, stack_environment
 
 from hastack.lab.paths import REPO_ROOT, lab_dir
 
@@ -151,9 +151,9 @@ def stack_env(stack_lab: bool) -> dict:
 
 @pytest.fixture(scope="session")
 def applied(stack_env):
-    """The whole lab stack's first `up` (as bin/main runs it), with the scheduler inputs it made."""
+    """The whole lab stack's first `up`, by the README's bin/main, with the scheduler inputs it made."""
     start = time.monotonic()
-    result = pulumi(stack_env, "up", "--yes", "--skip-preview", timeout=3600)
+    result = main_job(stack_env, timeout=3600)
     Times()["pulumi_up_full_seconds"] = time.monotonic() - start
     print(result.stdout[-3000:])
     result.scheduler_inputs = {cluster: [i for node in nodes for i in scheduler_inputs(node)]

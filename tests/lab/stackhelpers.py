@@ -72,6 +72,23 @@ def pulumi(env, *args, check=True, timeout=2400):
     return result
 
 
+def main_job(env, *up_args, timeout=3600):
+    """The README's `bin/main` (set-up, `lab up`, `pulumi up --stack lab`), on this run's backend:
+    the lab that is up is reused, so it is the stack's `up` as an operator runs it."""
+    main_env = dict(env, HASTACK_PULUMI_BACKEND_URL=env["PULUMI_BACKEND_URL"], HASTACK_PULUMI_HOME=env["PULUMI_HOME"])
+    result = run_streamed([str(ROOT / "bin" / "main"), *up_args], env=main_env, timeout=capped(timeout),
+                          show=lambda line: ENGINE_EVENT.search(line) is not None or line.startswith("main: "),
+                          label="bin/main: ")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{next(_commands):02d}-main.log"
+    log.write_text(f"$ bin/main {' '.join(up_args)}\nexit {result.returncode}\n{result.stdout}\n--- stderr ---\n"
+                   f"{result.stderr}")
+    if result.returncode != 0:
+        raise AssertionError(f"bin/main exited {result.returncode} (whole output: {log})\n"
+                             f"{diagnostics(result.stdout)}\nstderr:\n{result.stderr[-2000:]}")
+    return result
+
+
 def pcmk(node: str) -> str:
     """A lab node's Pacemaker name: its host's `uname -n`."""
     from hastack.config.load import load_stack

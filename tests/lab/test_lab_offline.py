@@ -69,6 +69,9 @@ def test_namespace_commands_stay_inside_the_namespace():
     cmds = netns.setup_commands()
     addrs = [c for c in cmds if c[:2] == ["ip", "addr"]]
     assert [c[3] for c in addrs] == ["10.77.0.11/24", "10.77.0.12/24", "10.77.0.5/24"]  # BMCs and Nagios only
+    # What the namespace sends leaves from Nagios's address, not the first BMC's (NRPE is open to it only).
+    assert cmds[-1] == ["ip", "route", "replace", "10.77.0.0/24", "dev", "br-mgmt", "proto", "kernel", "scope", "link",
+                        "src", "10.77.0.5"]
 
 
 def test_relay_accepts_only_fixed_verbs_for_lab_guests():

@@ -118,6 +118,9 @@ def _fail_and_see(layer: str, resource: str, node: str, since: float) -> dict:
         wait_for(seen, timeout=120, interval=3, what=f"a CRITICAL result for {resource} in the {layer} feed")
         return found[0]
     finally:
+        # Only after the recovery: a cleanup between its stop and start fails the start, and the
+        # controller then fails every pending monitor of the node.
+        ssh(node, "crm_resource --wait --timeout 600s", check=False, timeout=660)
         ssh(node, f"crm_resource --cleanup --resource {resource}", check=False)
 
 

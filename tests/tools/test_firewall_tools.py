@@ -168,10 +168,10 @@ def test_firewalld_parses_every_rendered_rich_rule_into_the_same_text_and_the_se
     env = firewalld_or_skip()
     rules = [r for config in stacks.values() for layer in ("hypervisor", "guest")
              for p in [props(config, layer, pcsd=True)] for node in p.openings for _, r in fw.rich_rules(p, node)]
-    # per node, with pcsd: lab (8.4, three VMs) 6 + 5, lab5 (9) 15 + 7 (the guests' database and, with lab5's
-    # monitoring on, NRPE from the Nagios server only; the lab's monitoring is off)
-    assert len(rules) == 2 * (6 + 5) + 2 * (15 + 7)
-    assert sum('port="5666"' in r for r in rules) == 2
+    # per node, with pcsd: lab (8.4, three VMs) 6 + 6, lab5 (9) 15 + 7 (the guests' database and, with
+    # monitoring on in both, NRPE from the Nagios server only)
+    assert len(rules) == 2 * (6 + 6) + 2 * (15 + 7)
+    assert sum('port="5666"' in r for r in rules) == 4
     assert 'rule family="ipv4" source address="10.0.5.0/24" port port="5432" protocol="tcp" accept' in rules
     parsed = json.loads(run_local([SYSTEM_PYTHON, "-c", RICH_RULES], json.dumps(rules), env=env).stdout)
     assert parsed == rules  # firewalld prints each exactly as hastack writes it: they read back equal
@@ -217,7 +217,7 @@ def test_firewalld_rules_land_in_each_addresses_zone_and_delete_leaves_what_hast
             return self.ns.run(["env", *[f"{k}={v}" for k, v in shim_env.items()], *argv], stdin, ok_rc)
 
     p = props(stacks["lab"], "guest", only="pg1")
-    (knet0, r0), (knet1, r1), (_, drbd), (mgmt, database) = fw.rich_rules(p, "pg1")
+    (knet0, r0), (knet1, r1), (_, drbd), (mgmt, database), (_, nrpe) = fw.rich_rules(p, "pg1")
     ns = Namespace(tmp_path, "pg1")
     try:
         host = Shimmed(ns)
@@ -235,14 +235,15 @@ def test_firewalld_rules_land_in_each_addresses_zone_and_delete_leaves_what_hast
         # the management address is on no interface here: its database rule goes to the default zone
         assert state.backend == "firewalld" and state.zones == {knet0: "public", knet1: "internal", mgmt: "public"}
         assert not fw.node_drifted(p, "pg1", state), state
-        assert {(r.zone, r.ports[0]) for r in state.added} == {("internal", 5406), ("public", 7801),
-                                                               ("public", 5432)}  # not 5405: it was there
+        assert {(r.zone, r.ports[0]) for r in state.added} == {("internal", 5406), ("public", 7801), ("public", 5432),
+                                                               ("public", 5666)}  # not 5405: it was there
         assert "5406" in (system / "zones" / "internal.xml").read_text() and "7801" in (system / "zones/public.xml").read_text()
         assert 'source address="10.77.0.0/24"' in (system / "zones/public.xml").read_text() and "10.77.0.0/24" in database
 
-        smaller = p.model_copy(update={"openings": {"pg1": p.openings["pg1"][:2]}})  # pgdata, 5432 no longer opened
+        smaller = p.model_copy(update={"openings": {"pg1": p.openings["pg1"][:2]}})  # pgdata, 5432, 5666 no longer opened
         apply_live(fw.plan_update(p, smaller, None), lambda _: host)
-        assert "7801" not in (system / "zones/public.xml").read_text() and "5432" not in (system / "zones/public.xml").read_text()
+        public = (system / "zones/public.xml").read_text()
+        assert "7801" not in public and "5432" not in public and "5666" not in public and "10.77.0.5\"" in nrpe
         assert host.read(fw.LEDGER).decode() == f"internal {r1}\n"
 
         apply_live(fw.plan_delete(smaller), lambda _: host)

@@ -62,8 +62,9 @@ def test_lab_guests_open_their_own_knet_links_and_pgdata_and_postgresql_to_the_m
     10.77.0.53/24 and .54/24) is what reaches 5432, where the drill's client on a hypervisor writes."""
     assert table(fw.layer_openings(lab, "guest")["pg1"]) == [
         ("udp", 5405, ("10.77.1.54",), "10.77.1.53"), ("udp", 5406, ("10.77.2.54",), "10.77.2.53"),
-        ("tcp", 7801, ("10.77.1.54",), "10.77.1.53"), ("tcp", 5432, ("10.77.0.0/24",), "10.77.0.53")]
-    assert [o.purpose for o in fw.layer_openings(lab, "guest")["pg2"]][-1] == fw.DATABASE
+        ("tcp", 7801, ("10.77.1.54",), "10.77.1.53"), ("tcp", 5432, ("10.77.0.0/24",), "10.77.0.53"),
+        ("tcp", 5666, ("10.77.0.5",), "10.77.0.53")]  # NRPE, from the lab's Nagios server only
+    assert fw.DATABASE in [o.purpose for o in fw.layer_openings(lab, "guest")["pg2"]]
     assert not any(o.ports[0] == 5432 for os in fw.layer_openings(lab, "hypervisor").values() for o in os)
 
 
@@ -192,6 +193,7 @@ def test_the_nft_file_fills_hastack_input_in_the_hosts_table_and_jumps_to_it(lab
         '\t\tip saddr 10.77.2.54 udp dport 5406 accept comment "corosync knet link 1 (storage2)"',
         '\t\tip saddr 10.77.1.54 tcp dport 7801 accept comment "drbd pgdata path 0 (storage1)"',
         '\t\tip saddr 10.77.0.0/24 tcp dport 5432 accept comment "postgresql clients"',
+        '\t\tip saddr 10.77.0.5 tcp dport 5666 accept comment "nrpe from the nagios server"',
         "\t}", "}",
         "insert rule ip filter INPUT jump hastack_input"]
     several = fw.Opening(proto="tcp", ports=(7789, 7838), sources=("10.0.0.1", "10.0.0.2"), to="10.0.0.3", purpose="r")
@@ -314,7 +316,7 @@ def test_firewalld_state_is_read_per_zone_and_a_runtime_only_rule_is_drift(lab):
     state = fw.parse_probe(firewalld_probe(p, "pg1"))
     assert state.backend == "firewalld" and state.zones == {"10.77.1.53": "public", "10.77.2.53": "public",
                                                             "10.77.0.53": "public"}  # the database's, on mgmt
-    assert len(state.rules) == 4 and len(state.permanent) == 4  # the service rule is not of hastack's shape
+    assert len(state.rules) == 5 and len(state.permanent) == 5  # the service rule is not of hastack's shape
     assert [r.sources for r in state.added] == [("10.77.1.54",)] and not fw.node_drifted(p, "pg1", state)
     rule = fw.rich_rules(p, "pg1")[1][1]
     assert fw.node_drifted(p, "pg1", fw.parse_probe(firewalld_probe(p, "pg1", skip=(rule,))))

@@ -30,14 +30,16 @@ def test_a_monitoring_block_validates_with_the_seeds_defaults(raw):
     assert PASSWORD not in repr(monitoring)
 
 
-def test_lab5_has_the_seeds_monitoring_and_the_lab_has_it_switched_off(lab5_config):
+def test_lab5_has_the_seeds_monitoring_and_the_lab_its_own_nagios_with_debians_names(lab5_config):
     from hastack.config.load import load_stack
 
     on = lab5_config.monitoring_on()
     assert str(on.nagios.address) == "10.0.5.51" and on.nagios.ssh.host == "10.0.5.51"
     assert (on.nrpe_user, on.nrpe_unit, on.plugin_dir) == ("nrpe", "nrpe.service", "/usr/lib64/nagios/plugins")
     lab = load_stack("lab")
-    assert lab.monitoring is not None and lab.monitoring.enabled is False and lab.monitoring_on() is None
+    on = lab.monitoring_on()
+    assert on is not None and str(on.nagios.address) == "10.77.0.5" and on.nagios.ssh.port == 22205
+    assert on.plugin_dir == "/usr/lib/nagios/plugins"
 
 
 CASES = [
