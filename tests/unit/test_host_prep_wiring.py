@@ -11,11 +11,13 @@ from tests.unit.test_monitoring_wiring import MONITORING
 
 
 def test_both_layers_set_the_cluster_boolean_before_their_vms_or_pgdata(record, lab_raw):
-    resources = record(validate(lab_raw))
+    off = copy.deepcopy(lab_raw)
+    off["monitoring"] = {**off["monitoring"], "enabled": False}
+    resources = record(validate(off))
     for cluster, layer in (("lab", "hypervisor"), ("pgcluster", "guest")):
         kind, inputs, depends = resources[f"{cluster}-selinux-booleans"]
         assert (kind, inputs["layer"], len(inputs["nodes"])) == ("SelinuxBooleans", layer, 2)
-        assert inputs["booleans"] == {"daemons_enable_cluster_mode": True}  # the lab's monitoring is off
+        assert inputs["booleans"] == {"daemons_enable_cluster_mode": True}  # monitoring off: no nagios_run_sudo
         assert depends == [f"{cluster}-preflight"]
     assert all("lab-selinux-booleans" in resources[f"{vm}-lv"][2] for vm in ("gw1", "pg1", "pg2"))
     assert "pgcluster-selinux-booleans" in resources["pgcluster-drbd"][2]
