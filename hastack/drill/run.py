@@ -638,9 +638,18 @@ def run_scenario(drill: Drill, scenario: Scenario, run: str) -> Result:
                      f"the VIP first started on {vip_at} after the failure; it was on {active}")
     expected = sorted(drill.pcmk[getattr(roles, role)].split(".")[0] for role in scenario.fences)
     fenced = sorted(f.split(": ", 1)[1].split(".")[0] for f in result.fenced)
-    result.check("fenced as the seed expects", set(expected) <= set(fenced),
-                 f"expected {expected or 'none'}, fenced {fenced or 'none'}")
+    ok, detail, extra = fence_verdict(expected, fenced)
+    result.check("the seed's fences happened", ok, detail)
+    result.findings += extra
     return result
+
+
+def fence_verdict(expected: list[str], fenced: list[str]) -> tuple[bool, str, list[str]]:
+    """(every fence the seed saw happened, the detail, findings): a fence beyond the seed's fails
+    nothing by itself (the other checks judge the outcome), but is said."""
+    extra = sorted(set(fenced) - set(expected))
+    findings = [f"fenced beyond the seed's: {', '.join(extra)} (the time line says by whom and when)"] if extra else []
+    return set(expected) <= set(fenced), f"expected {expected or 'none'}, fenced {fenced or 'none'}", findings
 
 
 def run(config: StackConfig, only: list[str], out: Path, predictions: dict[str, str] | None = None,

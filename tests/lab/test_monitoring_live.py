@@ -83,6 +83,7 @@ def feed_results(since: float = 0) -> list[dict]:
     return out
 
 
+@pytest.mark.expected_seconds(300)
 def test_nagios_knows_every_guest_and_their_services_go_ok(applied):
     files = nagios(f"ls {OBJECTS_DIR}").stdout.split()
     assert sorted(files) == sorted([*(f"{g}.cfg" for g in GUESTS), "cluster-lab.cfg", "cluster-pgcluster.cfg",
@@ -124,6 +125,7 @@ def _fail_and_see(layer: str, resource: str, node: str, since: float) -> dict:
         ssh(node, f"crm_resource --cleanup --resource {resource}", check=False)
 
 
+@pytest.mark.expected_seconds(420)
 def test_a_failed_resource_in_each_layer_is_a_passive_result_within_seconds(applied):
     since = time.time() - 5
     vm_node = next(n for n in ("node1", "node2") if pcmk(n) in running_on(crm_mon(), "gw1-vm"))
@@ -138,6 +140,7 @@ def test_a_failed_resource_in_each_layer_is_a_passive_result_within_seconds(appl
     assert any(r["state"] == 0 and "pgvip start" in r["text"] for r in feed_results(since))
 
 
+@pytest.mark.expected_seconds(300)
 def test_fencing_in_each_layer_reaches_nagios_within_seconds(applied):
     """The drills of this session fenced a hypervisor (H3: node1 lost) and a guest (A3); without
     them a guest is fenced here (a hypervisor's fence costs the lab ~15 min: H3 is its test)."""
@@ -161,6 +164,7 @@ def _urn(stack_env, type_token: str, name: str) -> str:
                 if r["type"] == type_token and r["urn"].endswith(f"::{name}"))
 
 
+@pytest.mark.expected_seconds(1500)
 def test_destroying_a_guests_vm_removes_its_nagios_objects_and_up_puts_them_back(applied, stack_env):
     """The guest layer runs on both guests' VMs, so it goes with pg2's, and with it the guests' objects;
     the clusters' feeds and the command stay, and Nagios still accepts its configuration."""

@@ -112,3 +112,12 @@ def test_crm_mon_says_whether_the_partition_has_quorum():
     assert parse_crm_mon(WITHOUT_QUORUM)["quorate"] is False
     assert parse_crm_mon(WITHOUT_QUORUM.replace('with_quorum="false"', 'with_quorum="true"'))["quorate"] is True
     assert parse_crm_mon(WITHOUT_QUORUM)["nodes"]["node1.hastack-lab.internal"]["unclean"] is True
+
+
+def test_a_fence_beyond_the_seeds_is_a_finding_and_a_missing_one_fails():
+    from hastack.drill.run import fence_verdict
+
+    assert fence_verdict([], ["pg1"]) == (True, "expected none, fenced ['pg1']",
+                                          ["fenced beyond the seed's: pg1 (the time line says by whom and when)"])
+    assert fence_verdict(["node2", "pg2"], ["node2", "pg2"]) == (True, "expected ['node2', 'pg2'], fenced ['node2', 'pg2']", [])
+    assert fence_verdict(["pg1"], [])[0] is False
