@@ -929,6 +929,8 @@ class CheckThresholds(Model):
     disk_critical: str = Field(default="10%", description="check_disk -c on /: free space (the seed's)")
     swap_warning: str = Field(default="20%", description="check_swap -w: free swap (the seed's)")
     swap_critical: str = Field(default="10%", description="check_swap -c: free swap (the seed's)")
+    swap_absent: Literal["ok", "warning", "critical", "unknown"] | None = Field(
+        default=None, description="check_swap -n: the state of a guest without swap (none: the plugin's, CRITICAL)")
     load_warning: str = Field(default="1.0,0.9,0.8", description="check_load -r -w: 1, 5 and 15 min load per CPU (the "
                               "packages' .15,.10,.05 is critical on any busy host)")
     load_critical: str = Field(default="2.0,1.8,1.6", description="check_load -r -c: 1, 5 and 15 min load per CPU")

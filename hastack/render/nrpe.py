@@ -52,7 +52,8 @@ def nrpe_checks(thresholds: CheckThresholds, plugin_dir: str = "/usr/lib/nagios/
         NrpeCheck("check_load", "CPU Load", (f"{p}/check_load", "-r", "-w", t.load_warning, "-c", t.load_critical)),
         NrpeCheck("check_disk", "Disk /", (f"{p}/check_disk", "-w", t.disk_warning, "-c", t.disk_critical, "-p", "/")),
         NrpeCheck("check_users", "Users", (f"{p}/check_users", "-w", str(t.users_warning), "-c", str(t.users_critical))),
-        NrpeCheck("check_swap", "Swap", (f"{p}/check_swap", "-w", t.swap_warning, "-c", t.swap_critical)),
+        NrpeCheck("check_swap", "Swap", (f"{p}/check_swap", "-w", t.swap_warning, "-c", t.swap_critical,
+                                         *(("-n", t.swap_absent) if t.swap_absent else ()))),
         NrpeCheck("check_pacemaker", "Pacemaker", tuple(pacemaker)),
     )
     for check in checks:

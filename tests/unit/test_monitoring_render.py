@@ -25,6 +25,8 @@ def test_the_seeds_checks_and_check_pacemaker_with_their_thresholds():
     lines = {c.name: c.command_line for c in CHECKS}
     assert lines["check_disk"] == "/usr/lib/nagios/plugins/check_disk -w 20% -c 10% -p /"  # the seed's
     assert lines["check_swap"] == "/usr/lib/nagios/plugins/check_swap -w 20% -c 10%"
+    no_swap = {c.name: c.command_line for c in nrpe_checks(CheckThresholds(swap_absent="ok"))}
+    assert no_swap["check_swap"] == "/usr/lib/nagios/plugins/check_swap -w 20% -c 10% -n ok"
     assert lines["check_pacemaker"] == f"{CHECK_PACEMAKER_PATH} -w 1"
     rhel = nrpe_checks(CheckThresholds(failed_actions_critical=3), "/usr/lib64/nagios/plugins/")
     assert rhel[0].argv[0] == "/usr/lib64/nagios/plugins/check_load" and rhel[-1].argv[-2:] == ("-c", "3")
