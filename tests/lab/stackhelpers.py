@@ -63,13 +63,7 @@ def pulumi(env, *args, check=True, timeout=2400):
     # As bin/main runs it: yielding to the emulated hosts that share this machine's cores.
     result = run_streamed(["nice", "-n", "10", "pulumi", *args, "--stack", "lab"], env=env, timeout=capped(timeout),
                           show=lambda line: ENGINE_EVENT.search(line) is not None, label=f"pulumi {args[0]}: ")
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = LOGS / f"{next(_commands):02d}-{args[0]}.log"
-    log.write_text(f"$ pulumi {' '.join(args)}\nexit {result.returncode}\n{result.stdout}\n--- stderr ---\n{result.stderr}")
-    if check and result.returncode != 0:
-        raise AssertionError(f"pulumi {' '.join(args)} exited {result.returncode} (whole output: {log})\n"
-                             f"{diagnostics(result.stdout)}\nstderr:\n{result.stderr[-2000:]}")
-    return result
+    return _logged(f"pulumi {' '.join(args)}", args[0], result, check)
 
 
 def main_job(env, *up_args, timeout=3600):
@@ -79,12 +73,16 @@ def main_job(env, *up_args, timeout=3600):
     result = run_streamed([str(ROOT / "bin" / "main"), *up_args], env=main_env, timeout=capped(timeout),
                           show=lambda line: ENGINE_EVENT.search(line) is not None or line.startswith("main: "),
                           label="bin/main: ")
+    return _logged(" ".join(["bin/main", *up_args]), "main", result, check=True)
+
+
+def _logged(shown: str, name: str, result, check: bool):
+    """RESULT's whole output kept in LOGS (numbered, NAME), and a failure raised with Pulumi's diagnostics."""
     LOGS.mkdir(parents=True, exist_ok=True)
-    log = LOGS / f"{next(_commands):02d}-main.log"
-    log.write_text(f"$ bin/main {' '.join(up_args)}\nexit {result.returncode}\n{result.stdout}\n--- stderr ---\n"
-                   f"{result.stderr}")
-    if result.returncode != 0:
-        raise AssertionError(f"bin/main exited {result.returncode} (whole output: {log})\n"
+    log = LOGS / f"{next(_commands):02d}-{name}.log"
+    log.write_text(f"$ {shown}\nexit {result.returncode}\n{result.stdout}\n--- stderr ---\n{result.stderr}")
+    if check and result.returncode != 0:
+        raise AssertionError(f"{shown} exited {result.returncode} (whole output: {log})\n"
                              f"{diagnostics(result.stdout)}\nstderr:\n{result.stderr[-2000:]}")
     return result
 

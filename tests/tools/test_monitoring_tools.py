@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from unpacked import unpacked, unpacked_env, unpacked_root  # noqa: E402
 
 from hastack.config.load import raw_config, stack_file, unseal, validate  # noqa: E402
+from hastack.config.models import CheckThresholds  # noqa: E402
 from hastack.render.nagios import render_nagios_files  # noqa: E402
 from hastack.render.nrpe import CHECK_PACEMAKER_PATH, nrpe_checks, render_nrpe_config, render_nrpe_sudoers  # noqa: E402
 
@@ -63,6 +64,17 @@ def test_the_nrpe_command_lines_run_with_debians_plugins(config):
         assert p.stdout.split()[0] in ("LOAD", "DISK", "USERS", "SWAP"), p.stdout
     text = render_nrpe_config("10.0.5.51", checks)
     assert f"command[check_disk]={plugins}/check_disk -w 20% -c 10% -p /" in text
+
+
+def test_swap_absent_is_the_state_of_a_host_without_swap():
+    """The lab's guests have no swap: the plugin's own answer is CRITICAL, `-n ok` makes it OK."""
+    if len(Path("/proc/swaps").read_text().splitlines()) > 1:
+        pytest.skip("this machine has swap: the plugin's no-swap path cannot be reached here")
+    plugins = str(unpacked("usr/lib/nagios/plugins"))
+    for absent, rc in ((None, 2), ("ok", 0), ("warning", 1)):
+        [swap] = [c for c in nrpe_checks(CheckThresholds(swap_absent=absent), plugins) if c.name == "check_swap"]
+        p = subprocess.run(swap.command_line.split(" "), capture_output=True, text=True, timeout=30, env=unpacked_env())
+        assert p.returncode == rc and p.stdout.startswith("SWAP"), (swap.command_line, p.returncode, p.stdout)
 
 
 def _main_config(tmp_path: Path, objects: Path) -> Path:
@@ -141,7 +153,6 @@ def test_the_real_nrpe_answers_only_the_nagios_server_and_takes_no_arguments():
         pwd.getpwnam("nobody"), grp.getgrnam("nogroup")
     except KeyError:
         pytest.skip("no nobody/nogroup to run NRPE as (it refuses root)")
-    from hastack.config.models import CheckThresholds
 
     # NRPE drops to `nobody`, which must reach the plugins: a world-readable copy, not the cache.
     with tempfile.TemporaryDirectory(prefix="hastack-nrpe-") as work:
